@@ -1,0 +1,91 @@
+/* clstyle: neural style transfer (Gatys et al.) on OpenCL.
+ * Public API. Everything returns a clstyle_status; clstyle_last_error() holds
+ * a one-line message naming the file, tensor or call that failed. */
+#ifndef CLSTYLE_H
+#define CLSTYLE_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CLSTYLE_VERSION "0.1.0"
+
+typedef enum {
+    CLSTYLE_OK = 0,
+    CLSTYLE_ERR_USAGE,       /* bad option or value: exit code 2 */
+    CLSTYLE_ERR_IO,          /* file missing, unreadable or unwritable */
+    CLSTYLE_ERR_FORMAT,      /* malformed image or weights file */
+    CLSTYLE_ERR_NOMEM,       /* host or device memory exhausted */
+    CLSTYLE_ERR_OPENCL,      /* an OpenCL or CLBlast call failed */
+    CLSTYLE_ERR_DEVICE,      /* no usable device, or device cannot run the job */
+    CLSTYLE_ERR_NUMERIC,     /* loss became NaN or Inf */
+    CLSTYLE_ERR_INTERRUPTED  /* stopped by a signal */
+} clstyle_status;
+
+const char *clstyle_status_str(clstyle_status s);
+/* Message of the last failure in this thread ("" when none). */
+const char *clstyle_last_error(void);
+
+#define CLSTYLE_MAX_STYLES 16
+#define CLSTYLE_MAX_LAYERS 16
+
+typedef struct {
+    const char *content;                         /* PNG path */
+    const char *styles[CLSTYLE_MAX_STYLES];      /* PNG paths */
+    int n_styles;
+    double blend[CLSTYLE_MAX_STYLES];            /* style blend weights (n_blend of them) */
+    int n_blend;
+    const char *output;                          /* PNG path, written atomically */
+    const char *weights;                         /* safetensors file */
+    int size;                                    /* longer side of the content, px */
+    double style_scale;
+    int iterations;
+    int optimizer;                               /* 0 lbfgs, 1 adam */
+    double learning_rate;
+    int lbfgs_history;
+    double content_weight, style_weight, tv_weight;
+    const char *content_layers[CLSTYLE_MAX_LAYERS];
+    int n_content_layers;
+    const char *style_layers[CLSTYLE_MAX_LAYERS];
+    double style_layer_weights[CLSTYLE_MAX_LAYERS];
+    int n_style_layers;
+    const char *init;                            /* "content", "random" or a PNG path */
+    unsigned long seed;
+    int original_colors;
+    int pooling_avg;
+    int save_every;
+    const char *device;                          /* index or name substring; NULL = default */
+    int backend;                                 /* 0 opencl, 1 reference */
+    const char *log_path;
+    int quiet;
+    int verbose;
+    char arena[4096];                            /* storage for parsed lists */
+} clstyle_options;
+
+enum { CLSTYLE_LBFGS = 0, CLSTYLE_ADAM = 1 };
+enum { CLSTYLE_BACKEND_OPENCL = 0, CLSTYLE_BACKEND_REFERENCE = 1 };
+
+void clstyle_options_default(clstyle_options *o);
+
+/* Parses a command line into o. Returns CLSTYLE_OK, or CLSTYLE_ERR_USAGE with
+ * clstyle_last_error() set. *action is set to 0 (run), 1 (--help),
+ * 2 (--version), 3 (--list-devices). Pointers in o point into argv. */
+clstyle_status clstyle_parse_args(int argc, char **argv, clstyle_options *o, int *action);
+const char *clstyle_usage(void);
+
+/* Runs one style transfer as configured. */
+clstyle_status clstyle_run(const clstyle_options *o);
+
+/* Asks a running clstyle_run to stop (async-signal-safe); it returns
+ * CLSTYLE_ERR_INTERRUPTED without writing the output. */
+void clstyle_interrupt(void);
+
+/* Prints the OpenCL devices, one per line, with the index --device takes. */
+clstyle_status clstyle_list_devices(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

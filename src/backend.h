@@ -1,0 +1,77 @@
+/* The backend vtable: every operation the network, losses and optimizers
+ * need. The driver calls only this table, so the image, activations and
+ * optimizer state stay on the backend; only scalars come back.
+ *
+ * Shapes: feature maps are planar (C, H, W) float32; conv weights are
+ * (Cout, Cin, 3, 3). All counts are in floats. "+=" ops accumulate. */
+#ifndef CS_BACKEND_H
+#define CS_BACKEND_H
+#include <stddef.h>
+#include "clstyle.h"
+
+typedef struct cs_buf cs_buf;         /* opaque, defined by each backend */
+typedef struct cs_backend cs_backend;
+
+typedef struct cs_backend_ops {
+    void (*destroy)(cs_backend *be);
+
+    /* Buffers: n floats, zero-filled on alloc. */
+    clstyle_status (*alloc)(cs_backend *be, size_t n, cs_buf **out);
+    void (*release)(cs_backend *be, cs_buf *b);
+    clstyle_status (*upload)(cs_backend *be, cs_buf *dst, size_t off, const float *src, size_t n);
+    clstyle_status (*download)(cs_backend *be, cs_buf *src, size_t off, float *dst, size_t n);
+
+    /* y (co,h,w) = conv3x3(x (ci,h,w), wt (co,ci,3,3)), stride 1, zero pad 1, no bias. */
+    clstyle_status (*conv3x3)(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
+    /* dx (ci,h,w) = gradient of conv3x3 w.r.t. its input, given dy (co,h,w). */
+    clstyle_status (*conv3x3_bwd)(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+    /* In place on y (c,hw): y += bias[c] (bias may be NULL), then ReLU if relu. */
+    clstyle_status (*bias_relu)(cs_backend *be, cs_buf *y, cs_buf *bias, int c, int hw, int relu);
+    /* In place: dy[i] = y[i] > 0 ? dy[i] : 0, y being the ReLU output. */
+    clstyle_status (*relu_bwd)(cs_backend *be, cs_buf *y, cs_buf *dy, size_t n);
+    /* 2x2 stride-2 pool: x (c,h,w) -> y (c,h/2,w/2); odd last row/column dropped. */
+    clstyle_status (*pool)(cs_backend *be, cs_buf *x, cs_buf *y, int c, int h, int w, int avg);
+    /* dx (c,h,w) = gradient of pool given dy (c,h/2,w/2); max routes to the first maximum. */
+    clstyle_status (*pool_bwd)(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf *dx, int c, int h, int w, int avg);
+
+    /* g (c,c) = f f^T / (c m), f being (c,m). */
+    clstyle_status (*gram)(cs_backend *be, cs_buf *f, cs_buf *g, int c, int m);
+    /* df (c,m) += 2/(c m) dg f, for symmetric dg (c,c): the gradient through gram. */
+    clstyle_status (*gram_bwd)(cs_backend *be, cs_buf *dg, cs_buf *f, cs_buf *df, int c, int m);
+    /* *sum = sum (a-b)^2; if grad, grad += gscale (a-b). */
+    clstyle_status (*sqdiff)(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, float gscale, cs_buf *grad, double *sum);
+    /* *val = L_tv(x) per SPEC for x (c,h,w); if grad, grad += gscale dL_tv/dx. */
+    clstyle_status (*tv)(cs_backend *be, cs_buf *x, int c, int h, int w, float gscale, cs_buf *grad, double *val);
+    /* y (c,hw) = x * s[c] + o[c]; preprocessing (and, with o = 0, its backward). */
+    clstyle_status (*affine)(cs_backend *be, cs_buf *x, cs_buf *y, int c, int hw, const float *s, const float *o);
+
+    /* Vector operations for the optimizers. */
+    clstyle_status (*dot)(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, double *out);
+    clstyle_status (*asum)(cs_backend *be, cs_buf *a, size_t n, double *out);
+    clstyle_status (*axpy)(cs_backend *be, float a, cs_buf *x, cs_buf *y, size_t n);  /* y += a x */
+    clstyle_status (*scale)(cs_backend *be, float a, cs_buf *x, size_t n);           /* x *= a */
+    clstyle_status (*copy)(cs_backend *be, cs_buf *src, cs_buf *dst, size_t n);
+    clstyle_status (*fill)(cs_backend *be, cs_buf *x, float v, size_t n);
+    /* One Adam step on x with gradient g and moments m, v (step t >= 1). */
+    clstyle_status (*adam)(cs_backend *be, cs_buf *x, cs_buf *g, cs_buf *m, cs_buf *v, size_t n,
+                           float lr, float b1, float b2, float eps, int t);
+} cs_backend_ops;
+
+struct cs_backend {
+    const cs_backend_ops *ops;
+    char name[64];          /* "reference" or "opencl" */
+    char device[256];       /* human-readable device description */
+    size_t bytes_in_use, bytes_peak; /* buffer memory, tracked by each backend */
+};
+
+clstyle_status cs_backend_reference_create(cs_backend **out);
+/* device: index or case-insensitive name substring; NULL = first GPU, else first CPU. */
+clstyle_status cs_backend_opencl_create(const char *device, cs_backend **out);
+
+/* Convenience wrappers so call sites read like the math. */
+#define CS_OP(be, op, ...) ((be)->ops->op((be), __VA_ARGS__))
+
+static inline void cs_backend_destroy(cs_backend *be) { if (be) be->ops->destroy(be); }
+static inline void cs_buf_release(cs_backend *be, cs_buf *b) { if (b) be->ops->release(be, b); }
+
+#endif

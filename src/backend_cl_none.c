@@ -1,0 +1,13 @@
+/* Built without OpenCL: the OpenCL entry points say so clearly. */
+#include "backend.h"
+#include "error.h"
+
+clstyle_status cs_backend_opencl_create(const char *device, cs_backend **out)
+{
+    (void)device;
+    *out = NULL;
+    return cs_fail(CLSTYLE_ERR_DEVICE, "this clstyle was built without OpenCL; use --backend reference "
+                                       "or rebuild with the OpenCL ICD loader and CLBlast installed");
+}
+
+clstyle_status clstyle_list_devices(void) { return cs_backend_opencl_create(NULL, &(cs_backend *){ NULL }); }

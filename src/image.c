@@ -1,0 +1,221 @@
+#define _POSIX_C_SOURCE 200809L
+#include "image.h"
+
+#include <errno.h>
+#include <math.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+
+clstyle_status cs_image_alloc(int w, int h, cs_image *img)
+{
+    img->w = w;
+    img->h = h;
+    img->p = malloc((size_t)3 * w * h * sizeof(float));
+    return img->p ? CLSTYLE_OK : cs_fail(CLSTYLE_ERR_NOMEM, "out of memory for a %dx%d image", w, h);
+}
+
+void cs_image_free(cs_image *img)
+{
+    free(img->p);
+    img->p = NULL;
+}
+
+clstyle_status cs_image_load_png(const char *path, cs_image *img)
+{
+    png_image pi;
+    memset(&pi, 0, sizeof pi);
+    pi.version = PNG_IMAGE_VERSION;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return cs_fail(CLSTYLE_ERR_IO, "%s: cannot open image: %s", path, strerror(errno));
+    clstyle_status st = CLSTYLE_OK;
+    unsigned char *buf = NULL;
+    if (!png_image_begin_read_from_stdio(&pi, fp)) {
+        st = cs_fail(CLSTYLE_ERR_FORMAT, "%s: not a readable PNG image (%s)", path, pi.message);
+        goto done;
+    }
+    if (pi.width > 32768 || pi.height > 32768) {
+        st = cs_fail(CLSTYLE_ERR_FORMAT, "%s: image is %ux%u, larger than 32768 px", path, pi.width, pi.height);
+        goto done;
+    }
+    pi.format = PNG_FORMAT_RGB;
+    buf = malloc(PNG_IMAGE_SIZE(pi));
+    png_color white = { 255, 255, 255 };
+    if (!buf) {
+        st = cs_fail(CLSTYLE_ERR_NOMEM, "%s: out of memory", path);
+    } else if (!png_image_finish_read(&pi, &white, buf, 0, NULL)) {
+        st = cs_fail(CLSTYLE_ERR_FORMAT, "%s: corrupt or truncated PNG (%s)", path, pi.message);
+    } else if ((st = cs_image_alloc((int)pi.width, (int)pi.height, img)) == CLSTYLE_OK) {
+        size_t hw = (size_t)pi.width * pi.height;
+        for (size_t i = 0; i < hw; i++)
+            for (int c = 0; c < 3; c++) img->p[c * hw + i] = buf[3 * i + c] / 255.0f;
+    }
+done:
+    png_image_free(&pi);
+    free(buf);
+    fclose(fp);
+    return st;
+}
+
+/* Writes to a temporary file beside path, then renames it over path, so a
+ * failure never leaves a partial file or clobbers an existing one. */
+clstyle_status cs_image_save_png(const char *path, const cs_image *img)
+{
+    size_t hw = (size_t)img->w * img->h;
+    unsigned char *buf = malloc(3 * hw);
+    if (!buf) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory writing %s", path);
+    for (size_t i = 0; i < hw; i++)
+        for (int c = 0; c < 3; c++) {
+            float v = img->p[c * hw + i];
+            v = v > 0 ? (v < 1 ? v : 1) : 0; /* also maps NaN to 0 */
+            buf[3 * i + c] = (unsigned char)lrintf(v * 255.0f);
+        }
+    char tmp[4096];
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash ? (int)(slash - path + 1) : 0;
+    snprintf(tmp, sizeof tmp, "%.*s.%s.XXXXXX", dirlen, path, slash ? slash + 1 : path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        free(buf);
+        return cs_fail(CLSTYLE_ERR_IO, "%s: cannot create output file: %s", path, strerror(errno));
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    FILE *fp = fdopen(fd, "wb");
+    png_image pi;
+    memset(&pi, 0, sizeof pi);
+    pi.version = PNG_IMAGE_VERSION;
+    pi.width = (png_uint_32)img->w;
+    pi.height = (png_uint_32)img->h;
+    pi.format = PNG_FORMAT_RGB;
+    int ok = fp && png_image_write_to_stdio(&pi, fp, 0, buf, 0, NULL);
+    ok = ok && fflush(fp) == 0 && fsync(fd) == 0;
+    int closed = fp ? fclose(fp) == 0 : close(fd) == 0;
+    free(buf);
+    if (!ok || !closed || rename(tmp, path) != 0) {
+        int err = errno;
+        unlink(tmp);
+        return cs_fail(CLSTYLE_ERR_IO, "%s: cannot write output: %s", path, pi.message[0] ? pi.message : strerror(err));
+    }
+    return CLSTYLE_OK;
+}
+
+void cs_image_fit(int w, int h, int longer, int *ow, int *oh)
+{
+    if (w >= h) {
+        *ow = longer;
+        *oh = (int)lround((double)h * longer / w);
+    } else {
+        *oh = longer;
+        *ow = (int)lround((double)w * longer / h);
+    }
+    if (*ow < 1) *ow = 1;
+    if (*oh < 1) *oh = 1;
+}
+
+/* 1-D resampling weights: for output o, taps [first[o], first[o]+count[o]). */
+typedef struct { int *first, *count; float *wt; int taps; } kernel1d;
+
+static int make_kernel(int in, int out, kernel1d *k)
+{
+    double scale = (double)in / out;
+    k->taps = scale > 1 ? (int)ceil(scale) + 1 : 2;
+    k->first = calloc((size_t)out, sizeof(int));
+    k->count = calloc((size_t)out, sizeof(int));
+    k->wt = calloc((size_t)out * k->taps, sizeof(float));
+    if (!k->first || !k->count || !k->wt) return -1;
+    for (int o = 0; o < out; o++) {
+        float *w = k->wt + (size_t)o * k->taps;
+        if (scale > 1) { /* area: each source pixel weighted by its overlap with [a, b) */
+            double a = o * scale, b = (o + 1) * scale;
+            int i0 = (int)floor(a), n = 0;
+            for (int i = i0; i < b && i < in && n < k->taps; i++, n++) {
+                double lo = i > a ? i : a, hi = i + 1 < b ? i + 1 : b;
+                w[n] = (float)((hi - lo) / scale);
+            }
+            k->first[o] = i0;
+            k->count[o] = n;
+        } else { /* bilinear at pixel centres, edges clamped */
+            double c = (o + 0.5) * scale - 0.5;
+            if (c < 0) c = 0;
+            int i0 = (int)floor(c);
+            if (i0 > in - 1) i0 = in - 1;
+            double f = c - i0;
+            k->first[o] = i0;
+            k->count[o] = i0 + 1 < in ? 2 : 1;
+            w[0] = (float)(k->count[o] == 2 ? 1 - f : 1);
+            w[1] = (float)f;
+        }
+    }
+    return 0;
+}
+
+static void free_kernel(kernel1d *k)
+{
+    free(k->first);
+    free(k->count);
+    free(k->wt);
+}
+
+/* Resamples n lines of length `in` (elements `stride` apart, lines `step` apart) to `out`. */
+static void resample(const float *src, float *dst, int n, int in, int out, size_t sstride, size_t sstep,
+                     size_t dstride, size_t dstep, const kernel1d *k)
+{
+    (void)in;
+    for (int line = 0; line < n; line++)
+        for (int o = 0; o < out; o++) {
+            float s = 0;
+            for (int t = 0; t < k->count[o]; t++)
+                s += k->wt[(size_t)o * k->taps + t] * src[line * sstep + (size_t)(k->first[o] + t) * sstride];
+            dst[line * dstep + (size_t)o * dstride] = s;
+        }
+}
+
+clstyle_status cs_image_resize(const cs_image *src, int w, int h, cs_image *dst)
+{
+    CS_TRY(cs_image_alloc(w, h, dst));
+    if (w == src->w && h == src->h) {
+        memcpy(dst->p, src->p, (size_t)3 * w * h * sizeof(float));
+        return CLSTYLE_OK;
+    }
+    kernel1d kx = { 0 }, ky = { 0 };
+    float *tmp = malloc((size_t)3 * src->h * w * sizeof(float));
+    if (!tmp || make_kernel(src->w, w, &kx) || make_kernel(src->h, h, &ky)) {
+        free(tmp);
+        free_kernel(&kx);
+        free_kernel(&ky);
+        cs_image_free(dst);
+        return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory resizing an image");
+    }
+    for (int c = 0; c < 3; c++) {
+        const float *s = src->p + (size_t)c * src->w * src->h;
+        float *t = tmp + (size_t)c * w * src->h, *d = dst->p + (size_t)c * w * h;
+        resample(s, t, src->h, src->w, w, 1, (size_t)src->w, 1, (size_t)w, &kx);   /* rows */
+        resample(t, d, w, src->h, h, (size_t)w, 1, (size_t)w, 1, &ky);             /* columns */
+    }
+    free(tmp);
+    free_kernel(&kx);
+    free_kernel(&ky);
+    return CLSTYLE_OK;
+}
+
+void cs_image_transfer_colors(cs_image *out, const cs_image *colors)
+{
+    size_t hw = (size_t)out->w * out->h;
+    float *o = out->p;
+    const float *c = colors->p;
+    for (size_t i = 0; i < hw; i++) {
+        float y = 0.299f * o[i] + 0.587f * o[hw + i] + 0.114f * o[2 * hw + i];
+        float ci = 0.596f * c[i] - 0.274f * c[hw + i] - 0.322f * c[2 * hw + i];
+        float cq = 0.211f * c[i] - 0.523f * c[hw + i] + 0.312f * c[2 * hw + i];
+        o[i] = y + 0.956f * ci + 0.621f * cq;
+        o[hw + i] = y - 0.272f * ci - 0.647f * cq;
+        o[2 * hw + i] = y - 1.106f * ci + 1.703f * cq;
+    }
+}

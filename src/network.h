@@ -1,0 +1,53 @@
+/* VGG network over a backend: forward to the deepest requested node, keeping
+ * every activation, and backward to the input image only. */
+#ifndef CS_NETWORK_H
+#define CS_NETWORK_H
+#include "backend.h"
+#include "weights.h"
+
+enum { NODE_CONV, NODE_RELU, NODE_POOL };
+enum { CS_MAX_NODES = 64 };
+
+typedef struct {
+    char name[32];      /* conv3_1, relu3_1, pool3 */
+    int type, conv;     /* conv: index into the weights for NODE_CONV */
+    int c, h, w;        /* output shape */
+    cs_buf *out;        /* output; a relu shares its conv's buffer unless the conv is tapped */
+    int shared;         /* out is the previous node's buffer (fused bias+ReLU) */
+} cs_node;
+
+/* Network weights on the backend, shared by all image sizes. */
+typedef struct {
+    cs_backend *be;
+    const cs_weights *host;
+    cs_buf *w[CS_MAX_CONV], *b[CS_MAX_CONV];
+    int avg_pool;
+} cs_net;
+
+/* Activations for one image size up to node `last`. */
+typedef struct {
+    cs_net *net;
+    int h, w, n;        /* input size; nodes 0..n-1 */
+    cs_node nodes[CS_MAX_NODES];
+    cs_buf *input;      /* preprocessed image (3,h,w) */
+    cs_buf *grad[2];    /* ping-pong gradient buffers, largest node size */
+} cs_acts;
+
+/* Index of a node name in the architecture, or -1. */
+int cs_net_find_node(const cs_weights *w, const char *name);
+clstyle_status cs_net_create(cs_backend *be, const cs_weights *w, int avg_pool, cs_net *net);
+void cs_net_destroy(cs_net *net);
+
+/* tapped[i] marks nodes whose value a loss reads (a tapped conv keeps its pre-ReLU output). */
+clstyle_status cs_acts_create(cs_net *net, int h, int w, int last, const int *tapped, cs_acts *a);
+void cs_acts_destroy(cs_acts *a);
+
+/* x: image (3,h,w) in RGB [0,1]. */
+clstyle_status cs_forward(cs_acts *a, cs_buf *x);
+
+/* Called with the gradient buffer of node i, to add the losses' gradients into it. */
+typedef clstyle_status (*cs_grad_hook)(void *ctx, int node, cs_buf *grad);
+/* Runs backward from node n-1 to the image; dx (3,h,w) is overwritten. */
+clstyle_status cs_backward(cs_acts *a, cs_grad_hook hook, void *ctx, cs_buf *dx);
+
+#endif

@@ -1,0 +1,15 @@
+/* Progress on stderr: a bar with loss and ETA on a terminal, plain lines otherwise. */
+#ifndef CS_PROGRESS_H
+#define CS_PROGRESS_H
+
+typedef struct {
+    int total, tty, quiet;
+    double start;       /* seconds, monotonic */
+} cs_progress;
+
+double cs_now(void);    /* monotonic seconds */
+void cs_progress_start(cs_progress *p, int total, int quiet);
+void cs_progress_update(cs_progress *p, int iter, double loss);
+void cs_progress_end(cs_progress *p);
+
+#endif

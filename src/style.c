@@ -1,0 +1,244 @@
+/* The optimization driver: loads inputs, builds the losses on the chosen
+ * backend, runs the optimizer and writes the result. It only ever calls the
+ * backend table, so it runs unchanged on every backend. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "error.h"
+#include "image.h"
+#include "loss.h"
+#include "optim.h"
+#include "progress.h"
+#include "rng.h"
+
+static volatile sig_atomic_t stop_requested;
+
+void clstyle_interrupt(void) { stop_requested = 1; }
+
+static int file_exists(const char *p) { return access(p, R_OK) == 0; }
+
+/* --weights, then $CLSTYLE_WEIGHTS, then the user cache. */
+static clstyle_status resolve_weights(const clstyle_options *o, char *out, size_t n)
+{
+    const char *env = getenv("CLSTYLE_WEIGHTS"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (o->weights) { snprintf(out, n, "%s", o->weights); return CLSTYLE_OK; }
+    if (env && *env) { snprintf(out, n, "%s", env); return CLSTYLE_OK; }
+    static const char *const names[] = { "vgg16.safetensors", "vgg19-conv.safetensors", "vgg19.safetensors" };
+    for (int i = 0; i < 3; i++) {
+        if (xdg && *xdg) snprintf(out, n, "%s/clstyle/%s", xdg, names[i]);
+        else snprintf(out, n, "%s/.cache/clstyle/%s", home ? home : ".", names[i]);
+        if (file_exists(out)) return CLSTYLE_OK;
+    }
+    return cs_fail(CLSTYLE_ERR_IO, "no VGG weights found: pass --weights FILE, set CLSTYLE_WEIGHTS, "
+                                   "or run tools/demo once to download them to ~/.cache/clstyle/");
+}
+
+/* Fails now, not after a long run, if the output folder is not writable. */
+static clstyle_status check_output_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1, slash ? path : ".");
+    if (access(dir, W_OK) != 0) return cs_fail(CLSTYLE_ERR_IO, "%s: cannot write to folder '%s': %s", path, dir, strerror(errno));
+    return CLSTYLE_OK;
+}
+
+static clstyle_status load_fitted(const char *path, int longer, cs_image *out)
+{
+    cs_image raw;
+    CS_TRY(cs_image_load_png(path, &raw));
+    int w, h;
+    cs_image_fit(raw.w, raw.h, longer, &w, &h);
+    clstyle_status st = cs_image_resize(&raw, w, h, out);
+    cs_image_free(&raw);
+    return st;
+}
+
+typedef struct {
+    const clstyle_options *o;
+    cs_image content, styles[CLSTYLE_MAX_STYLES], init;
+    double blend[CLSTYLE_MAX_STYLES];
+    cs_weights weights;
+    cs_backend *be;
+    cs_net net;
+    cs_loss loss;
+    cs_optim *opt;
+    cs_buf *x, *g;
+    FILE *log;
+    char weights_path[4096];
+} job;
+
+static clstyle_status make_init(job *j)
+{
+    const clstyle_options *o = j->o;
+    int w = j->content.w, h = j->content.h;
+    if (!strcmp(o->init, "content")) {
+        CS_TRY(cs_image_alloc(w, h, &j->init));
+        memcpy(j->init.p, j->content.p, (size_t)3 * w * h * sizeof(float));
+    } else if (!strcmp(o->init, "random")) {
+        cs_rng r;
+        cs_rng_seed(&r, o->seed);
+        CS_TRY(cs_image_alloc(w, h, &j->init));
+        for (size_t i = 0; i < (size_t)3 * w * h; i++) j->init.p[i] = cs_rng_uniform(&r);
+    } else {
+        cs_image raw;
+        CS_TRY(cs_image_load_png(o->init, &raw));
+        clstyle_status st = cs_image_resize(&raw, w, h, &j->init);
+        cs_image_free(&raw);
+        return st;
+    }
+    return CLSTYLE_OK;
+}
+
+static clstyle_status load_inputs(job *j)
+{
+    const clstyle_options *o = j->o;
+    CS_TRY(check_output_dir(o->output));
+    CS_TRY(load_fitted(o->content, o->size, &j->content));
+    int style_size = (int)lround(o->size * o->style_scale);
+    double bsum = 0;
+    for (int k = 0; k < o->n_styles; k++) {
+        CS_TRY(load_fitted(o->styles[k], style_size < 16 ? 16 : style_size, &j->styles[k]));
+        j->blend[k] = o->n_blend ? o->blend[k] : 1.0;
+        bsum += j->blend[k];
+    }
+    for (int k = 0; k < o->n_styles; k++) j->blend[k] /= bsum;
+    CS_TRY(make_init(j));
+    CS_TRY(resolve_weights(o, j->weights_path, sizeof j->weights_path));
+    return cs_weights_load(j->weights_path, &j->weights);
+}
+
+static clstyle_status setup(job *j)
+{
+    const clstyle_options *o = j->o;
+    if (o->backend == CLSTYLE_BACKEND_REFERENCE) CS_TRY(cs_backend_reference_create(&j->be));
+    else CS_TRY(cs_backend_opencl_create(o->device, &j->be));
+    CS_TRY(cs_net_create(j->be, &j->weights, o->pooling_avg, &j->net));
+    cs_loss_image content = { j->content.p, j->content.w, j->content.h }, styles[CLSTYLE_MAX_STYLES];
+    for (int k = 0; k < o->n_styles; k++) styles[k] = (cs_loss_image){ j->styles[k].p, j->styles[k].w, j->styles[k].h };
+    CS_TRY(cs_loss_init(&j->loss, &j->net, o, content, styles, j->blend, o->n_styles));
+    size_t n = (size_t)3 * j->content.w * j->content.h;
+    int hist = o->lbfgs_history < o->iterations ? o->lbfgs_history : (o->iterations > 0 ? o->iterations : 1);
+    double lr = o->optimizer == CLSTYLE_ADAM ? o->learning_rate : 1.0; /* L-BFGS: unit step */
+    CS_TRY(cs_optim_create(j->be, o->optimizer, n, hist, lr, &j->opt));
+    CS_TRY(CS_OP(j->be, alloc, n, &j->x));
+    CS_TRY(CS_OP(j->be, alloc, n, &j->g));
+    return CS_OP(j->be, upload, j->x, 0, j->init.p, n);
+}
+
+static void log_start(job *j)
+{
+    const clstyle_options *o = j->o;
+    if (!j->log) return;
+    fprintf(j->log,
+            "{\"event\":\"start\",\"version\":\"%s\",\"backend\":\"%s\",\"device\":\"%s\",\"arch\":\"%s\","
+            "\"width\":%d,\"height\":%d,\"styles\":%d,\"optimizer\":\"%s\",\"iterations\":%d,"
+            "\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g,\"peak_device_bytes\":%zu}\n",
+            CLSTYLE_VERSION, j->be->name, j->be->device, j->weights.arch, j->content.w, j->content.h, o->n_styles,
+            o->optimizer == CLSTYLE_ADAM ? "adam" : "lbfgs", o->iterations, o->content_weight, o->style_weight,
+            o->tv_weight, j->be->bytes_peak);
+    fflush(j->log);
+}
+
+/* Downloads x, applies --original-colors and writes path atomically. */
+static clstyle_status save_image(job *j, const char *path)
+{
+    cs_image out;
+    CS_TRY(cs_image_alloc(j->content.w, j->content.h, &out));
+    clstyle_status st = CS_OP(j->be, download, j->x, 0, out.p, (size_t)3 * out.w * out.h);
+    if (st == CLSTYLE_OK && j->o->original_colors) cs_image_transfer_colors(&out, &j->content);
+    if (st == CLSTYLE_OK) st = cs_image_save_png(path, &out);
+    cs_image_free(&out);
+    return st;
+}
+
+static clstyle_status save_snapshot(job *j, int iter)
+{
+    char path[4096];
+    const char *out = j->o->output, *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
+    int stem = dot && (!slash || dot > slash) ? (int)(dot - out) : (int)strlen(out);
+    snprintf(path, sizeof path, "%.*s_%d%s", stem, out, iter, out + stem);
+    return save_image(j, path);
+}
+
+/* One loss evaluation at x: gradient into g, a log line, a progress update. */
+static clstyle_status evaluate(job *j, int iter, cs_progress *pr)
+{
+    double t0 = cs_now();
+    CS_TRY(cs_loss_eval(&j->loss, j->x, j->g));
+    const cs_loss *L = &j->loss;
+    if (!isfinite(L->total))
+        return cs_fail(CLSTYLE_ERR_NUMERIC, "loss became %g at iteration %d; try a lower --learning-rate or --style-weight",
+                       L->total, iter);
+    if (j->log) {
+        fprintf(j->log, "{\"iter\":%d,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g,\"ms\":%.3f}\n", iter,
+                L->total, L->content, L->style, L->tv, (cs_now() - t0) * 1e3);
+        fflush(j->log);
+    }
+    cs_progress_update(pr, iter, L->total);
+    return CLSTYLE_OK;
+}
+
+static clstyle_status optimize(job *j)
+{
+    const clstyle_options *o = j->o;
+    cs_progress pr;
+    cs_progress_start(&pr, o->iterations, o->quiet);
+    clstyle_status st;
+    CS_CHECK(evaluate(j, 0, &pr));
+    for (int it = 1; it <= o->iterations; it++) {
+        if (stop_requested) CS_CHECK(cs_fail(CLSTYLE_ERR_INTERRUPTED, "interrupted at iteration %d; %s not written", it - 1, o->output));
+        CS_CHECK(cs_optim_step(j->opt, j->x, j->g));
+        CS_CHECK(evaluate(j, it, &pr));
+        if (o->save_every > 0 && it % o->save_every == 0 && it < o->iterations) CS_CHECK(save_snapshot(j, it));
+    }
+done:
+    cs_progress_end(&pr);
+    return st;
+}
+
+static void job_free(job *j)
+{
+    if (j->be) {
+        cs_buf_release(j->be, j->x);
+        cs_buf_release(j->be, j->g);
+        cs_optim_destroy(j->opt);
+        cs_loss_free(&j->loss);
+        cs_net_destroy(&j->net);
+        cs_backend_destroy(j->be);
+    }
+    cs_weights_free(&j->weights);
+    cs_image_free(&j->content);
+    cs_image_free(&j->init);
+    for (int k = 0; k < CLSTYLE_MAX_STYLES; k++) cs_image_free(&j->styles[k]);
+    if (j->log) fclose(j->log);
+}
+
+clstyle_status clstyle_run(const clstyle_options *o)
+{
+    job j;
+    memset(&j, 0, sizeof j);
+    j.o = o;
+    stop_requested = 0;
+    clstyle_status st;
+    CS_CHECK(load_inputs(&j));
+    CS_CHECK(setup(&j));
+    if (o->verbose)
+        fprintf(stderr, "clstyle: %s on %s (%s), %dx%d, weights %s (%s), %.1f MiB of buffers\n", j.be->name, j.be->device,
+                j.weights.arch, j.content.w, j.content.h, j.weights_path, j.weights.input, j.be->bytes_peak / 1048576.0);
+    if (o->log_path && !(j.log = fopen(o->log_path, "w")))
+        CS_CHECK(cs_fail(CLSTYLE_ERR_IO, "%s: cannot open log file: %s", o->log_path, strerror(errno)));
+    log_start(&j);
+    CS_CHECK(optimize(&j));
+    CS_CHECK(save_image(&j, o->output));
+done:
+    job_free(&j);
+    return st;
+}

@@ -1,0 +1,146 @@
+#include "weights.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "rng.h"
+#include "safetensors.h"
+
+static const int block_channels[5] = { 64, 128, 256, 512, 512 };
+
+static void set_arch(cs_weights *w, int depth)
+{
+    int per = depth == 19 ? 4 : 3;
+    int convs[5] = { 2, 2, per, per, per };
+    memset(w, 0, sizeof *w);
+    snprintf(w->arch, sizeof w->arch, "vgg%d", depth);
+    int k = 0, c = 3;
+    for (int b = 0; b < 5; b++) {
+        w->block_convs[b] = convs[b];
+        for (int i = 0; i < convs[b]; i++, k++) {
+            w->cin[k] = c;
+            w->cout[k] = c = block_channels[b];
+        }
+    }
+    w->n_conv = k;
+}
+
+int cs_weights_torch_index(const cs_weights *w, int k)
+{
+    int idx = 0;
+    for (int b = 0; b < 5; b++) {
+        if (k < w->block_convs[b]) return idx + 2 * k;
+        k -= w->block_convs[b];
+        idx += 2 * w->block_convs[b] + 1; /* conv+relu pairs, then the pool */
+    }
+    return -1;
+}
+
+/* Sets the affine map from RGB [0,1] to the network's expected input. */
+static clstyle_status set_input(cs_weights *w, const char *input, const char *path)
+{
+    static const float im_mean[3] = { 0.485f, 0.456f, 0.406f }, im_std[3] = { 0.229f, 0.224f, 0.225f };
+    static const float caffe_mean_rgb[3] = { 123.68f, 116.779f, 103.939f };
+    int caffe = !strcmp(input, "rgb255_caffe") || !strcmp(input, "bgr255_caffe");
+    if (!caffe && strcmp(input, "rgb01_imagenet"))
+        return cs_fail(CLSTYLE_ERR_FORMAT, "%s: unknown input convention '%s' in metadata (expected rgb01_imagenet, rgb255_caffe or bgr255_caffe)", path, input);
+    snprintf(w->input, sizeof w->input, "%s", input);
+    for (int c = 0; c < 3; c++) {
+        w->in_scale[c] = caffe ? 255.0f : 1.0f / im_std[c];
+        w->in_offset[c] = caffe ? -caffe_mean_rgb[c] : -im_mean[c] / im_std[c];
+    }
+    if (!strcmp(input, "bgr255_caffe")) {
+        /* Reverse conv1_1's input channels so the network takes RGB: exact. */
+        for (int o = 0; o < w->cout[0]; o++)
+            for (int t = 0; t < 9; t++) {
+                float *p = w->w[0] + (size_t)o * 27;
+                float tmp = p[t];
+                p[t] = p[18 + t];
+                p[18 + t] = tmp;
+            }
+    }
+    return CLSTYLE_OK;
+}
+
+static clstyle_status load_tensor(const st_file *f, const char *name, int ndim, const int64_t *shape, float **out)
+{
+    const st_tensor *t = st_find(f, name);
+    if (!t) return cs_fail(CLSTYLE_ERR_FORMAT, "%s: tensor '%s' is missing", f->path, name);
+    int ok = t->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++) ok = t->shape[i] == shape[i];
+    if (!ok) {
+        char got[96] = "", want[96] = "";
+        for (int i = 0; i < t->ndim; i++) snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? "," : "", (long long)t->shape[i]);
+        for (int i = 0; i < ndim; i++) snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", i ? "," : "", (long long)shape[i]);
+        return cs_fail(CLSTYLE_ERR_FORMAT, "%s: tensor '%s' has shape [%s]; expected [%s]", f->path, name, got, want);
+    }
+    *out = malloc((size_t)st_numel(t) * sizeof(float));
+    if (!*out) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory loading '%s'", name);
+    return st_read_f32(f, t, *out);
+}
+
+static int detect_depth(const st_file *f)
+{
+    if (!strcmp(f->arch, "vgg19")) return 19;
+    if (!strcmp(f->arch, "vgg16")) return 16;
+    /* VGG-19's conv3_4 is features.16; in VGG-16 index 16 is a pool (no tensor). */
+    return st_find(f, "features.16.weight") ? 19 : 16;
+}
+
+clstyle_status cs_weights_load(const char *path, cs_weights *w)
+{
+    st_file f;
+    CS_TRY(st_open(path, &f));
+    if (f.arch[0] && strcmp(f.arch, "vgg16") && strcmp(f.arch, "vgg19")) {
+        st_close(&f);
+        return cs_fail(CLSTYLE_ERR_FORMAT, "%s: unsupported arch '%s' in metadata (expected vgg16 or vgg19)", path, f.arch);
+    }
+    set_arch(w, detect_depth(&f));
+    clstyle_status st = CLSTYLE_OK;
+    for (int k = 0; k < w->n_conv; k++) {
+        char name[64];
+        int idx = cs_weights_torch_index(w, k);
+        int64_t wshape[4] = { w->cout[k], w->cin[k], 3, 3 }, bshape[1] = { w->cout[k] };
+        snprintf(name, sizeof name, "features.%d.weight", idx);
+        CS_CHECK(load_tensor(&f, name, 4, wshape, &w->w[k]));
+        snprintf(name, sizeof name, "features.%d.bias", idx);
+        CS_CHECK(load_tensor(&f, name, 1, bshape, &w->b[k]));
+    }
+    CS_CHECK(set_input(w, f.input[0] ? f.input : "rgb01_imagenet", path));
+done:
+    st_close(&f);
+    if (st != CLSTYLE_OK) cs_weights_free(w);
+    return st;
+}
+
+clstyle_status cs_weights_synthetic(int depth, unsigned long seed, cs_weights *w)
+{
+    set_arch(w, depth == 19 ? 19 : 16);
+    cs_rng rng;
+    cs_rng_seed(&rng, seed);
+    for (int k = 0; k < w->n_conv; k++) {
+        size_t nw = (size_t)w->cout[k] * w->cin[k] * 9;
+        w->w[k] = malloc(nw * sizeof(float));
+        w->b[k] = malloc((size_t)w->cout[k] * sizeof(float));
+        if (!w->w[k] || !w->b[k]) {
+            cs_weights_free(w);
+            return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
+        }
+        float sd = sqrtf(2.0f / (float)(w->cin[k] * 9)); /* He init keeps activations O(1) */
+        for (size_t i = 0; i < nw; i++) w->w[k][i] = sd * cs_rng_normal(&rng);
+        for (int i = 0; i < w->cout[k]; i++) w->b[k][i] = 0.01f * cs_rng_normal(&rng);
+    }
+    return set_input(w, "rgb01_imagenet", "synthetic");
+}
+
+void cs_weights_free(cs_weights *w)
+{
+    for (int k = 0; k < CS_MAX_CONV; k++) {
+        free(w->w[k]);
+        free(w->b[k]);
+        w->w[k] = w->b[k] = NULL;
+    }
+}
