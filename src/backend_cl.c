@@ -1,0 +1,406 @@
+/* OpenCL backend: the vtable on any OpenCL 1.2 device. CLBlast does every
+ * GEMM (convolutions through banded im2col/col2im, Gram matrices and their
+ * gradient); the rest are the kernels in cl/. Everything stays on the
+ * device; reductions return a few partial sums that the host adds in double. */
+#include <clblast_c.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "cl_cache.h"
+#include "cl_device.h"
+#include "error.h"
+
+enum { WG = 256, MAX_GROUPS = 256 };
+
+struct cs_buf {
+    cl_mem m;
+    size_t n;
+};
+
+typedef struct {
+    cs_backend base;
+    cs_cl_device dev;
+    cl_context ctx;
+    cl_command_queue q;
+    cl_program prog;
+    cl_kernel im2col, col2im, bias_relu, relu_bwd, affine, axpy, scale, fill, pool, pool_bwd, dot, sqdiff, tv, adam;
+    cl_mem col;                /* im2col band, grown on demand up to col_cap floats */
+    size_t col_n, col_cap;
+    cl_mem partial;            /* MAX_GROUPS partial sums */
+    int from_cache;
+} cl_be;
+
+#define CB(be) ((cl_be *)(be))
+
+static clstyle_status cl_err(cl_int err, const char *call, const char *what)
+{
+    if (err == CL_SUCCESS) return CLSTYLE_OK;
+    clstyle_status st = err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_RESOURCES || err == CL_OUT_OF_HOST_MEMORY ||
+                                err == -4 ? CLSTYLE_ERR_NOMEM : CLSTYLE_ERR_OPENCL;
+    return cs_fail(st, "%s(%s) failed: %s%s", call, what, cs_cl_err_name(err),
+                   st == CLSTYLE_ERR_NOMEM ? " (the device ran out of memory; try a smaller --size)" : "");
+}
+
+/* Sets kernel arguments from (size, pointer) pairs. */
+static cl_int set_args(cl_kernel k, int count, ...)
+{
+    va_list ap;
+    va_start(ap, count);
+    cl_int err = CL_SUCCESS;
+    for (int i = 0; i < count && err == CL_SUCCESS; i++) {
+        size_t size = va_arg(ap, size_t);
+        const void *p = va_arg(ap, const void *);
+        err = clSetKernelArg(k, (cl_uint)i, size, p);
+    }
+    va_end(ap);
+    return err;
+}
+#define A(x) sizeof(x), (const void *)&(x)
+#define NARGS(...) NARGS_(__VA_ARGS__, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define NARGS_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, _20, _21, _22, _23, _24, N, ...) N
+/* ARGS(kernel, A(x), A(y), ...): each A() is a (size, pointer) pair. */
+#define ARGS(k, ...) CS_TRY(cl_err(set_args(k, NARGS(__VA_ARGS__) / 2, __VA_ARGS__), "clSetKernelArg", #k))
+
+/* 1-D launch over n items (rounded up to the work-group size). */
+static clstyle_status run1d(cl_be *c, cl_kernel k, const char *name, size_t n)
+{
+    if (n == 0) return CLSTYLE_OK;
+    size_t local = 64, global = (n + local - 1) / local * local;
+    return cl_err(clEnqueueNDRangeKernel(c->q, k, 1, NULL, &global, &local, 0, NULL, NULL), "clEnqueueNDRangeKernel", name);
+}
+
+static size_t groups_for(size_t n)
+{
+    size_t g = (n + WG - 1) / WG;
+    return g < 1 ? 1 : g > MAX_GROUPS ? MAX_GROUPS : g;
+}
+
+/* Launches a reduction kernel (partial sums in c->partial) and adds them up. */
+static clstyle_status reduce(cl_be *c, cl_kernel k, const char *name, size_t n, double *out)
+{
+    size_t groups = groups_for(n), global = groups * WG, local = WG;
+    float part[MAX_GROUPS];
+    CS_TRY(cl_err(clEnqueueNDRangeKernel(c->q, k, 1, NULL, &global, &local, 0, NULL, NULL), "clEnqueueNDRangeKernel", name));
+    CS_TRY(cl_err(clEnqueueReadBuffer(c->q, c->partial, CL_TRUE, 0, groups * sizeof(float), part, 0, NULL, NULL),
+                  "clEnqueueReadBuffer", name));
+    double s = 0;
+    for (size_t i = 0; i < groups; i++) s += part[i];
+    *out = s;
+    return CLSTYLE_OK;
+}
+
+static clstyle_status blas(CLBlastStatusCode s, const char *what)
+{
+    if (s == CLBlastSuccess) return CLSTYLE_OK;
+    return cl_err((cl_int)s, "CLBlastSgemm", what);
+}
+
+static clstyle_status cl_fill(cs_backend *be, cs_buf *x, float v, size_t n)
+{
+    int ni = (int)n;
+    ARGS(CB(be)->fill, A(x->m), A(v), A(ni));
+    return run1d(CB(be), CB(be)->fill, "fill", n);
+}
+
+static clstyle_status cl_alloc(cs_backend *be, size_t n, cs_buf **out)
+{
+    cl_be *c = CB(be);
+    size_t bytes = (n ? n : 1) * sizeof(float);
+    if (bytes > c->dev.max_alloc || be->bytes_in_use + bytes > c->dev.global_mem)
+        return cs_fail(CLSTYLE_ERR_NOMEM, "%s: out of device memory: a %.1f MiB buffer on top of %.1f MiB in use exceeds the device's "
+                       "%.0f MiB (largest buffer %.0f MiB); try a smaller --size or --lbfgs-history",
+                       c->dev.device_name, bytes / 1048576.0, be->bytes_in_use / 1048576.0, c->dev.global_mem / 1048576.0,
+                       c->dev.max_alloc / 1048576.0);
+    cs_buf *b = calloc(1, sizeof *b);
+    if (!b) return cs_fail(CLSTYLE_ERR_NOMEM, "out of host memory");
+    cl_int err;
+    b->m = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    b->n = n;
+    clstyle_status st = cl_err(err, "clCreateBuffer", "buffer");
+    if (st == CLSTYLE_OK) st = cl_fill(be, b, 0.0f, n);
+    if (st != CLSTYLE_OK) {
+        if (b->m) clReleaseMemObject(b->m);
+        free(b);
+        return st;
+    }
+    be->bytes_in_use += bytes;
+    if (be->bytes_in_use > be->bytes_peak) be->bytes_peak = be->bytes_in_use;
+    *out = b;
+    return CLSTYLE_OK;
+}
+
+static void cl_release(cs_backend *be, cs_buf *b)
+{
+    be->bytes_in_use -= (b->n ? b->n : 1) * sizeof(float);
+    clReleaseMemObject(b->m);
+    free(b);
+}
+
+static clstyle_status cl_upload(cs_backend *be, cs_buf *dst, size_t off, const float *src, size_t n)
+{
+    return cl_err(clEnqueueWriteBuffer(CB(be)->q, dst->m, CL_TRUE, off * 4, n * 4, src, 0, NULL, NULL), "clEnqueueWriteBuffer", "upload");
+}
+
+static clstyle_status cl_download(cs_backend *be, cs_buf *src, size_t off, float *dst, size_t n)
+{
+    return cl_err(clEnqueueReadBuffer(CB(be)->q, src->m, CL_TRUE, off * 4, n * 4, dst, 0, NULL, NULL), "clEnqueueReadBuffer", "download");
+}
+
+/* Rows per im2col band for k = ci*9 columns of width w; grows the band buffer (setup only). */
+static clstyle_status band_rows(cl_be *c, int k, int h, int w, int *rows)
+{
+    size_t per_row = (size_t)k * w, r = c->col_cap / per_row;
+    if (r < 1) r = 1;
+    if (r > (size_t)h) r = (size_t)h;
+    size_t need = r * per_row;
+    if (need > c->col_n) {
+        cl_int err;
+        if (c->col) clReleaseMemObject(c->col);
+        c->base.bytes_in_use -= c->col_n * 4;
+        c->col_n = 0;
+        c->col = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, need * 4, NULL, &err);
+        CS_TRY(cl_err(err, "clCreateBuffer", "im2col band"));
+        c->col_n = need;
+        c->base.bytes_in_use += need * 4;
+        if (c->base.bytes_in_use > c->base.bytes_peak) c->base.bytes_peak = c->base.bytes_in_use;
+    }
+    *rows = (int)r;
+    return CLSTYLE_OK;
+}
+
+static clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
+{
+    cl_be *c = CB(be);
+    int k = ci * 9, R;
+    CS_TRY(band_rows(c, k, h, w, &R));
+    for (int row0 = 0; row0 < h; row0 += R) {
+        int rows = row0 + R <= h ? R : h - row0;
+        size_t n = (size_t)rows * w;
+        ARGS(c->im2col, A(x->m), A(c->col), A(ci), A(h), A(w), A(row0), A(rows));
+        CS_TRY(run1d(c, c->im2col, "im2col3x3", (size_t)ci * n));
+        CS_TRY(blas(CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, (size_t)co, n, (size_t)k, 1.0f,
+                                 wt->m, 0, (size_t)k, c->col, 0, n, 0.0f, y->m, (size_t)row0 * w, (size_t)h * w, &c->q, NULL),
+                    "conv forward"));
+    }
+    return CLSTYLE_OK;
+}
+
+static clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
+{
+    cl_be *c = CB(be);
+    int k = ci * 9, R;
+    CS_TRY(band_rows(c, k, h, w, &R));
+    CS_TRY(cl_fill(be, dx, 0.0f, (size_t)ci * h * w));
+    for (int row0 = 0; row0 < h; row0 += R) {
+        int rows = row0 + R <= h ? R : h - row0;
+        size_t n = (size_t)rows * w;
+        /* dcol (k, n) = W^T (k, co) dy[:, band] (co, n) */
+        CS_TRY(blas(CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeYes, CLBlastTransposeNo, (size_t)k, n, (size_t)co, 1.0f,
+                                 wt->m, 0, (size_t)k, dy->m, (size_t)row0 * w, (size_t)h * w, 0.0f, c->col, 0, n, &c->q, NULL),
+                    "conv backward"));
+        int p0 = row0 > 0 ? row0 - 1 : 0, p1 = row0 + rows + 1 < h ? row0 + rows + 1 : h, prows = p1 - p0;
+        ARGS(c->col2im, A(c->col), A(dx->m), A(ci), A(h), A(w), A(row0), A(rows), A(p0), A(prows));
+        CS_TRY(run1d(c, c->col2im, "col2im3x3", (size_t)ci * prows * w));
+    }
+    return CLSTYLE_OK;
+}
+
+static clstyle_status cl_bias_relu(cs_backend *be, cs_buf *y, cs_buf *bias, int ch, int hw, int relu)
+{
+    cl_be *c = CB(be);
+    int n = ch * hw, has = bias != NULL;
+    cl_mem b = bias ? bias->m : y->m;
+    ARGS(c->bias_relu, A(y->m), A(b), A(has), A(hw), A(relu), A(n));
+    return run1d(c, c->bias_relu, "bias_relu", (size_t)n);
+}
+
+static clstyle_status cl_relu_bwd(cs_backend *be, cs_buf *y, cs_buf *dy, size_t n)
+{
+    int ni = (int)n;
+    ARGS(CB(be)->relu_bwd, A(y->m), A(dy->m), A(ni));
+    return run1d(CB(be), CB(be)->relu_bwd, "relu_bwd", n);
+}
+
+static clstyle_status cl_pool(cs_backend *be, cs_buf *x, cs_buf *y, int ch, int h, int w, int avg)
+{
+    ARGS(CB(be)->pool, A(x->m), A(y->m), A(ch), A(h), A(w), A(avg));
+    return run1d(CB(be), CB(be)->pool, "pool2x2", (size_t)ch * (h / 2) * (w / 2));
+}
+
+static clstyle_status cl_pool_bwd(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf *dx, int ch, int h, int w, int avg)
+{
+    ARGS(CB(be)->pool_bwd, A(x->m), A(dy->m), A(dx->m), A(ch), A(h), A(w), A(avg));
+    return run1d(CB(be), CB(be)->pool_bwd, "pool2x2_bwd", (size_t)ch * h * w);
+}
+
+static clstyle_status cl_gram(cs_backend *be, cs_buf *f, cs_buf *g, int ch, int m)
+{
+    float a = (float)(1.0 / ((double)ch * m));
+    return blas(CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)ch, (size_t)ch, (size_t)m, a,
+                             f->m, 0, (size_t)m, f->m, 0, (size_t)m, 0.0f, g->m, 0, (size_t)ch, &CB(be)->q, NULL), "gram");
+}
+
+static clstyle_status cl_gram_bwd(cs_backend *be, cs_buf *dg, cs_buf *f, cs_buf *df, int ch, int m)
+{
+    float a = (float)(2.0 / ((double)ch * m));
+    return blas(CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, (size_t)ch, (size_t)m, (size_t)ch, a,
+                             dg->m, 0, (size_t)ch, f->m, 0, (size_t)m, 1.0f, df->m, 0, (size_t)m, &CB(be)->q, NULL), "gram backward");
+}
+
+static clstyle_status cl_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, float gscale, cs_buf *grad, double *sum)
+{
+    cl_be *c = CB(be);
+    int ni = (int)n, has = grad != NULL;
+    cl_mem g = grad ? grad->m : a->m;
+    ARGS(c->sqdiff, A(a->m), A(b->m), A(ni), A(gscale), A(g), A(has), A(c->partial));
+    return reduce(c, c->sqdiff, "sqdiff", n, sum);
+}
+
+static clstyle_status cl_tv(cs_backend *be, cs_buf *x, int ch, int h, int w, float gscale, cs_buf *grad, double *val)
+{
+    cl_be *c = CB(be);
+    float inv_nv = h > 1 ? (float)(1.0 / ((double)ch * (h - 1) * w)) : 0.0f;
+    float inv_nh = w > 1 ? (float)(1.0 / ((double)ch * h * (w - 1))) : 0.0f;
+    int has = grad != NULL;
+    cl_mem g = grad ? grad->m : x->m;
+    ARGS(c->tv, A(x->m), A(ch), A(h), A(w), A(inv_nv), A(inv_nh), A(gscale), A(g), A(has), A(c->partial));
+    return reduce(c, c->tv, "tv", (size_t)ch * h * w, val);
+}
+
+static clstyle_status cl_affine(cs_backend *be, cs_buf *x, cs_buf *y, int ch, int hw, const float *s, const float *o)
+{
+    cl_be *c = CB(be);
+    if (ch != 3) return cs_fail(CLSTYLE_ERR_USAGE, "affine: OpenCL backend supports 3 channels, got %d", ch);
+    int n = ch * hw;
+    ARGS(c->affine, A(x->m), A(y->m), A(hw), A(s[0]), A(s[1]), A(s[2]), A(o[0]), A(o[1]), A(o[2]), A(n));
+    return run1d(c, c->affine, "affine3", (size_t)n);
+}
+
+static clstyle_status dot_or_asum(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, int mode, double *out)
+{
+    cl_be *c = CB(be);
+    int ni = (int)n;
+    ARGS(c->dot, A(a->m), A(b->m), A(ni), A(mode), A(c->partial));
+    return reduce(c, c->dot, mode ? "asum" : "dot", n, out);
+}
+
+static clstyle_status cl_dot(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, double *out) { return dot_or_asum(be, a, b, n, 0, out); }
+static clstyle_status cl_asum(cs_backend *be, cs_buf *a, size_t n, double *out) { return dot_or_asum(be, a, a, n, 1, out); }
+
+static clstyle_status cl_axpy(cs_backend *be, float a, cs_buf *x, cs_buf *y, size_t n)
+{
+    int ni = (int)n;
+    ARGS(CB(be)->axpy, A(a), A(x->m), A(y->m), A(ni));
+    return run1d(CB(be), CB(be)->axpy, "axpy", n);
+}
+
+static clstyle_status cl_scale(cs_backend *be, float a, cs_buf *x, size_t n)
+{
+    int ni = (int)n;
+    ARGS(CB(be)->scale, A(a), A(x->m), A(ni));
+    return run1d(CB(be), CB(be)->scale, "scale", n);
+}
+
+static clstyle_status cl_copy(cs_backend *be, cs_buf *src, cs_buf *dst, size_t n)
+{
+    if (src == dst || n == 0) return CLSTYLE_OK;
+    return cl_err(clEnqueueCopyBuffer(CB(be)->q, src->m, dst->m, 0, 0, n * 4, 0, NULL, NULL), "clEnqueueCopyBuffer", "copy");
+}
+
+static clstyle_status cl_adam(cs_backend *be, cs_buf *x, cs_buf *g, cs_buf *m, cs_buf *v, size_t n, float lr, float b1, float b2,
+                              float eps, int t)
+{
+    cl_be *c = CB(be);
+    int ni = (int)n;
+    float c1 = (float)(1.0 - pow(b1, t)), c2 = (float)(1.0 - pow(b2, t));
+    ARGS(c->adam, A(x->m), A(g->m), A(m->m), A(v->m), A(ni), A(lr), A(b1), A(b2), A(eps), A(c1), A(c2));
+    return run1d(c, c->adam, "adam", n);
+}
+
+static void cl_destroy(cs_backend *be)
+{
+    cl_be *c = CB(be);
+    cl_kernel ks[] = { c->im2col, c->col2im, c->bias_relu, c->relu_bwd, c->affine, c->axpy, c->scale, c->fill,
+                       c->pool, c->pool_bwd, c->dot, c->sqdiff, c->tv, c->adam };
+    if (c->q) clFinish(c->q);
+    for (size_t i = 0; i < sizeof ks / sizeof *ks; i++)
+        if (ks[i]) clReleaseKernel(ks[i]);
+    if (c->col) clReleaseMemObject(c->col);
+    if (c->partial) clReleaseMemObject(c->partial);
+    if (c->prog) clReleaseProgram(c->prog);
+    if (c->q) clReleaseCommandQueue(c->q);
+    if (c->ctx) clReleaseContext(c->ctx);
+    free(c);
+}
+
+static const cs_backend_ops cl_ops = {
+    .destroy = cl_destroy, .alloc = cl_alloc, .release = cl_release, .upload = cl_upload, .download = cl_download,
+    .conv3x3 = cl_conv3x3, .conv3x3_bwd = cl_conv3x3_bwd, .bias_relu = cl_bias_relu, .relu_bwd = cl_relu_bwd,
+    .pool = cl_pool, .pool_bwd = cl_pool_bwd, .gram = cl_gram, .gram_bwd = cl_gram_bwd, .sqdiff = cl_sqdiff,
+    .tv = cl_tv, .affine = cl_affine, .dot = cl_dot, .asum = cl_asum, .axpy = cl_axpy, .scale = cl_scale,
+    .copy = cl_copy, .fill = cl_fill, .adam = cl_adam,
+};
+
+static clstyle_status make_kernels(cl_be *c)
+{
+    struct { cl_kernel *k; const char *name; } list[] = {
+        { &c->im2col, "im2col3x3" }, { &c->col2im, "col2im3x3" }, { &c->bias_relu, "bias_relu" }, { &c->relu_bwd, "relu_bwd" },
+        { &c->affine, "affine3" }, { &c->axpy, "axpy" }, { &c->scale, "scale" }, { &c->fill, "fill" }, { &c->pool, "pool2x2" },
+        { &c->pool_bwd, "pool2x2_bwd" }, { &c->dot, "dot_asum" }, { &c->sqdiff, "sqdiff" }, { &c->tv, "tv" }, { &c->adam, "adam" },
+    };
+    for (size_t i = 0; i < sizeof list / sizeof *list; i++) {
+        cl_int err;
+        *list[i].k = clCreateKernel(c->prog, list[i].name, &err);
+        CS_TRY(cl_err(err, "clCreateKernel", list[i].name));
+    }
+    return CLSTYLE_OK;
+}
+
+/* The im2col band cap: an eighth of the device memory, at most 256 MiB, so a
+ * 1024 px image still fits a 2 GiB laptop GPU. CLSTYLE_BAND_MB overrides it. */
+static size_t band_cap(const cs_cl_device *d)
+{
+    const char *env = getenv("CLSTYLE_BAND_MB");
+    size_t cap = env && atoi(env) > 0 ? (size_t)atoi(env) << 20 : 256u << 20;
+    if (cap > d->global_mem / 8) cap = d->global_mem / 8;
+    if (cap > d->max_alloc) cap = d->max_alloc;
+    return cap / 4;
+}
+
+clstyle_status cs_backend_opencl_create(const char *spec, cs_backend **out)
+{
+    cl_be *c = calloc(1, sizeof *c);
+    if (!c) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
+    cs_backend *be = &c->base;
+    be->ops = &cl_ops;
+    clstyle_status st;
+    cl_int err;
+    char opts[64];
+    memset(be->device, 0, sizeof be->device);
+    CS_CHECK(cs_cl_select(spec, &c->dev));
+    snprintf(be->name, sizeof be->name, "opencl");
+    snprintf(be->device, sizeof be->device, "%.100s (%.60s, %.60s)", c->dev.device_name, c->dev.platform_name, c->dev.version);
+    c->ctx = clCreateContext(NULL, 1, &c->dev.device, NULL, NULL, &err);
+    CS_CHECK(cl_err(err, "clCreateContext", c->dev.device_name));
+    c->q = clCreateCommandQueue(c->ctx, c->dev.device, 0, &err);
+    CS_CHECK(cl_err(err, "clCreateCommandQueue", c->dev.device_name));
+    snprintf(opts, sizeof opts, "-DWG_SIZE=%d", WG);
+    CS_CHECK(cs_cl_build(c->ctx, &c->dev, opts, &c->prog, &c->from_cache));
+    CS_CHECK(make_kernels(c));
+    c->partial = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, MAX_GROUPS * sizeof(float), NULL, &err);
+    CS_CHECK(cl_err(err, "clCreateBuffer", "partial sums"));
+    c->col_cap = band_cap(&c->dev);
+    *out = be;
+    return CLSTYLE_OK;
+done:
+    cl_destroy(be);
+    *out = NULL;
+    return st;
+}
+
+/* For tests and the benchmark: whether the program came from the disk cache. */
+int cs_backend_opencl_cached(const cs_backend *be) { return ((const cl_be *)be)->from_cache; }

@@ -1,0 +1,26 @@
+/* OpenCL devices: enumeration, --device selection, listing, error names. */
+#ifndef CS_CL_DEVICE_H
+#define CS_CL_DEVICE_H
+#include <CL/cl.h>
+#include "clstyle.h"
+
+typedef struct {
+    cl_platform_id platform;
+    cl_device_id device;
+    char platform_name[128], device_name[128], version[256], driver[128], platform_version[256];
+    cl_device_type type;
+    cl_ulong global_mem, max_alloc;
+    cl_uint compute_units;
+    int cl_major, cl_minor;     /* OpenCL C version */
+} cs_cl_device;
+
+/* Name of an OpenCL or CLBlast status code ("CL_OUT_OF_RESOURCES"). */
+const char *cs_cl_err_name(int err);
+/* Every device of every platform, in a stable order (the --list-devices index). */
+clstyle_status cs_cl_devices(cs_cl_device **out, int *n);
+/* spec: NULL/"" = default (first GPU, else first CPU); a number = index; else a
+ * case-insensitive substring of "platform device type". */
+clstyle_status cs_cl_select(const char *spec, cs_cl_device *out);
+const char *cs_cl_type_name(cl_device_type t);
+
+#endif

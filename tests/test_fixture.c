@@ -1,0 +1,106 @@
+/* Numbers from outside: iteration-0 loss terms and the input gradient on the
+ * real VGG-19 weights must match PyTorch (tests/make_fixture.py, float64)
+ * to 1e-4 relative. Argument: backend (reference | opencl). */
+#include <stdint.h>
+
+#include "backend.h"
+#include "loss.h"
+#include "testutil.h"
+
+typedef struct {
+    int32_t h, w, hs, ws;
+    float *content, *style, *x, *grad;
+    double alpha, beta, gamma, lc, ls, ltv, total;
+} fixture;
+
+static float *read_floats(FILE *f, size_t n)
+{
+    float *p = malloc(n * sizeof *p);
+    if (p && fread(p, sizeof *p, n, f) != n) { free(p); p = NULL; }
+    return p;
+}
+
+static int load_fixture(const char *path, fixture *fx)
+{
+    FILE *f = fopen(path, "rb");
+    int32_t hdr[5];
+    if (!f || fread(hdr, 4, 5, f) != 5 || hdr[0] != 0x43535446) return -1;
+    fx->h = hdr[1]; fx->w = hdr[2]; fx->hs = hdr[3]; fx->ws = hdr[4];
+    size_t n = (size_t)3 * fx->h * fx->w;
+    fx->content = read_floats(f, n);
+    fx->style = read_floats(f, (size_t)3 * fx->hs * fx->ws);
+    fx->x = read_floats(f, n);
+    double v[7];
+    if (fread(v, 8, 7, f) != 7) return -1;
+    fx->alpha = v[0]; fx->beta = v[1]; fx->gamma = v[2];
+    fx->lc = v[3]; fx->ls = v[4]; fx->ltv = v[5]; fx->total = v[6];
+    fx->grad = read_floats(f, n);
+    fclose(f);
+    return fx->content && fx->style && fx->x && fx->grad ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *backend = argc > 1 ? argv[1] : "reference";
+    const char *data = argc > 2 ? argv[2] : "tests/data/gatys_vgg19.bin";
+    const char *wpath = tu_weights_or_skip();
+    fixture fx;
+    if (load_fixture(data, &fx)) { fprintf(stderr, "cannot read fixture %s\n", data); return 1; }
+
+    cs_backend *be = NULL;
+    clstyle_status st = strcmp(backend, "opencl") ? cs_backend_reference_create(&be)
+                                                  : cs_backend_opencl_create(getenv("CLSTYLE_DEVICE"), &be);
+    if (st == CLSTYLE_ERR_DEVICE) SKIP("no OpenCL device: %s", clstyle_last_error());
+    CHECK_OK(st);
+    if (st) return 1;
+    cs_weights w;
+    CHECK_OK(cs_weights_load(wpath, &w));
+    clstyle_options o;
+    clstyle_options_default(&o);
+    o.content_weight = fx.alpha; o.style_weight = fx.beta; o.tv_weight = fx.gamma;
+    cs_net net;
+    cs_loss L;
+    CHECK_OK(cs_net_create(be, &w, 0, &net));
+    double blend = 1.0;
+    cs_loss_image content = { fx.content, fx.w, fx.h }, style = { fx.style, fx.ws, fx.hs };
+    CHECK_OK(cs_loss_init(&L, &net, &o, content, &style, &blend, 1));
+    size_t n = (size_t)3 * fx.h * fx.w;
+    cs_buf *x, *g;
+    CHECK_OK(CS_OP(be, alloc, n, &x));
+    CHECK_OK(CS_OP(be, alloc, n, &g));
+    CHECK_OK(CS_OP(be, upload, x, 0, fx.x, n));
+    CHECK_OK(cs_loss_eval(&L, x, g));
+    float *grad = malloc(n * sizeof *grad);
+    CHECK_OK(CS_OP(be, download, g, 0, grad, n));
+
+    double tol = 1e-4;
+    struct { const char *name; double got, want; } terms[] = {
+        { "content", L.content, fx.lc }, { "style", L.style, fx.ls }, { "tv", L.tv, fx.ltv }, { "total", L.total, fx.total },
+    };
+    for (int i = 0; i < 4; i++) {
+        double r = tu_reldiff(terms[i].got, terms[i].want, 1e-12);
+        fprintf(stderr, "%-8s clstyle %.9g  pytorch %.9g  rel.diff %.2e\n", terms[i].name, terms[i].got, terms[i].want, r);
+        CHECK(r < tol, "%s term differs by %.2e", terms[i].name, r);
+    }
+    double num = 0, den = 0, worst = 0, gmax = 0;
+    for (size_t i = 0; i < n; i++) gmax = fmax(gmax, fabs(fx.grad[i]));
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)grad[i] - fx.grad[i];
+        num += d * d;
+        den += (double)fx.grad[i] * fx.grad[i];
+        worst = fmax(worst, fabs(d) / gmax);
+    }
+    double rel = sqrt(num / den);
+    fprintf(stderr, "gradient ||g - g_torch|| / ||g_torch|| = %.2e, max |diff| / max |g| = %.2e (%zu values)\n", rel, worst, n);
+    CHECK(rel < tol, "gradient relative error %.2e", rel);
+    CHECK(worst < tol, "worst gradient element off by %.2e of max", worst);
+
+    free(grad);
+    cs_buf_release(be, x);
+    cs_buf_release(be, g);
+    cs_loss_free(&L);
+    cs_net_destroy(&net);
+    cs_weights_free(&w);
+    cs_backend_destroy(be);
+    return tu_done("fixture");
+}
