@@ -1,6 +1,7 @@
 /* Numbers from outside: iteration-0 loss terms and the input gradient on the
  * real VGG-19 weights must match PyTorch (tests/make_fixture.py, float64)
- * to 1e-4 relative. Argument: backend (reference | opencl). */
+ * to 1e-4 relative. Arguments: backend (reference | opencl), fixture file,
+ * case (default | blend: the options make_fixture.py used). */
 #include <stdint.h>
 
 #include "backend.h"
@@ -8,8 +9,8 @@
 #include "testutil.h"
 
 typedef struct {
-    int32_t h, w, hs, ws;
-    float *content, *style, *x, *grad;
+    int32_t h, w, n_styles, hs[2], ws[2];
+    float *content, *style[2], *x, *grad;
     double alpha, beta, gamma, lc, ls, ltv, total;
 } fixture;
 
@@ -23,12 +24,14 @@ static float *read_floats(FILE *f, size_t n)
 static int load_fixture(const char *path, fixture *fx)
 {
     FILE *f = fopen(path, "rb");
-    int32_t hdr[5];
-    if (!f || fread(hdr, 4, 5, f) != 5 || hdr[0] != 0x43535446) return -1;
-    fx->h = hdr[1]; fx->w = hdr[2]; fx->hs = hdr[3]; fx->ws = hdr[4];
+    int32_t hdr[4];
+    if (!f || fread(hdr, 4, 4, f) != 4 || hdr[0] != 0x43535446 || hdr[3] < 1 || hdr[3] > 2) return -1;
+    fx->h = hdr[1]; fx->w = hdr[2]; fx->n_styles = hdr[3];
+    for (int k = 0; k < fx->n_styles; k++)
+        if (fread(&fx->hs[k], 4, 1, f) != 1 || fread(&fx->ws[k], 4, 1, f) != 1) return -1;
     size_t n = (size_t)3 * fx->h * fx->w;
     fx->content = read_floats(f, n);
-    fx->style = read_floats(f, (size_t)3 * fx->hs * fx->ws);
+    for (int k = 0; k < fx->n_styles; k++) fx->style[k] = read_floats(f, (size_t)3 * fx->hs[k] * fx->ws[k]);
     fx->x = read_floats(f, n);
     double v[7];
     if (fread(v, 8, 7, f) != 7) return -1;
@@ -36,13 +39,33 @@ static int load_fixture(const char *path, fixture *fx)
     fx->lc = v[3]; fx->ls = v[4]; fx->ltv = v[5]; fx->total = v[6];
     fx->grad = read_floats(f, n);
     fclose(f);
-    return fx->content && fx->style && fx->x && fx->grad ? 0 : -1;
+    return fx->content && fx->style[0] && fx->x && fx->grad ? 0 : -1;
+}
+
+/* The options of make_fixture.py's case `name`; returns the pooling mode. */
+static int case_options(const char *name, clstyle_options *o, double *blend)
+{
+    static const char *const content[] = { "conv4_2", "relu3_2" };
+    static const char *const style[] = { "relu1_1", "relu2_1", "relu3_1", "conv4_1", "relu5_1" };
+    static const double sw[] = { 1, 0.5, 2, 1, 1 };
+    blend[0] = 1.0;
+    if (strcmp(name, "blend")) return 0;
+    blend[0] = 0.7;
+    blend[1] = 0.3;
+    o->n_content_layers = 2;
+    for (int i = 0; i < 2; i++) o->content_layers[i] = content[i];
+    for (int i = 0; i < 5; i++) {
+        o->style_layers[i] = style[i];
+        o->style_layer_weights[i] = sw[i];
+    }
+    return 1;
 }
 
 int main(int argc, char **argv)
 {
     const char *backend = argc > 1 ? argv[1] : "reference";
     const char *data = argc > 2 ? argv[2] : "tests/data/gatys_vgg19.bin";
+    const char *which = argc > 3 ? argv[3] : "default";
     const char *wpath = tu_weights_or_skip();
     fixture fx;
     if (load_fixture(data, &fx)) { fprintf(stderr, "cannot read fixture %s\n", data); return 1; }
@@ -58,12 +81,14 @@ int main(int argc, char **argv)
     clstyle_options o;
     clstyle_options_default(&o);
     o.content_weight = fx.alpha; o.style_weight = fx.beta; o.tv_weight = fx.gamma;
+    double blend[2];
+    int avg = case_options(which, &o, blend);
     cs_net net;
     cs_loss L;
-    CHECK_OK(cs_net_create(be, &w, 0, &net));
-    double blend = 1.0;
-    cs_loss_image content = { fx.content, fx.w, fx.h }, style = { fx.style, fx.ws, fx.hs };
-    CHECK_OK(cs_loss_init(&L, &net, &o, content, &style, &blend, 1));
+    CHECK_OK(cs_net_create(be, &w, avg, &net));
+    cs_loss_image content = { fx.content, fx.w, fx.h }, style[2];
+    for (int k = 0; k < fx.n_styles; k++) style[k] = (cs_loss_image){ fx.style[k], fx.ws[k], fx.hs[k] };
+    CHECK_OK(cs_loss_init(&L, &net, &o, content, style, blend, fx.n_styles));
     size_t n = (size_t)3 * fx.h * fx.w;
     cs_buf *x, *g;
     CHECK_OK(CS_OP(be, alloc, n, &x));
