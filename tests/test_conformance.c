@@ -1,0 +1,291 @@
+/* OpenCL conformance: every vtable op on every OpenCL device against the
+ * reference backend, on random inputs of awkward shapes. Per-op limits on the
+ * normalized mean squared error; any NaN fails; a guard band after each
+ * output catches writes past its end. No OpenCL device: exit 77 (skipped). */
+#include <stdint.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "cl_cache.h"
+#include "cl_device.h"
+#include "rng.h"
+#include "testutil.h"
+
+int cs_backend_opencl_cached(const cs_backend *be);
+
+enum { GUARD = 67 };
+static const float SENTINEL = -12345.5f;
+static cs_backend *ref, *dev;
+static cs_rng rng;
+static int n_compared;
+
+typedef struct { cs_buf *r, *d; size_t n; } pair;
+
+/* Same data on both backends; `extra` floats of guard band after n. */
+static pair mk(const float *host, size_t n)
+{
+    pair p = { NULL, NULL, n };
+    size_t total = n + GUARD;
+    float *tmp = malloc(total * sizeof *tmp);
+    for (size_t i = 0; i < total; i++) tmp[i] = i < n && host ? host[i] : (i < n ? 0.0f : SENTINEL);
+    CHECK_OK(CS_OP(ref, alloc, total, &p.r));
+    CHECK_OK(CS_OP(dev, alloc, total, &p.d));
+    CHECK_OK(CS_OP(ref, upload, p.r, 0, tmp, total));
+    CHECK_OK(CS_OP(dev, upload, p.d, 0, tmp, total));
+    free(tmp);
+    return p;
+}
+
+static pair mk_rand(size_t n, float scale)
+{
+    float *h = malloc((n ? n : 1) * sizeof *h);
+    for (size_t i = 0; i < n; i++) h[i] = scale * cs_rng_normal(&rng);
+    pair p = mk(h, n);
+    free(h);
+    return p;
+}
+
+static void rel(pair p)
+{
+    cs_buf_release(ref, p.r);
+    cs_buf_release(dev, p.d);
+}
+
+/* Compares the two copies of p: NMSE below limit, no NaN, guard band intact. */
+static void cmp(const char *op, const char *shape, pair p, double limit)
+{
+    size_t total = p.n + GUARD;
+    float *a = malloc(total * sizeof *a), *b = malloc(total * sizeof *b);
+    CHECK_OK(CS_OP(ref, download, p.r, 0, a, total));
+    CHECK_OK(CS_OP(dev, download, p.d, 0, b, total));
+    int nan = 0, guard = 0;
+    for (size_t i = 0; i < p.n; i++) nan += isnan(b[i]) || isnan(a[i]);
+    for (size_t i = p.n; i < total; i++) guard += b[i] != SENTINEL;
+    double e = tu_nmse(b, a, p.n);
+    CHECK(nan == 0, "%s %s: %d NaN", op, shape, nan);
+    CHECK(guard == 0, "%s %s: %d values written past the end", op, shape, guard);
+    CHECK(e <= limit, "%s %s: NMSE %.3g > %.3g", op, shape, e, limit);
+    if (getenv("CONFORMANCE_VERBOSE")) fprintf(stderr, "  %-12s %-22s NMSE %.3g\n", op, shape, e);
+    n_compared++;
+    free(a);
+    free(b);
+}
+
+static void cmp_scalar(const char *op, const char *shape, double r, double d, double limit)
+{
+    double e = tu_reldiff(d, r, 1e-30);
+    CHECK(!isnan(d) && e <= limit, "%s %s: %.9g vs reference %.9g (rel. %.2g)", op, shape, d, r, e);
+    n_compared++;
+}
+
+#define BOTH(op, ...) do { CHECK_OK(CS_OP(ref, op, __VA_ARGS__)); } while (0)
+#define ON(be, p) ((be) == ref ? (p).r : (p).d)
+
+static void conv_ops(int ci, int co, int h, int w)
+{
+    char shape[64];
+    snprintf(shape, sizeof shape, "ci%d co%d %dx%d", ci, co, h, w);
+    size_t nx = (size_t)ci * h * w, ny = (size_t)co * h * w;
+    pair x = mk_rand(nx, 1), wt = mk_rand((size_t)co * ci * 9, 0.3f), y = mk(NULL, ny), b = mk_rand((size_t)co, 1);
+    pair dy = mk_rand(ny, 1), dx = mk_rand(nx, 1); /* dx starts non-zero: the op must overwrite it */
+    cs_backend *bes[2] = { ref, dev };
+    for (int k = 0; k < 2; k++) {
+        cs_backend *be = bes[k];
+        CHECK_OK(CS_OP(be, conv3x3, ON(be, x), ON(be, wt), ON(be, y), ci, co, h, w));
+        CHECK_OK(CS_OP(be, conv3x3_bwd, ON(be, dy), ON(be, wt), ON(be, dx), ci, co, h, w));
+    }
+    cmp("conv3x3", shape, y, 1e-9);
+    cmp("conv3x3_bwd", shape, dx, 1e-9);
+    for (int relu = 0; relu < 2; relu++)
+        for (int k = 0; k < 2; k++) CHECK_OK(CS_OP(bes[k], bias_relu, ON(bes[k], y), relu ? NULL : ON(bes[k], b), co, h * w, 1 - relu));
+    cmp("bias_relu", shape, y, 1e-12);
+    for (int k = 0; k < 2; k++) CHECK_OK(CS_OP(bes[k], relu_bwd, ON(bes[k], y), ON(bes[k], dy), ny));
+    cmp("relu_bwd", shape, dy, 0);
+    rel(x); rel(wt); rel(y); rel(b); rel(dy); rel(dx);
+}
+
+static void pool_ops(int c, int h, int w)
+{
+    char shape[64];
+    snprintf(shape, sizeof shape, "c%d %dx%d", c, h, w);
+    size_t nx = (size_t)c * h * w, ny = (size_t)c * (h / 2) * (w / 2);
+    /* Quantized inputs make max-pool ties common, so the tie rule is compared too. */
+    float *hx = malloc(nx * sizeof *hx);
+    for (size_t i = 0; i < nx; i++) hx[i] = (float)(int)(4 * cs_rng_uniform(&rng));
+    pair x = mk(hx, nx);
+    free(hx);
+    for (int avg = 0; avg < 2; avg++) {
+        pair y = mk(NULL, ny), dy = mk_rand(ny, 1), dx = mk_rand(nx, 1);
+        cs_backend *bes[2] = { ref, dev };
+        for (int k = 0; k < 2; k++) {
+            CHECK_OK(CS_OP(bes[k], pool, ON(bes[k], x), ON(bes[k], y), c, h, w, avg));
+            CHECK_OK(CS_OP(bes[k], pool_bwd, ON(bes[k], x), ON(bes[k], dy), ON(bes[k], dx), c, h, w, avg));
+        }
+        cmp(avg ? "avgpool" : "maxpool", shape, y, 1e-12);
+        cmp(avg ? "avgpool_bwd" : "maxpool_bwd", shape, dx, 1e-12);
+        rel(y); rel(dy); rel(dx);
+    }
+    rel(x);
+}
+
+static void gram_ops(int c, int m)
+{
+    char shape[64];
+    snprintf(shape, sizeof shape, "c%d m%d", c, m);
+    pair f = mk_rand((size_t)c * m, 1), g = mk(NULL, (size_t)c * c), df = mk_rand((size_t)c * m, 1);
+    float *sym = malloc((size_t)c * c * sizeof *sym);
+    for (int a = 0; a < c; a++)
+        for (int b = 0; b <= a; b++) sym[a * c + b] = sym[b * c + a] = cs_rng_normal(&rng);
+    pair dg = mk(sym, (size_t)c * c);
+    free(sym);
+    cs_backend *bes[2] = { ref, dev };
+    for (int k = 0; k < 2; k++) {
+        CHECK_OK(CS_OP(bes[k], gram, ON(bes[k], f), ON(bes[k], g), c, m));
+        CHECK_OK(CS_OP(bes[k], gram_bwd, ON(bes[k], dg), ON(bes[k], f), ON(bes[k], df), c, m));
+    }
+    cmp("gram", shape, g, 1e-9);
+    cmp("gram_bwd", shape, df, 1e-9);
+    rel(f); rel(g); rel(df); rel(dg);
+}
+
+static void loss_ops(int c, int h, int w)
+{
+    char shape[64];
+    snprintf(shape, sizeof shape, "c%d %dx%d", c, h, w);
+    size_t n = (size_t)c * h * w;
+    pair a = mk_rand(n, 1), b = mk_rand(n, 1), g = mk_rand(n, 1), g2 = mk_rand(n, 1);
+    double r[2], d[2];
+    CHECK_OK(CS_OP(ref, sqdiff, a.r, b.r, n, 0.37f, g.r, &r[0]));
+    CHECK_OK(CS_OP(dev, sqdiff, a.d, b.d, n, 0.37f, g.d, &d[0]));
+    cmp_scalar("sqdiff", shape, r[0], d[0], 1e-5);
+    cmp("sqdiff_grad", shape, g, 1e-12);
+    CHECK_OK(CS_OP(ref, sqdiff, a.r, b.r, n, 1.0f, NULL, &r[1]));
+    CHECK_OK(CS_OP(dev, sqdiff, a.d, b.d, n, 1.0f, NULL, &d[1]));
+    cmp_scalar("sqdiff_nograd", shape, r[1], d[1], 1e-5);
+    CHECK_OK(CS_OP(ref, tv, a.r, c, h, w, 2.5f, g2.r, &r[0]));
+    CHECK_OK(CS_OP(dev, tv, a.d, c, h, w, 2.5f, g2.d, &d[0]));
+    cmp_scalar("tv", shape, r[0], d[0], 1e-5);
+    cmp("tv_grad", shape, g2, 1e-10);
+    rel(a); rel(b); rel(g); rel(g2);
+}
+
+static void vector_ops(size_t n, int hw)
+{
+    char shape[64];
+    snprintf(shape, sizeof shape, "n%zu", n);
+    pair x = mk_rand(n, 1), y = mk_rand(n, 1), m = mk_rand(n, 0.1f), v = mk(NULL, n), z = mk(NULL, n);
+    double r, d;
+    CHECK_OK(CS_OP(ref, dot, x.r, y.r, n, &r));
+    CHECK_OK(CS_OP(dev, dot, x.d, y.d, n, &d));
+    cmp_scalar("dot", shape, r, d, 1e-5);
+    CHECK_OK(CS_OP(ref, asum, x.r, n, &r));
+    CHECK_OK(CS_OP(dev, asum, x.d, n, &d));
+    cmp_scalar("asum", shape, r, d, 1e-5);
+    cs_backend *bes[2] = { ref, dev };
+    const float s[3] = { 255, 2, 0.5f }, o[3] = { -123.68f, 0, 1 };
+    for (int k = 0; k < 2; k++) {
+        cs_backend *be = bes[k];
+        CHECK_OK(CS_OP(be, axpy, -0.75f, ON(be, x), ON(be, y), n));
+        CHECK_OK(CS_OP(be, scale, 1.5f, ON(be, y), n));
+        CHECK_OK(CS_OP(be, copy, ON(be, y), ON(be, z), n));
+        CHECK_OK(CS_OP(be, fill, ON(be, v), 0.01f, n));
+        for (int t = 1; t <= 3; t++) CHECK_OK(CS_OP(be, adam, ON(be, x), ON(be, y), ON(be, m), ON(be, v), n, 0.02f, 0.9f, 0.999f, 1e-8f, t));
+    }
+    cmp("axpy+scale", shape, y, 1e-12);
+    cmp("copy", shape, z, 1e-12);
+    cmp("adam", shape, x, 1e-10);
+    cmp("adam_m", shape, m, 1e-12);
+    cmp("adam_v", shape, v, 1e-12);
+    if (n % 3 == 0) {
+        pair a = mk(NULL, n);
+        for (int k = 0; k < 2; k++) CHECK_OK(CS_OP(bes[k], affine, ON(bes[k], x), ON(bes[k], a), 3, hw, s, o));
+        cmp("affine", shape, a, 1e-12);
+        rel(a);
+    }
+    rel(x); rel(y); rel(m); rel(v); rel(z);
+}
+
+static void run_all(void)
+{
+    static const int convs[][4] = {
+        { 3, 5, 7, 6 }, { 1, 1, 1, 1 }, { 3, 64, 1, 1 }, { 17, 33, 13, 1 }, { 5, 7, 2, 3 }, { 64, 3, 9, 11 }, { 64, 128, 33, 31 },
+    };
+    for (size_t i = 0; i < sizeof convs / sizeof *convs; i++) conv_ops(convs[i][0], convs[i][1], convs[i][2], convs[i][3]);
+    static const int pools[][3] = { { 3, 7, 6 }, { 1, 1, 1 }, { 2, 2, 2 }, { 65, 9, 1 }, { 13, 5, 17 }, { 64, 32, 33 } };
+    for (size_t i = 0; i < sizeof pools / sizeof *pools; i++) pool_ops(pools[i][0], pools[i][1], pools[i][2]);
+    static const int grams[][2] = { { 1, 1 }, { 3, 42 }, { 64, 1 }, { 65, 257 }, { 256, 100 } };
+    for (size_t i = 0; i < sizeof grams / sizeof *grams; i++) gram_ops(grams[i][0], grams[i][1]);
+    static const int losses[][3] = { { 3, 1, 1 }, { 3, 1, 9 }, { 3, 7, 1 }, { 3, 17, 23 }, { 5, 64, 48 } };
+    for (size_t i = 0; i < sizeof losses / sizeof *losses; i++) loss_ops(losses[i][0], losses[i][1], losses[i][2]);
+    vector_ops(1, 0);
+    vector_ops(3 * 77, 77);
+    vector_ops(3 * 100003, 100003);
+}
+
+/* Each kernel file builds on its own, and the program cache is used on the second start. */
+static void build_checks(const char *spec)
+{
+    cs_cl_device d;
+    CHECK_OK(cs_cl_select(spec, &d));
+    cl_int err;
+    cl_context ctx = clCreateContext(NULL, 1, &d.device, NULL, NULL, &err);
+    CHECK(err == CL_SUCCESS, "clCreateContext: %s", cs_cl_err_name(err));
+    for (int i = 0; i < cs_cl_count; i++) {
+        const char *name;
+        clstyle_status st = cs_cl_build_file(ctx, &d, i, &name);
+        CHECK(st == CLSTYLE_OK, "%s does not compile on its own: %s", name, clstyle_last_error());
+    }
+    clReleaseContext(ctx);
+
+    char dir[] = "/tmp/clstyle-cache-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    setenv("CLSTYLE_CACHE_DIR", dir, 1);
+    cs_backend *a = NULL, *b = NULL;
+    CHECK_OK(cs_backend_opencl_create(spec, &a));
+    CHECK_OK(cs_backend_opencl_create(spec, &b));
+    if (a && b) {
+        CHECK(!cs_backend_opencl_cached(a), "first build should compile from source");
+        CHECK(cs_backend_opencl_cached(b), "second build should come from the cache in %s", dir);
+    }
+    cs_backend_destroy(a);
+    cs_backend_destroy(b);
+    /* A corrupt cache entry falls back to compiling. */
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "for f in %s/*.bin; do echo garbage > $f; done", dir);
+    CHECK(system(cmd) == 0, "corrupting the cache");
+    CHECK_OK(cs_backend_opencl_create(spec, &a));
+    if (a) CHECK(!cs_backend_opencl_cached(a), "a corrupt cache entry must not be used");
+    cs_backend_destroy(a);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+    unsetenv("CLSTYLE_CACHE_DIR");
+}
+
+int main(void)
+{
+    cs_cl_device *list;
+    int n;
+    if (cs_cl_devices(&list, &n) != CLSTYLE_OK) SKIP("no OpenCL device: %s", clstyle_last_error());
+    cs_rng_seed(&rng, 77);
+    CHECK_OK(cs_backend_reference_create(&ref));
+    for (int i = 0; i < n; i++) {
+        char spec[16];
+        snprintf(spec, sizeof spec, "%d", i);
+        fprintf(stderr, "device %d: %s / %s\n", i, list[i].platform_name, list[i].device_name);
+        build_checks(spec);
+        /* Twice: whole-image im2col bands, then bands of a few rows (1 MiB cap). */
+        for (int band = 0; band < 2; band++) {
+            if (band) setenv("CLSTYLE_BAND_MB", "1", 1);
+            clstyle_status st = cs_backend_opencl_create(spec, &dev);
+            CHECK_OK(st);
+            if (st) continue;
+            run_all();
+            cs_backend_destroy(dev);
+            unsetenv("CLSTYLE_BAND_MB");
+        }
+    }
+    fprintf(stderr, "%d comparisons on %d device(s)\n", n_compared, n);
+    free(list);
+    cs_backend_destroy(ref);
+    return tu_done("conformance");
+}
