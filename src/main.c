@@ -30,5 +30,7 @@ int main(int argc, char **argv)
     }
     if (st == CLSTYLE_OK) return 0;
     fprintf(stderr, "clstyle: %s\n", clstyle_last_error());
-    return st == CLSTYLE_ERR_USAGE ? 2 : 1;
+    if (st != CLSTYLE_ERR_USAGE) return 1;
+    fprintf(stderr, "Try 'clstyle --help' for more information.\n");
+    return 2;
 }

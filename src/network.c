@@ -84,7 +84,8 @@ clstyle_status cs_acts_create(cs_net *net, int h, int w, int last, const int *ta
         if (nd->type == NODE_CONV) c = net->host->cout[nd->conv];
         if (nd->type == NODE_POOL) { h /= 2; w /= 2; }
         if (h < 1 || w < 1) {
-            st = cs_fail(CLSTYLE_ERR_USAGE, "image too small for layer %s: each pooling halves it", nd->name);
+            st = cs_fail(CLSTYLE_ERR_USAGE, "a %dx%d image is too small to reach layer %s (each pooling halves it); "
+                         "use a larger --size or --style-scale", a->w, a->h, nd->name);
             break;
         }
         nd->c = c; nd->h = h; nd->w = w;

@@ -8,13 +8,13 @@
 
 #include "weights.h"
 
-static void stw_u64(FILE *f, uint64_t v)
+static inline void stw_u64(FILE *f, uint64_t v)
 {
     for (int i = 0; i < 8; i++) fputc((int)(v >> (8 * i)) & 255, f);
 }
 
 /* Raw file: 8-byte length, header text, then `data_bytes` zero bytes. */
-static int stw_raw(const char *path, const char *header, size_t data_bytes)
+static inline int stw_raw(const char *path, const char *header, size_t data_bytes)
 {
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
@@ -24,7 +24,7 @@ static int stw_raw(const char *path, const char *header, size_t data_bytes)
     return fclose(f);
 }
 
-static uint16_t stw_half(float v)
+static inline uint16_t stw_half(float v)
 {
     /* Round-to-nearest float->half for normal values (enough for test weights). */
     uint32_t b;
@@ -38,7 +38,7 @@ static uint16_t stw_half(float v)
 
 /* Writes w with torchvision names; f16 selects the dtype; extra adds a
  * classifier tensor (as in a full checkpoint); meta is a JSON object or NULL. */
-static int stw_vgg(const char *path, const cs_weights *w, int f16, int extra, const char *meta)
+static inline int stw_vgg(const char *path, const cs_weights *w, int f16, int extra, const char *meta)
 {
     static char header[1 << 16];
     size_t off = 0, esize = f16 ? 2 : 4;

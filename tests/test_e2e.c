@@ -1,0 +1,212 @@
+/* End to end through clstyle_run (the same path as the command line), with
+ * the shared VGG-19 weights at 48-64 px. Argument: the case to run.
+ *   lbfgs    40 L-BFGS iterations cut the loss at least 5x (reference backend)
+ *   adam     Adam converges too
+ *   iter0    --iterations 0 logs the initial image once and writes it unchanged
+ *   options  --save-every, --original-colors, --init FILE, two blended styles, avg pooling
+ *   vgg16    a VGG-16 file (synthetic weights, torchvision layout) runs and descends
+ *   backends OpenCL vs reference: 20 L-BFGS iterations, losses agree */
+#include <unistd.h>
+
+#include "image.h"
+#include "st_write.h"
+#include "testutil.h"
+
+static char dir[256];
+static const char *examples;
+
+static const char *path(const char *name)
+{
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+static void base_options(clstyle_options *o, const char *out, int size, int iters)
+{
+    static char content[512], style[512];
+    clstyle_options_default(o);
+    snprintf(content, sizeof content, "%s/tubingen.png", examples);
+    snprintf(style, sizeof style, "%s/starry_night.png", examples);
+    o->content = content;
+    o->styles[0] = style;
+    o->n_styles = 1;
+    o->output = out;
+    o->size = size;
+    o->iterations = iters;
+    o->backend = CLSTYLE_BACKEND_REFERENCE;
+    o->quiet = 1;
+}
+
+/* Reads the losses of a JSON Lines log; returns how many iteration lines it had. */
+static int read_log(const char *file, double *loss, int max, int *start_lines)
+{
+    FILE *f = fopen(file, "r");
+    char line[1024];
+    int n = 0;
+    *start_lines = 0;
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f)) {
+        int it;
+        double l;
+        if (strstr(line, "\"event\":\"start\"")) { (*start_lines)++; continue; }
+        if (sscanf(line, "{\"iter\":%d,\"loss\":%lf", &it, &l) == 2 && it == n && n < max) loss[n++] = l;
+        else { fprintf(stderr, "unexpected log line: %s", line); n = -1000; }
+    }
+    fclose(f);
+    return n;
+}
+
+static int run(clstyle_options *o, const char *log, double *loss, int max)
+{
+    o->log_path = log;
+    clstyle_status st = clstyle_run(o);
+    CHECK(st == CLSTYLE_OK, "clstyle_run: %s", clstyle_last_error());
+    int starts, n = read_log(log, loss, max, &starts);
+    CHECK(starts == 1, "%d start events", starts);
+    CHECK(n == o->iterations + 1, "%d loss lines for %d iterations", n, o->iterations);
+    CHECK(access(o->output, R_OK) == 0, "no output written");
+    return n;
+}
+
+static void case_descent(int adam)
+{
+    clstyle_options o;
+    double loss[64];
+    base_options(&o, path("out.png"), 64, 40);
+    if (adam) { o.optimizer = CLSTYLE_ADAM; o.learning_rate = 0.05; }
+    int n = run(&o, path("log.jsonl"), loss, 64);
+    if (n < 2) return;
+    fprintf(stderr, "%s: loss %.6g -> %.6g (%.1fx) in %d iterations\n", adam ? "adam" : "lbfgs", loss[0], loss[n - 1],
+            loss[0] / loss[n - 1], n - 1);
+    CHECK(loss[n - 1] * (adam ? 2.5 : 5) <= loss[0], "loss cut only %.2fx", loss[0] / loss[n - 1]);
+    for (int i = 1; adam && i < n; i++) CHECK(isfinite(loss[i]), "loss finite");
+}
+
+static void case_iter0(void)
+{
+    cs_image src, small;
+    char content[600];
+    snprintf(content, sizeof content, "%s/tubingen.png", examples);
+    CHECK_OK(cs_image_load_png(content, &src));
+    CHECK_OK(cs_image_resize(&src, 64, 48, &small));
+    CHECK_OK(cs_image_save_png(path("c64.png"), &small));
+    cs_image_free(&src);
+    cs_image_free(&small);
+    CHECK_OK(cs_image_load_png(path("c64.png"), &small)); /* exactly the 8-bit pixels */
+    clstyle_options o;
+    double loss[4];
+    base_options(&o, path("same.png"), 64, 0);
+    o.content = path("c64.png");
+    run(&o, path("log0.jsonl"), loss, 4);
+    CHECK(loss[0] > 0, "initial loss %g", loss[0]);
+    cs_image out;
+    CHECK_OK(cs_image_load_png(path("same.png"), &out));
+    CHECK(out.w == 64 && out.h == 48, "size %dx%d", out.w, out.h);
+    CHECK(memcmp(out.p, small.p, sizeof(float) * 3 * 64 * 48) == 0, "--iterations 0 must write the initial image unchanged");
+    cs_image_free(&out);
+    cs_image_free(&small);
+}
+
+static void case_options(void)
+{
+    clstyle_options o;
+    double loss[8];
+    char style2[600];
+    base_options(&o, path("opt.png"), 48, 4);
+    snprintf(style2, sizeof style2, "%s/the_scream.png", examples);
+    o.styles[1] = style2;
+    o.n_styles = 2;
+    o.blend[0] = 3; o.blend[1] = 1; o.n_blend = 2;
+    o.save_every = 2;
+    o.original_colors = 1;
+    o.pooling_avg = 1;
+    o.init = o.content;
+    o.style_scale = 1.5;
+    run(&o, path("logo.jsonl"), loss, 8);
+    CHECK(access(path("opt_2.png"), R_OK) == 0, "snapshot opt_2.png missing");
+    CHECK(access(path("opt_4.png"), R_OK) != 0, "the last iteration is the output, not a snapshot");
+    CHECK(loss[4] < loss[0], "loss did not decrease: %g -> %g", loss[0], loss[4]);
+    o.init = "random";
+    o.seed = 5;
+    o.output = path("rand.png");
+    run(&o, path("logr.jsonl"), loss, 8);
+    double first = loss[0];
+    o.output = path("rand2.png");
+    run(&o, path("logr2.jsonl"), loss, 8);
+    CHECK(loss[0] == first, "--seed must repeat the random start (%g vs %g)", loss[0], first);
+}
+
+static void case_vgg16(void)
+{
+    cs_weights w;
+    CHECK_OK(cs_weights_synthetic(16, 3, &w));
+    CHECK(stw_vgg(path("vgg16.safetensors"), &w, 0, 1, NULL) == 0, "write weights");
+    cs_weights_free(&w);
+    clstyle_options o;
+    double loss[16];
+    base_options(&o, path("v16.png"), 48, 10);
+    o.weights = path("vgg16.safetensors");
+    int n = run(&o, path("log16.jsonl"), loss, 16);
+    if (n == 11) CHECK(loss[10] < loss[0], "VGG-16 run did not descend: %g -> %g", loss[0], loss[10]);
+    o.style_layers[0] = "conv3_4"; /* exists only in VGG-19 */
+    o.n_style_layers = 1;
+    CHECK(clstyle_run(&o) == CLSTYLE_ERR_USAGE, "conv3_4 on VGG-16 must be a usage error");
+    CHECK(strstr(clstyle_last_error(), "conv3_4") != NULL, "message names the layer: %s", clstyle_last_error());
+}
+
+static void case_backends(void)
+{
+    clstyle_options o;
+    double ref[32], cl[32];
+    base_options(&o, path("ref.png"), 64, 20);
+    run(&o, path("logref.jsonl"), ref, 32);
+    o.backend = CLSTYLE_BACKEND_OPENCL;
+    o.device = getenv("CLSTYLE_DEVICE");
+    o.output = path("cl.png");
+    o.log_path = path("logcl.jsonl");
+    clstyle_status st = clstyle_run(&o);
+    if (st == CLSTYLE_ERR_DEVICE) SKIP("no OpenCL device: %s", clstyle_last_error());
+    int starts, n = read_log(o.log_path, cl, 32, &starts);
+    CHECK(st == CLSTYLE_OK && n == 21, "OpenCL run: %s", clstyle_last_error());
+    for (int i = 0; i < n; i++) {
+        double r = tu_reldiff(cl[i], ref[i], 1e-30);
+        fprintf(stderr, "iter %2d reference %.9g opencl %.9g rel. %.2e\n", i, ref[i], cl[i], r);
+        CHECK(r < (i < 3 ? 1e-4 : 1e-2), "iteration %d: losses differ by %.2e", i, r);
+    }
+    cs_image a, b;
+    CHECK_OK(cs_image_load_png(path("ref.png"), &a));
+    CHECK_OK(cs_image_load_png(path("cl.png"), &b));
+    double worst = 0, mean = 0;
+    for (int i = 0; i < 3 * a.w * a.h; i++) {
+        worst = fmax(worst, fabs(a.p[i] - b.p[i]));
+        mean += fabs(a.p[i] - b.p[i]);
+    }
+    mean /= 3.0 * a.w * a.h;
+    fprintf(stderr, "pictures: mean |diff| %.4f, max %.4f (of 1)\n", mean, worst);
+    CHECK(mean < 0.01, "OpenCL and reference pictures differ (mean |diff| %.4f)", mean);
+    cs_image_free(&a);
+    cs_image_free(&b);
+}
+
+int main(int argc, char **argv)
+{
+    const char *which = argc > 1 ? argv[1] : "lbfgs";
+    examples = argc > 2 ? argv[2] : "examples";
+    tu_weights_or_skip();
+    snprintf(dir, sizeof dir, "/tmp/clstyle-e2e-XXXXXX");
+    if (!mkdtemp(dir)) return 1;
+    if (!strcmp(which, "lbfgs")) case_descent(0);
+    else if (!strcmp(which, "adam")) case_descent(1);
+    else if (!strcmp(which, "iter0")) case_iter0();
+    else if (!strcmp(which, "options")) case_options();
+    else if (!strcmp(which, "vgg16")) case_vgg16();
+    else if (!strcmp(which, "backends")) case_backends();
+    else { fprintf(stderr, "unknown case %s\n", which); return 1; }
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd)) fprintf(stderr, "could not remove %s\n", dir);
+    return tu_done(which);
+}

@@ -1,0 +1,155 @@
+/* clstyle-bench: ms per L-BFGS iteration, setup time (first run and with the
+ * program cache) and peak device memory, per network and size, on one
+ * device; optionally the reference backend on the same work as a ratio.
+ * Synthetic VGG weights (timing does not depend on the values).
+ *
+ *   clstyle-bench [--device SPEC] [--arch 16,19] [--sizes 256,512,1024]
+ *                 [--iterations N] [--reference] [--reference-iterations N]
+ * Sizes are the longer side; images are 4:3 like the examples. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "error.h"
+#include "loss.h"
+#include "optim.h"
+#include "progress.h"
+#include "rng.h"
+
+typedef struct {
+    double setup_s, ms_per_iter;
+    size_t peak;
+    double loss0, loss_end;
+} result;
+
+static clstyle_status run_one(cs_backend *be, const cs_weights *w, int size, int iters, result *r)
+{
+    int W = size, H = size * 3 / 4;
+    size_t n = (size_t)3 * W * H;
+    float *c = malloc(n * sizeof *c), *s = malloc(n * sizeof *s);
+    cs_rng rng;
+    cs_rng_seed(&rng, 1);
+    for (size_t i = 0; i < n; i++) { c[i] = cs_rng_uniform(&rng); s[i] = cs_rng_uniform(&rng); }
+    clstyle_options o;
+    clstyle_options_default(&o);
+    cs_net net;
+    cs_loss L;
+    cs_optim *opt = NULL;
+    cs_buf *x = NULL, *g = NULL;
+    double blend = 1, t0 = cs_now();
+    clstyle_status st;
+    memset(&L, 0, sizeof L);
+    CS_CHECK(cs_net_create(be, w, 0, &net));
+    cs_loss_image ci = { c, W, H }, si = { s, W, H };
+    CS_CHECK(cs_loss_init(&L, &net, &o, ci, &si, &blend, 1));
+    CS_CHECK(cs_optim_create(be, CLSTYLE_LBFGS, n, 100, 1.0, &opt));
+    CS_CHECK(CS_OP(be, alloc, n, &x));
+    CS_CHECK(CS_OP(be, alloc, n, &g));
+    CS_CHECK(CS_OP(be, upload, x, 0, c, n));
+    CS_CHECK(cs_loss_eval(&L, x, g)); /* first evaluation: lazy driver work lands here */
+    r->setup_s = cs_now() - t0;
+    r->loss0 = L.total;
+    double t1 = cs_now();
+    for (int i = 0; i < iters; i++) {
+        CS_CHECK(cs_optim_step(opt, x, g));
+        CS_CHECK(cs_loss_eval(&L, x, g));
+    }
+    r->ms_per_iter = (cs_now() - t1) * 1e3 / iters;
+    r->loss_end = L.total;
+    r->peak = be->bytes_peak;
+done:
+    cs_buf_release(be, x);
+    cs_buf_release(be, g);
+    cs_optim_destroy(opt);
+    cs_loss_free(&L);
+    cs_net_destroy(&net);
+    free(c);
+    free(s);
+    return st;
+}
+
+static int parse_list(const char *s, int *out, int max)
+{
+    int n = 0;
+    for (const char *p = s; *p && n < max;) {
+        out[n++] = atoi(p);
+        p = strchr(p, ',');
+        if (!p) break;
+        p++;
+    }
+    return n;
+}
+
+static clstyle_status make_backend(int reference, const char *device, cs_backend **be)
+{
+    return reference ? cs_backend_reference_create(be) : cs_backend_opencl_create(device, be);
+}
+
+int main(int argc, char **argv)
+{
+    const char *device = getenv("CLSTYLE_DEVICE");
+    int archs[4] = { 16, 19 }, n_arch = 2, sizes[8] = { 256, 512, 1024 }, n_sizes = 3, iters = 10, ref = 0, ref_iters = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+        if (!strcmp(a, "--device")) { device = v; i++; }
+        else if (!strcmp(a, "--arch")) { n_arch = parse_list(v, archs, 4); i++; }
+        else if (!strcmp(a, "--sizes")) { n_sizes = parse_list(v, sizes, 8); i++; }
+        else if (!strcmp(a, "--iterations")) { iters = atoi(v); i++; }
+        else if (!strcmp(a, "--reference")) ref = 1;
+        else if (!strcmp(a, "--reference-iterations")) { ref_iters = atoi(v); i++; }
+        else {
+            fprintf(stderr, "usage: clstyle-bench [--device SPEC] [--arch 16,19] [--sizes 256,512,1024] [--iterations N] "
+                            "[--reference] [--reference-iterations N]\n");
+            return 2;
+        }
+    }
+    if (iters < 1) iters = 1;
+    /* Setup cost of a first run: the program compiled from source. */
+    cs_backend *be = NULL;
+    setenv("CLSTYLE_NO_CACHE", "1", 1);
+    double t0 = cs_now();
+    clstyle_status st = cs_backend_opencl_create(device, &be);
+    double compile_s = cs_now() - t0;
+    unsetenv("CLSTYLE_NO_CACHE");
+    if (st != CLSTYLE_OK) {
+        fprintf(stderr, "clstyle-bench: %s\n", clstyle_last_error());
+        return 1;
+    }
+    printf("device: %s\n", be->device);
+    cs_backend_destroy(be);
+    cs_backend_opencl_create(device, &be); /* fills the cache if it was empty */
+    cs_backend_destroy(be);
+    t0 = cs_now();
+    st = cs_backend_opencl_create(device, &be);
+    double cached_s = cs_now() - t0;
+    printf("program build: %.3f s from source, %.3f s from the cache\n", compile_s, cached_s);
+    printf("%-6s %-10s %12s %12s %12s %14s %s\n", "net", "size", "ms/iter", "setup s", "peak MiB", "reference", "loss 0 -> end");
+    for (int a = 0; a < n_arch && st == CLSTYLE_OK; a++) {
+        cs_weights w;
+        if ((st = cs_weights_synthetic(archs[a], 42, &w)) != CLSTYLE_OK) break;
+        for (int k = 0; k < n_sizes && st == CLSTYLE_OK; k++) {
+            result r = { 0 }, rr = { 0 };
+            char shape[32], refcol[32] = "-";
+            snprintf(shape, sizeof shape, "%dx%d", sizes[k], sizes[k] * 3 / 4);
+            be->bytes_peak = be->bytes_in_use;
+            if ((st = run_one(be, &w, sizes[k], iters, &r)) != CLSTYLE_OK) break;
+            if (ref) {
+                cs_backend *rb;
+                if ((st = make_backend(1, NULL, &rb)) != CLSTYLE_OK || (st = run_one(rb, &w, sizes[k], ref_iters, &rr)) != CLSTYLE_OK) break;
+                cs_backend_destroy(rb);
+                snprintf(refcol, sizeof refcol, "%.0f ms (%.1fx)", rr.ms_per_iter, rr.ms_per_iter / r.ms_per_iter);
+            }
+            printf("vgg%-3d %-10s %12.1f %12.2f %12.0f %14s %.4g -> %.4g\n", archs[a], shape, r.ms_per_iter, r.setup_s,
+                   r.peak / 1048576.0, refcol, r.loss0, r.loss_end);
+            fflush(stdout);
+        }
+        cs_weights_free(&w);
+    }
+    cs_backend_destroy(be);
+    if (st != CLSTYLE_OK) {
+        fprintf(stderr, "clstyle-bench: %s\n", clstyle_last_error());
+        return 1;
+    }
+    return 0;
+}
