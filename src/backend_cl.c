@@ -21,8 +21,16 @@ struct cs_buf {
     size_t n;
 };
 
+/* CLSTYLE_PROFILE=1: time every kernel and GEMM with OpenCL events (this
+ * serializes the queue) and print a table when the backend is destroyed. */
+typedef struct { const char *name; double ms; long calls; } prof_entry;
+
 typedef struct {
     cs_backend base;
+    int profile;
+    cl_event ev;
+    prof_entry prof[32];
+    int n_prof;
     cs_cl_device dev;
     cl_context ctx;
     cl_command_queue q;
@@ -35,6 +43,37 @@ typedef struct {
 } cl_be;
 
 #define CB(be) ((cl_be *)(be))
+
+static cl_event *EV(cl_be *c) { return c->profile ? &c->ev : NULL; }
+
+static void prof(cl_be *c, const char *name)
+{
+    if (!c->profile || !c->ev) return;
+    cl_ulong t0 = 0, t1 = 0;
+    clWaitForEvents(1, &c->ev);
+    clGetEventProfilingInfo(c->ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+    clGetEventProfilingInfo(c->ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+    clReleaseEvent(c->ev);
+    c->ev = NULL;
+    int i = 0;
+    while (i < c->n_prof && strcmp(c->prof[i].name, name)) i++;
+    if (i == c->n_prof) {
+        if (i == 32) return;
+        c->prof[c->n_prof++] = (prof_entry){ name, 0, 0 };
+    }
+    c->prof[i].ms += (double)(t1 - t0) * 1e-6;
+    c->prof[i].calls++;
+}
+
+static void prof_print(cl_be *c)
+{
+    double total = 0;
+    for (int i = 0; i < c->n_prof; i++) total += c->prof[i].ms;
+    fprintf(stderr, "OpenCL profile on %s (device time):\n", c->dev.device_name);
+    for (int i = 0; i < c->n_prof; i++)
+        fprintf(stderr, "  %-16s %8ld calls %10.1f ms %5.1f%%\n", c->prof[i].name, c->prof[i].calls, c->prof[i].ms,
+                100 * c->prof[i].ms / (total > 0 ? total : 1));
+}
 
 static clstyle_status cl_err(cl_int err, const char *call, const char *what)
 {
@@ -70,7 +109,9 @@ static clstyle_status run1d(cl_be *c, cl_kernel k, const char *name, size_t n)
 {
     if (n == 0) return CLSTYLE_OK;
     size_t local = 64, global = (n + local - 1) / local * local;
-    return cl_err(clEnqueueNDRangeKernel(c->q, k, 1, NULL, &global, &local, 0, NULL, NULL), "clEnqueueNDRangeKernel", name);
+    cl_int err = clEnqueueNDRangeKernel(c->q, k, 1, NULL, &global, &local, 0, NULL, EV(c));
+    prof(c, name);
+    return cl_err(err, "clEnqueueNDRangeKernel", name);
 }
 
 static size_t groups_for(size_t n)
@@ -84,7 +125,9 @@ static clstyle_status reduce(cl_be *c, cl_kernel k, const char *name, size_t n, 
 {
     size_t groups = groups_for(n), global = groups * WG, local = WG;
     float part[MAX_GROUPS];
-    CS_TRY(cl_err(clEnqueueNDRangeKernel(c->q, k, 1, NULL, &global, &local, 0, NULL, NULL), "clEnqueueNDRangeKernel", name));
+    cl_int err = clEnqueueNDRangeKernel(c->q, k, 1, NULL, &global, &local, 0, NULL, EV(c));
+    prof(c, name);
+    CS_TRY(cl_err(err, "clEnqueueNDRangeKernel", name));
     CS_TRY(cl_err(clEnqueueReadBuffer(c->q, c->partial, CL_TRUE, 0, groups * sizeof(float), part, 0, NULL, NULL),
                   "clEnqueueReadBuffer", name));
     double s = 0;
@@ -93,8 +136,9 @@ static clstyle_status reduce(cl_be *c, cl_kernel k, const char *name, size_t n, 
     return CLSTYLE_OK;
 }
 
-static clstyle_status blas(CLBlastStatusCode s, const char *what)
+static clstyle_status blas(cl_be *c, CLBlastStatusCode s, const char *what)
 {
+    prof(c, what);
     if (s == CLBlastSuccess) return CLSTYLE_OK;
     return cl_err((cl_int)s, "CLBlastSgemm", what);
 }
@@ -182,9 +226,9 @@ static clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *
         size_t n = (size_t)rows * w;
         ARGS(c->im2col, A(x->m), A(c->col), A(ci), A(h), A(w), A(row0), A(rows));
         CS_TRY(run1d(c, c->im2col, "im2col3x3", (size_t)ci * n));
-        CS_TRY(blas(CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, (size_t)co, n, (size_t)k, 1.0f,
-                                 wt->m, 0, (size_t)k, c->col, 0, n, 0.0f, y->m, (size_t)row0 * w, (size_t)h * w, &c->q, NULL),
-                    "conv forward"));
+        CS_TRY(blas(c, CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, (size_t)co, n, (size_t)k, 1.0f,
+                                 wt->m, 0, (size_t)k, c->col, 0, n, 0.0f, y->m, (size_t)row0 * w, (size_t)h * w, &c->q, EV(c)),
+                    "gemm conv fwd"));
     }
     return CLSTYLE_OK;
 }
@@ -199,9 +243,9 @@ static clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_
         int rows = row0 + R <= h ? R : h - row0;
         size_t n = (size_t)rows * w;
         /* dcol (k, n) = W^T (k, co) dy[:, band] (co, n) */
-        CS_TRY(blas(CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeYes, CLBlastTransposeNo, (size_t)k, n, (size_t)co, 1.0f,
-                                 wt->m, 0, (size_t)k, dy->m, (size_t)row0 * w, (size_t)h * w, 0.0f, c->col, 0, n, &c->q, NULL),
-                    "conv backward"));
+        CS_TRY(blas(c, CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeYes, CLBlastTransposeNo, (size_t)k, n, (size_t)co, 1.0f,
+                                 wt->m, 0, (size_t)k, dy->m, (size_t)row0 * w, (size_t)h * w, 0.0f, c->col, 0, n, &c->q, EV(c)),
+                    "gemm conv bwd"));
         int p0 = row0 > 0 ? row0 - 1 : 0, p1 = row0 + rows + 1 < h ? row0 + rows + 1 : h, prows = p1 - p0;
         ARGS(c->col2im, A(c->col), A(dx->m), A(ci), A(h), A(w), A(row0), A(rows), A(p0), A(prows));
         CS_TRY(run1d(c, c->col2im, "col2im3x3", (size_t)ci * prows * w));
@@ -240,15 +284,15 @@ static clstyle_status cl_pool_bwd(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf 
 static clstyle_status cl_gram(cs_backend *be, cs_buf *f, cs_buf *g, int ch, int m)
 {
     float a = (float)(1.0 / ((double)ch * m));
-    return blas(CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)ch, (size_t)ch, (size_t)m, a,
-                             f->m, 0, (size_t)m, f->m, 0, (size_t)m, 0.0f, g->m, 0, (size_t)ch, &CB(be)->q, NULL), "gram");
+    return blas(CB(be), CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)ch, (size_t)ch, (size_t)m, a,
+                             f->m, 0, (size_t)m, f->m, 0, (size_t)m, 0.0f, g->m, 0, (size_t)ch, &CB(be)->q, EV(CB(be))), "gemm gram");
 }
 
 static clstyle_status cl_gram_bwd(cs_backend *be, cs_buf *dg, cs_buf *f, cs_buf *df, int ch, int m)
 {
     float a = (float)(2.0 / ((double)ch * m));
-    return blas(CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, (size_t)ch, (size_t)m, (size_t)ch, a,
-                             dg->m, 0, (size_t)ch, f->m, 0, (size_t)m, 1.0f, df->m, 0, (size_t)m, &CB(be)->q, NULL), "gram backward");
+    return blas(CB(be), CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, (size_t)ch, (size_t)m, (size_t)ch, a,
+                             dg->m, 0, (size_t)ch, f->m, 0, (size_t)m, 1.0f, df->m, 0, (size_t)m, &CB(be)->q, EV(CB(be))), "gemm gram bwd");
 }
 
 static clstyle_status cl_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, float gscale, cs_buf *grad, double *sum)
@@ -327,6 +371,7 @@ static void cl_destroy(cs_backend *be)
     cl_kernel ks[] = { c->im2col, c->col2im, c->bias_relu, c->relu_bwd, c->affine, c->axpy, c->scale, c->fill,
                        c->pool, c->pool_bwd, c->dot, c->sqdiff, c->tv, c->adam };
     if (c->q) clFinish(c->q);
+    if (c->profile) prof_print(c);
     for (size_t i = 0; i < sizeof ks / sizeof *ks; i++)
         if (ks[i]) clReleaseKernel(ks[i]);
     if (c->col) clReleaseMemObject(c->col);
@@ -386,7 +431,9 @@ clstyle_status cs_backend_opencl_create(const char *spec, cs_backend **out)
     snprintf(be->device, sizeof be->device, "%.100s (%.60s, %.60s)", c->dev.device_name, c->dev.platform_name, c->dev.version);
     c->ctx = clCreateContext(NULL, 1, &c->dev.device, NULL, NULL, &err);
     CS_CHECK(cl_err(err, "clCreateContext", c->dev.device_name));
-    c->q = clCreateCommandQueue(c->ctx, c->dev.device, 0, &err);
+    const char *profile = getenv("CLSTYLE_PROFILE");
+    c->profile = profile && *profile && strcmp(profile, "0");
+    c->q = clCreateCommandQueue(c->ctx, c->dev.device, c->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
     CS_CHECK(cl_err(err, "clCreateCommandQueue", c->dev.device_name));
     snprintf(opts, sizeof opts, "-DWG_SIZE=%d", WG);
     CS_CHECK(cs_cl_build(c->ctx, &c->dev, opts, &c->prog, &c->from_cache));
