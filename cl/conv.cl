@@ -22,10 +22,11 @@ __kernel void im2col3x3(__global const float *x, __global float *col, int ci, in
     }
 }
 
-/* dx[c][p][q] += sum over taps of dcol[c*9+ky*3+kx][(i-row0)*w + j], with
- * i = p-ky+1, j = q-kx+1 inside the band; launched over the rows the band touches. */
+/* dx[c][p][q] (+)= sum over taps of dcol[c*9+ky*3+kx][(i-row0)*w + j], with
+ * i = p-ky+1, j = q-kx+1 inside the band; launched over the rows the band
+ * touches. accum = 0 overwrites (a single band covers the whole image). */
 __kernel void col2im3x3(__global const float *dcol, __global float *dx, int ci, int h, int w, int row0, int rows,
-                        int prow0, int prows)
+                        int prow0, int prows, int accum)
 {
     int n = rows * w;
     int gid = get_global_id(0);
@@ -42,5 +43,6 @@ __kernel void col2im3x3(__global const float *dcol, __global float *dx, int ci, 
             s += dcol[(size_t)(c * 9 + ky * 3 + kx) * n + (i - row0) * w + j];
         }
     }
-    dx[((size_t)c * h + p) * w + q] += s;
+    size_t o = ((size_t)c * h + p) * w + q;
+    dx[o] = accum ? dx[o] + s : s;
 }

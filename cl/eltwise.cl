@@ -42,3 +42,13 @@ __kernel void fill(__global float *x, float v, int n)
     int i = get_global_id(0);
     if (i < n) x[i] = v;
 }
+
+/* out = sum over r of coef[r] mat[r,:]: the L-BFGS direction from its basis. */
+__kernel void combine(__global const float *mat, int rows, __global const float *coef, __global float *out, int n)
+{
+    int i = get_global_id(0);
+    if (i >= n) return;
+    float s = 0.0f;
+    for (int r = 0; r < rows; r++) s += coef[r] * mat[(size_t)r * n + i];
+    out[i] = s;
+}

@@ -14,7 +14,7 @@ inline void group_sum(float v, __local float *tmp, __global float *partial)
         if (l < s) tmp[l] += tmp[l + s];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (l == 0) partial[get_group_id(0)] = tmp[0];
+    if (l == 0) partial[get_group_id(0)] = tmp[0]; /* callers offset partial per row */
 }
 
 /* mode 0: sum a*b; 1: sum |a|. */
@@ -61,4 +61,27 @@ void tv(__global const float *x, int c, int h, int w, float inv_nv, float inv_nh
         if (has_grad) grad[k] += 2.0f * gscale * g;
     }
     group_sum(s, tmp, partial);
+}
+
+/* g[i] = alpha * sum over b of parts[b][i]: the split-K Gram partial products. */
+__kernel void sum_parts(__global const float *parts, __global float *g, int n, int nparts, float alpha)
+{
+    int i = get_global_id(0);
+    if (i >= n) return;
+    float s = 0.0f;
+    for (int b = 0; b < nparts; b++) s += parts[(size_t)b * n + i];
+    g[i] = alpha * s;
+}
+
+/* Dot products of the rows of mat (rows, n) with v: a 2-D launch with one
+ * row per second index; partial[row * groups + group]. */
+__kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void multi_dot(__global const float *mat, __global const float *v, int n, __global float *partial)
+{
+    __local float tmp[WG_SIZE];
+    int row = get_global_id(1), groups = get_num_groups(0);
+    __global const float *m = mat + (size_t)row * n;
+    float s = 0.0f;
+    for (int i = get_global_id(0); i < n; i += get_global_size(0)) s += m[i] * v[i];
+    group_sum(s, tmp, partial + (size_t)row * groups);
 }

@@ -9,7 +9,8 @@
 #include <stddef.h>
 #include "clstyle.h"
 
-typedef struct cs_buf cs_buf;         /* opaque, defined by each backend */
+typedef struct cs_buf cs_buf;
+enum { CS_MAX_ROWS = 2048 };          /* rows of multi_dot / combine: 2 x the L-BFGS history */         /* opaque, defined by each backend */
 typedef struct cs_backend cs_backend;
 
 typedef struct cs_backend_ops {
@@ -51,6 +52,12 @@ typedef struct cs_backend_ops {
     clstyle_status (*axpy)(cs_backend *be, float a, cs_buf *x, cs_buf *y, size_t n);  /* y += a x */
     clstyle_status (*scale)(cs_backend *be, float a, cs_buf *x, size_t n);           /* x *= a */
     clstyle_status (*copy)(cs_backend *be, cs_buf *src, cs_buf *dst, size_t n);
+    /* dst[off .. off+n) = src[0 .. n): stores a vector as a row of a matrix. */
+    clstyle_status (*copy_at)(cs_backend *be, cs_buf *src, cs_buf *dst, size_t off, size_t n);
+    /* out[r] = mat[r,:] . v for the first `rows` rows of mat (rows, n): one round trip. */
+    clstyle_status (*multi_dot)(cs_backend *be, cs_buf *mat, int rows, cs_buf *v, size_t n, double *out);
+    /* out = sum over r < rows of coef[r] mat[r,:] (coef on the host, rows <= CS_MAX_ROWS). */
+    clstyle_status (*combine)(cs_backend *be, cs_buf *mat, int rows, const float *coef, cs_buf *out, size_t n);
     clstyle_status (*fill)(cs_backend *be, cs_buf *x, float v, size_t n);
     /* One Adam step on x with gradient g and moments m, v (step t >= 1). */
     clstyle_status (*adam)(cs_backend *be, cs_buf *x, cs_buf *g, cs_buf *m, cs_buf *v, size_t n,

@@ -14,7 +14,7 @@
 #include "cl_device.h"
 #include "error.h"
 
-enum { WG = 256, MAX_GROUPS = 256 };
+enum { WG = 256, MAX_GROUPS = 256, ROW_GROUPS = 32 };
 
 struct cs_buf {
     cl_mem m;
@@ -35,10 +35,14 @@ typedef struct {
     cl_context ctx;
     cl_command_queue q;
     cl_program prog;
-    cl_kernel im2col, col2im, bias_relu, relu_bwd, affine, axpy, scale, fill, pool, pool_bwd, dot, sqdiff, tv, adam;
+    cl_kernel im2col, col2im, bias_relu, relu_bwd, affine, axpy, scale, fill, pool, pool_bwd, dot, sqdiff, tv, adam, sum_parts,
+              multi_dot, combine;
     cl_mem col;                /* im2col band, grown on demand up to col_cap floats */
     size_t col_n, col_cap;
-    cl_mem partial;            /* MAX_GROUPS partial sums */
+    cl_mem parts;              /* split-K partial Gram matrices, grown on demand */
+    size_t parts_n;
+    cl_mem partial;            /* partial sums: MAX_GROUPS, or ROW_GROUPS per multi_dot row */
+    cl_mem coef;               /* CS_MAX_ROWS combine coefficients */
     int from_cache;
 } cl_be;
 
@@ -194,26 +198,31 @@ static clstyle_status cl_download(cs_backend *be, cs_buf *src, size_t off, float
     return cl_err(clEnqueueReadBuffer(CB(be)->q, src->m, CL_TRUE, off * 4, n * 4, dst, 0, NULL, NULL), "clEnqueueReadBuffer", "download");
 }
 
-/* Rows per im2col band for k = ci*9 columns of width w; grows the band buffer (setup only). */
+/* Makes a scratch buffer hold at least `need` floats. Sizes are fixed after
+ * setup (the targets are computed at the largest sizes), so the loop never grows it. */
+static clstyle_status scratch(cl_be *c, cl_mem *m, size_t *have, size_t need, const char *what)
+{
+    if (need <= *have) return CLSTYLE_OK;
+    cl_int err;
+    if (*m) clReleaseMemObject(*m);
+    c->base.bytes_in_use -= *have * 4;
+    *have = 0;
+    *m = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, need * 4, NULL, &err);
+    CS_TRY(cl_err(err, "clCreateBuffer", what));
+    *have = need;
+    c->base.bytes_in_use += need * 4;
+    if (c->base.bytes_in_use > c->base.bytes_peak) c->base.bytes_peak = c->base.bytes_in_use;
+    return CLSTYLE_OK;
+}
+
+/* Rows per im2col band for k = ci*9 columns of width w. */
 static clstyle_status band_rows(cl_be *c, int k, int h, int w, int *rows)
 {
     size_t per_row = (size_t)k * w, r = c->col_cap / per_row;
     if (r < 1) r = 1;
     if (r > (size_t)h) r = (size_t)h;
-    size_t need = r * per_row;
-    if (need > c->col_n) {
-        cl_int err;
-        if (c->col) clReleaseMemObject(c->col);
-        c->base.bytes_in_use -= c->col_n * 4;
-        c->col_n = 0;
-        c->col = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, need * 4, NULL, &err);
-        CS_TRY(cl_err(err, "clCreateBuffer", "im2col band"));
-        c->col_n = need;
-        c->base.bytes_in_use += need * 4;
-        if (c->base.bytes_in_use > c->base.bytes_peak) c->base.bytes_peak = c->base.bytes_in_use;
-    }
     *rows = (int)r;
-    return CLSTYLE_OK;
+    return scratch(c, &c->col, &c->col_n, r * per_row, "im2col band");
 }
 
 static clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
@@ -238,7 +247,8 @@ static clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_
     cl_be *c = CB(be);
     int k = ci * 9, R;
     CS_TRY(band_rows(c, k, h, w, &R));
-    CS_TRY(cl_fill(be, dx, 0.0f, (size_t)ci * h * w));
+    int accum = R < h; /* several bands add into dx */
+    if (accum) CS_TRY(cl_fill(be, dx, 0.0f, (size_t)ci * h * w));
     for (int row0 = 0; row0 < h; row0 += R) {
         int rows = row0 + R <= h ? R : h - row0;
         size_t n = (size_t)rows * w;
@@ -247,7 +257,7 @@ static clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_
                                  wt->m, 0, (size_t)k, dy->m, (size_t)row0 * w, (size_t)h * w, 0.0f, c->col, 0, n, &c->q, EV(c)),
                     "gemm conv bwd"));
         int p0 = row0 > 0 ? row0 - 1 : 0, p1 = row0 + rows + 1 < h ? row0 + rows + 1 : h, prows = p1 - p0;
-        ARGS(c->col2im, A(c->col), A(dx->m), A(ci), A(h), A(w), A(row0), A(rows), A(p0), A(prows));
+        ARGS(c->col2im, A(c->col), A(dx->m), A(ci), A(h), A(w), A(row0), A(rows), A(p0), A(prows), A(accum));
         CS_TRY(run1d(c, c->col2im, "col2im3x3", (size_t)ci * prows * w));
     }
     return CLSTYLE_OK;
@@ -281,11 +291,31 @@ static clstyle_status cl_pool_bwd(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf 
     return run1d(CB(be), CB(be)->pool_bwd, "pool2x2_bwd", (size_t)ch * h * w);
 }
 
+enum { GRAM_CHUNK = 4096 };
+
+/* G = F F^T / (c m). F is short and very wide (c <= 512, m up to 10^6), which
+ * leaves a plain GEMM with too few output tiles to fill a GPU: split the long
+ * dimension into chunks, one batched GEMM for the partial products, then sum them. */
 static clstyle_status cl_gram(cs_backend *be, cs_buf *f, cs_buf *g, int ch, int m)
 {
+    cl_be *c = CB(be);
     float a = (float)(1.0 / ((double)ch * m));
-    return blas(CB(be), CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)ch, (size_t)ch, (size_t)m, a,
-                             f->m, 0, (size_t)m, f->m, 0, (size_t)m, 0.0f, g->m, 0, (size_t)ch, &CB(be)->q, EV(CB(be))), "gemm gram");
+    size_t cc = (size_t)ch * ch, nb = (size_t)m / GRAM_CHUNK, rest = (size_t)m % GRAM_CHUNK;
+    if (nb < 2)
+        return blas(c, CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)ch, (size_t)ch, (size_t)m, a,
+                                    f->m, 0, (size_t)m, f->m, 0, (size_t)m, 0.0f, g->m, 0, (size_t)ch, &c->q, EV(c)), "gemm gram");
+    size_t parts = nb + (rest > 0);
+    CS_TRY(scratch(c, &c->parts, &c->parts_n, parts * cc, "gram partial sums"));
+    CS_TRY(blas(c, CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)ch, (size_t)ch,
+                                              GRAM_CHUNK, 1.0f, f->m, 0, (size_t)m, GRAM_CHUNK, f->m, 0, (size_t)m, GRAM_CHUNK, 0.0f,
+                                              c->parts, 0, (size_t)ch, cc, nb, &c->q, EV(c)), "gemm gram"));
+    if (rest)
+        CS_TRY(blas(c, CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)ch, (size_t)ch, rest, 1.0f,
+                                    f->m, nb * GRAM_CHUNK, (size_t)m, f->m, nb * GRAM_CHUNK, (size_t)m, 0.0f, c->parts, nb * cc,
+                                    (size_t)ch, &c->q, EV(c)), "gemm gram"));
+    int cci = (int)cc, np = (int)parts;
+    ARGS(c->sum_parts, A(c->parts), A(g->m), A(cci), A(np), A(a));
+    return run1d(c, c->sum_parts, "sum_parts", cc);
 }
 
 static clstyle_status cl_gram_bwd(cs_backend *be, cs_buf *dg, cs_buf *f, cs_buf *df, int ch, int m)
@@ -349,6 +379,48 @@ static clstyle_status cl_scale(cs_backend *be, float a, cs_buf *x, size_t n)
     return run1d(CB(be), CB(be)->scale, "scale", n);
 }
 
+static clstyle_status cl_copy_at(cs_backend *be, cs_buf *src, cs_buf *dst, size_t off, size_t n)
+{
+    if (n == 0) return CLSTYLE_OK;
+    return cl_err(clEnqueueCopyBuffer(CB(be)->q, src->m, dst->m, 0, off * 4, n * 4, 0, NULL, NULL), "clEnqueueCopyBuffer", "copy_at");
+}
+
+static clstyle_status cl_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf *v, size_t n, double *out)
+{
+    cl_be *c = CB(be);
+    if (rows <= 0) return CLSTYLE_OK;
+    if (rows > CS_MAX_ROWS) return cs_fail(CLSTYLE_ERR_USAGE, "multi_dot: %d rows, at most %d", rows, CS_MAX_ROWS);
+    size_t groups = (n + WG - 1) / WG;
+    if (groups > ROW_GROUPS) groups = ROW_GROUPS;
+    size_t global[2] = { groups * WG, (size_t)rows }, local[2] = { WG, 1 };
+    int ni = (int)n;
+    ARGS(c->multi_dot, A(mat->m), A(v->m), A(ni), A(c->partial));
+    cl_int err = clEnqueueNDRangeKernel(c->q, c->multi_dot, 2, NULL, global, local, 0, NULL, EV(c));
+    prof(c, "multi_dot");
+    CS_TRY(cl_err(err, "clEnqueueNDRangeKernel", "multi_dot"));
+    static float part[CS_MAX_ROWS * ROW_GROUPS];
+    CS_TRY(cl_err(clEnqueueReadBuffer(c->q, c->partial, CL_TRUE, 0, groups * rows * sizeof(float), part, 0, NULL, NULL),
+                  "clEnqueueReadBuffer", "multi_dot"));
+    for (int r = 0; r < rows; r++) {
+        double s = 0;
+        for (size_t g = 0; g < groups; g++) s += part[(size_t)r * groups + g];
+        out[r] = s;
+    }
+    return CLSTYLE_OK;
+}
+
+static clstyle_status cl_combine(cs_backend *be, cs_buf *mat, int rows, const float *coef, cs_buf *out, size_t n)
+{
+    cl_be *c = CB(be);
+    if (rows > CS_MAX_ROWS) return cs_fail(CLSTYLE_ERR_USAGE, "combine: %d rows, at most %d", rows, CS_MAX_ROWS);
+    if (rows <= 0) return cl_fill(be, out, 0.0f, n);
+    CS_TRY(cl_err(clEnqueueWriteBuffer(c->q, c->coef, CL_TRUE, 0, (size_t)rows * 4, coef, 0, NULL, NULL), "clEnqueueWriteBuffer",
+                  "combine coefficients"));
+    int ni = (int)n;
+    ARGS(c->combine, A(mat->m), A(rows), A(c->coef), A(out->m), A(ni));
+    return run1d(c, c->combine, "combine", n);
+}
+
 static clstyle_status cl_copy(cs_backend *be, cs_buf *src, cs_buf *dst, size_t n)
 {
     if (src == dst || n == 0) return CLSTYLE_OK;
@@ -369,13 +441,15 @@ static void cl_destroy(cs_backend *be)
 {
     cl_be *c = CB(be);
     cl_kernel ks[] = { c->im2col, c->col2im, c->bias_relu, c->relu_bwd, c->affine, c->axpy, c->scale, c->fill,
-                       c->pool, c->pool_bwd, c->dot, c->sqdiff, c->tv, c->adam };
+                       c->pool, c->pool_bwd, c->dot, c->sqdiff, c->tv, c->adam, c->sum_parts, c->multi_dot, c->combine };
     if (c->q) clFinish(c->q);
     if (c->profile) prof_print(c);
     for (size_t i = 0; i < sizeof ks / sizeof *ks; i++)
         if (ks[i]) clReleaseKernel(ks[i]);
     if (c->col) clReleaseMemObject(c->col);
+    if (c->parts) clReleaseMemObject(c->parts);
     if (c->partial) clReleaseMemObject(c->partial);
+    if (c->coef) clReleaseMemObject(c->coef);
     if (c->prog) clReleaseProgram(c->prog);
     if (c->q) clReleaseCommandQueue(c->q);
     if (c->ctx) clReleaseContext(c->ctx);
@@ -387,7 +461,7 @@ static const cs_backend_ops cl_ops = {
     .conv3x3 = cl_conv3x3, .conv3x3_bwd = cl_conv3x3_bwd, .bias_relu = cl_bias_relu, .relu_bwd = cl_relu_bwd,
     .pool = cl_pool, .pool_bwd = cl_pool_bwd, .gram = cl_gram, .gram_bwd = cl_gram_bwd, .sqdiff = cl_sqdiff,
     .tv = cl_tv, .affine = cl_affine, .dot = cl_dot, .asum = cl_asum, .axpy = cl_axpy, .scale = cl_scale,
-    .copy = cl_copy, .fill = cl_fill, .adam = cl_adam,
+    .copy = cl_copy, .fill = cl_fill, .adam = cl_adam, .copy_at = cl_copy_at, .multi_dot = cl_multi_dot, .combine = cl_combine,
 };
 
 static clstyle_status make_kernels(cl_be *c)
@@ -396,6 +470,7 @@ static clstyle_status make_kernels(cl_be *c)
         { &c->im2col, "im2col3x3" }, { &c->col2im, "col2im3x3" }, { &c->bias_relu, "bias_relu" }, { &c->relu_bwd, "relu_bwd" },
         { &c->affine, "affine3" }, { &c->axpy, "axpy" }, { &c->scale, "scale" }, { &c->fill, "fill" }, { &c->pool, "pool2x2" },
         { &c->pool_bwd, "pool2x2_bwd" }, { &c->dot, "dot_asum" }, { &c->sqdiff, "sqdiff" }, { &c->tv, "tv" }, { &c->adam, "adam" },
+        { &c->sum_parts, "sum_parts" }, { &c->multi_dot, "multi_dot" }, { &c->combine, "combine" },
     };
     for (size_t i = 0; i < sizeof list / sizeof *list; i++) {
         cl_int err;
@@ -438,8 +513,10 @@ clstyle_status cs_backend_opencl_create(const char *spec, cs_backend **out)
     snprintf(opts, sizeof opts, "-DWG_SIZE=%d", WG);
     CS_CHECK(cs_cl_build(c->ctx, &c->dev, opts, &c->prog, &c->from_cache));
     CS_CHECK(make_kernels(c));
-    c->partial = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, MAX_GROUPS * sizeof(float), NULL, &err);
+    c->partial = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, (size_t)CS_MAX_ROWS * ROW_GROUPS * sizeof(float), NULL, &err);
     CS_CHECK(cl_err(err, "clCreateBuffer", "partial sums"));
+    c->coef = clCreateBuffer(c->ctx, CL_MEM_READ_ONLY, CS_MAX_ROWS * sizeof(float), NULL, &err);
+    CS_CHECK(cl_err(err, "clCreateBuffer", "combine coefficients"));
     c->col_cap = band_cap(&c->dev);
     *out = be;
     return CLSTYLE_OK;

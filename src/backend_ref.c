@@ -302,6 +302,35 @@ static clstyle_status ref_copy(cs_backend *be, cs_buf *src, cs_buf *dst, size_t 
     return CLSTYLE_OK;
 }
 
+static clstyle_status ref_copy_at(cs_backend *be, cs_buf *src, cs_buf *dst, size_t off, size_t n)
+{
+    (void)be;
+    memmove(P(dst) + off, P(src), n * sizeof(float));
+    return CLSTYLE_OK;
+}
+
+static clstyle_status ref_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf *v, size_t n, double *out)
+{
+    (void)be;
+    for (int r = 0; r < rows; r++) {
+        double s = 0;
+        for (size_t i = 0; i < n; i++) s += (double)P(mat)[(size_t)r * n + i] * P(v)[i];
+        out[r] = s;
+    }
+    return CLSTYLE_OK;
+}
+
+static clstyle_status ref_combine(cs_backend *be, cs_buf *mat, int rows, const float *coef, cs_buf *out, size_t n)
+{
+    (void)be;
+    for (size_t i = 0; i < n; i++) {
+        double s = 0;
+        for (int r = 0; r < rows; r++) s += (double)coef[r] * P(mat)[(size_t)r * n + i];
+        P(out)[i] = (float)s;
+    }
+    return CLSTYLE_OK;
+}
+
 static clstyle_status ref_fill(cs_backend *be, cs_buf *x, float v, size_t n)
 {
     (void)be;
@@ -333,7 +362,7 @@ static const cs_backend_ops ref_ops = {
     .relu_bwd = ref_relu_bwd, .pool = ref_pool, .pool_bwd = ref_pool_bwd,
     .gram = ref_gram, .gram_bwd = ref_gram_bwd, .sqdiff = ref_sqdiff, .tv = ref_tv, .affine = ref_affine,
     .dot = ref_dot, .asum = ref_asum, .axpy = ref_axpy, .scale = ref_scale, .copy = ref_copy,
-    .fill = ref_fill, .adam = ref_adam,
+    .fill = ref_fill, .adam = ref_adam, .copy_at = ref_copy_at, .multi_dot = ref_multi_dot, .combine = ref_combine,
 };
 
 clstyle_status cs_backend_reference_create(cs_backend **out)

@@ -1,9 +1,16 @@
 #include "optim.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
 
+/* L-BFGS keeps its history as the rows of one matrix, (s_i, y_i) at rows
+ * (2i, 2i+1), and runs the two-loop recursion on the coefficients of the
+ * direction in the basis {s_i, y_i, g} (VL-BFGS, Chen et al., NIPS 2014):
+ * mathematically the classic two-loop, but the device only does a few batched
+ * dot products and one linear combination per step, so a step costs a handful
+ * of host round trips instead of two per history pair. */
 struct cs_optim {
     cs_backend *be;
     int kind;
@@ -12,29 +19,28 @@ struct cs_optim {
     int step;
     /* Adam */
     cs_buf *m, *v;
-    /* L-BFGS: ring of (s, y) pairs, the previous gradient and direction */
-    int hist, count, head;     /* head: slot the next pair goes to */
-    cs_buf **s, **y;
-    double *rho, *alpha;
-    cs_buf *g_prev, *d;
+    /* L-BFGS */
+    int hist, count, head;     /* pairs kept, pairs valid, slot of the next pair */
+    cs_buf *mat;               /* (2 hist, n) */
+    cs_buf *s_new, *y_new, *g_prev, *d;
+    double *dots;              /* (2 hist)^2: b_r . b_q for the history rows */
+    double *dg;                /* b_r . g */
+    double *rho, *alpha, *delta;
+    float *coef;
     double t_prev, h_diag;
 };
 
 void cs_optim_destroy(cs_optim *op)
 {
     if (!op) return;
-    cs_buf_release(op->be, op->m);
-    cs_buf_release(op->be, op->v);
-    for (int i = 0; i < op->hist; i++) {
-        if (op->s) cs_buf_release(op->be, op->s[i]);
-        if (op->y) cs_buf_release(op->be, op->y[i]);
-    }
-    cs_buf_release(op->be, op->g_prev);
-    cs_buf_release(op->be, op->d);
-    free(op->s);
-    free(op->y);
+    cs_buf *bufs[] = { op->m, op->v, op->mat, op->s_new, op->y_new, op->g_prev, op->d };
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) cs_buf_release(op->be, bufs[i]);
+    free(op->dots);
+    free(op->dg);
     free(op->rho);
     free(op->alpha);
+    free(op->delta);
+    free(op->coef);
     free(op);
 }
 
@@ -52,16 +58,20 @@ clstyle_status cs_optim_create(cs_backend *be, int kind, size_t n, int history, 
         CS_CHECK(CS_OP(be, alloc, n, &op->m));
         CS_CHECK(CS_OP(be, alloc, n, &op->v));
     } else {
+        if (2 * history > CS_MAX_ROWS) CS_CHECK(cs_fail(CLSTYLE_ERR_USAGE, "L-BFGS history %d is too long (at most %d)", history, CS_MAX_ROWS / 2));
+        size_t rows = 2 * (size_t)history;
         op->hist = history;
-        op->s = calloc((size_t)history, sizeof *op->s);
-        op->y = calloc((size_t)history, sizeof *op->y);
+        op->dots = calloc(rows * rows, sizeof *op->dots);
+        op->dg = calloc(rows, sizeof *op->dg);
         op->rho = calloc((size_t)history, sizeof *op->rho);
         op->alpha = calloc((size_t)history, sizeof *op->alpha);
-        if (!op->s || !op->y || !op->rho || !op->alpha) CS_CHECK(cs_fail(CLSTYLE_ERR_NOMEM, "out of memory"));
-        for (int i = 0; i < history; i++) {
-            CS_CHECK(CS_OP(be, alloc, n, &op->s[i]));
-            CS_CHECK(CS_OP(be, alloc, n, &op->y[i]));
-        }
+        op->delta = calloc(rows + 1, sizeof *op->delta);
+        op->coef = calloc(rows, sizeof *op->coef);
+        if (!op->dots || !op->dg || !op->rho || !op->alpha || !op->delta || !op->coef)
+            CS_CHECK(cs_fail(CLSTYLE_ERR_NOMEM, "out of memory"));
+        CS_CHECK(CS_OP(be, alloc, rows * n, &op->mat));
+        CS_CHECK(CS_OP(be, alloc, n, &op->s_new));
+        CS_CHECK(CS_OP(be, alloc, n, &op->y_new));
         CS_CHECK(CS_OP(be, alloc, n, &op->g_prev));
         CS_CHECK(CS_OP(be, alloc, n, &op->d));
         op->h_diag = 1;
@@ -73,49 +83,76 @@ done:
     return st;
 }
 
-/* Records s = t d_prev, y = g - g_prev when the curvature y.s is positive. */
+/* s = t d_prev, y = g - g_prev; kept (with their dot products against the
+ * history) when the curvature y.s is positive. */
 static clstyle_status lbfgs_update_history(cs_optim *op, cs_buf *g)
 {
     cs_backend *be = op->be;
-    int k = op->head;
+    size_t n = op->n, R = 2 * (size_t)op->hist;
     double ys, yy;
-    CS_TRY(CS_OP(be, copy, g, op->y[k], op->n));
-    CS_TRY(CS_OP(be, axpy, -1.0f, op->g_prev, op->y[k], op->n));
-    CS_TRY(CS_OP(be, copy, op->d, op->s[k], op->n));
-    CS_TRY(CS_OP(be, scale, (float)op->t_prev, op->s[k], op->n));
-    CS_TRY(CS_OP(be, dot, op->y[k], op->s[k], op->n, &ys));
-    if (ys > 1e-10) {
-        CS_TRY(CS_OP(be, dot, op->y[k], op->y[k], op->n, &yy));
-        op->rho[k] = 1.0 / ys;
-        op->h_diag = ys / yy;
-        op->head = (op->head + 1) % op->hist;
-        if (op->count < op->hist) op->count++;
+    CS_TRY(CS_OP(be, copy, g, op->y_new, n));
+    CS_TRY(CS_OP(be, axpy, -1.0f, op->g_prev, op->y_new, n));
+    CS_TRY(CS_OP(be, copy, op->d, op->s_new, n));
+    CS_TRY(CS_OP(be, scale, (float)op->t_prev, op->s_new, n));
+    CS_TRY(CS_OP(be, dot, op->y_new, op->s_new, n, &ys));
+    if (!(ys > 1e-10)) return CLSTYLE_OK;
+    CS_TRY(CS_OP(be, dot, op->y_new, op->y_new, n, &yy));
+    int k = op->head;
+    CS_TRY(CS_OP(be, copy_at, op->s_new, op->mat, 2 * (size_t)k * n, n));
+    CS_TRY(CS_OP(be, copy_at, op->y_new, op->mat, (2 * (size_t)k + 1) * n, n));
+    op->head = (op->head + 1) % op->hist;
+    if (op->count < op->hist) op->count++;
+    int rows = 2 * op->count;
+    double col[CS_MAX_ROWS];
+    for (int which = 0; which < 2; which++) {
+        size_t r = 2 * (size_t)k + which;
+        CS_TRY(CS_OP(be, multi_dot, op->mat, rows, which ? op->y_new : op->s_new, n, col));
+        for (int q = 0; q < rows; q++) op->dots[r * R + q] = op->dots[q * R + r] = col[q];
     }
+    op->rho[k] = 1.0 / ys;
+    op->h_diag = ys / yy;
     return CLSTYLE_OK;
 }
 
-/* Two-loop recursion: d = -H g. */
-static clstyle_status lbfgs_direction(cs_optim *op, cs_buf *g)
+/* b_r . delta over the history rows and g (delta[R] is g's coefficient). */
+static double basis_dot(const cs_optim *op, int r, int rows)
+{
+    size_t R = 2 * (size_t)op->hist;
+    double s = op->delta[R] * op->dg[r];
+    for (int q = 0; q < rows; q++) s += op->dots[(size_t)r * R + q] * op->delta[q];
+    return s;
+}
+
+/* Two-loop recursion on coefficients: d = -H g = sum delta_q b_q + delta_g g.
+ * Returns g.d through *gd. */
+static clstyle_status lbfgs_direction(cs_optim *op, cs_buf *g, double *gd)
 {
     cs_backend *be = op->be;
-    size_t n = op->n;
-    CS_TRY(CS_OP(be, copy, g, op->d, n));
-    CS_TRY(CS_OP(be, scale, -1.0f, op->d, n));
+    size_t n = op->n, R = 2 * (size_t)op->hist;
+    int rows = 2 * op->count;
+    double gg;
+    CS_TRY(CS_OP(be, multi_dot, op->mat, rows, g, n, op->dg));
+    CS_TRY(CS_OP(be, dot, g, g, n, &gg));
+    memset(op->delta, 0, (R + 1) * sizeof *op->delta);
+    op->delta[R] = -1;
     for (int j = 0; j < op->count; j++) { /* newest to oldest */
         int k = (op->head - 1 - j + op->hist) % op->hist;
-        double sq;
-        CS_TRY(CS_OP(be, dot, op->s[k], op->d, n, &sq));
-        op->alpha[k] = sq * op->rho[k];
-        CS_TRY(CS_OP(be, axpy, (float)-op->alpha[k], op->y[k], op->d, n));
+        op->alpha[k] = op->rho[k] * basis_dot(op, 2 * k, rows);
+        op->delta[2 * k + 1] -= op->alpha[k];
     }
-    CS_TRY(CS_OP(be, scale, (float)op->h_diag, op->d, n));
+    for (size_t q = 0; q <= R; q++) op->delta[q] *= op->h_diag;
     for (int j = op->count - 1; j >= 0; j--) { /* oldest to newest */
         int k = (op->head - 1 - j + op->hist) % op->hist;
-        double yd;
-        CS_TRY(CS_OP(be, dot, op->y[k], op->d, n, &yd));
-        CS_TRY(CS_OP(be, axpy, (float)(op->alpha[k] - yd * op->rho[k]), op->s[k], op->d, n));
+        double beta = op->rho[k] * basis_dot(op, 2 * k + 1, rows);
+        op->delta[2 * k] += op->alpha[k] - beta;
     }
-    return CLSTYLE_OK;
+    *gd = op->delta[R] * gg;
+    for (int q = 0; q < rows; q++) {
+        op->coef[q] = (float)op->delta[q];
+        *gd += op->delta[q] * op->dg[q];
+    }
+    CS_TRY(CS_OP(be, combine, op->mat, rows, op->coef, op->d, n));
+    return CS_OP(be, axpy, (float)op->delta[R], g, op->d, n);
 }
 
 static clstyle_status lbfgs_step(cs_optim *op, cs_buf *x, cs_buf *g)
@@ -123,12 +160,11 @@ static clstyle_status lbfgs_step(cs_optim *op, cs_buf *x, cs_buf *g)
     cs_backend *be = op->be;
     double t = op->lr, gd;
     if (op->step > 0) CS_TRY(lbfgs_update_history(op, g));
-    CS_TRY(lbfgs_direction(op, g));
-    CS_TRY(CS_OP(be, dot, g, op->d, op->n, &gd));
+    CS_TRY(lbfgs_direction(op, g, &gd));
     if (!(gd < 0)) { /* not a descent direction: forget the history, go downhill */
-        op->count = 0;
+        op->count = op->head = 0;
         op->h_diag = 1;
-        CS_TRY(lbfgs_direction(op, g));
+        CS_TRY(lbfgs_direction(op, g, &gd));
     }
     if (op->count == 0) {
         /* First step (as torch): scale so that it moves at most lr in L1. */

@@ -196,6 +196,20 @@ static void vector_ops(size_t n, int hw)
     cmp("adam", shape, x, 1e-10);
     cmp("adam_m", shape, m, 1e-12);
     cmp("adam_v", shape, v, 1e-12);
+    /* L-BFGS history: rows stored with copy_at, batched dots, linear combination. */
+    int rows = n > 1000 ? 7 : 3;
+    pair mat = mk_rand(n * rows, 1), out = mk(NULL, n);
+    double rd[8], dd[8];
+    float coef[8] = { 0.5f, -1.25f, 2.0f, 0.0f, 1e-3f, -0.3f, 0.7f, 1.1f };
+    for (int k = 0; k < 2; k++) {
+        CHECK_OK(CS_OP(bes[k], copy_at, ON(bes[k], x), ON(bes[k], mat), n, n));
+        CHECK_OK(CS_OP(bes[k], multi_dot, ON(bes[k], mat), rows, ON(bes[k], y), n, k ? dd : rd));
+        CHECK_OK(CS_OP(bes[k], combine, ON(bes[k], mat), rows, coef, ON(bes[k], out), n));
+    }
+    for (int r = 0; r < rows; r++) cmp_scalar("multi_dot", shape, rd[r], dd[r], 1e-5);
+    cmp("copy_at", shape, mat, 1e-12);
+    cmp("combine", shape, out, 1e-12);
+    rel(mat); rel(out);
     if (n % 3 == 0) {
         pair a = mk(NULL, n);
         for (int k = 0; k < 2; k++) CHECK_OK(CS_OP(bes[k], affine, ON(bes[k], x), ON(bes[k], a), 3, hw, s, o));
@@ -213,7 +227,7 @@ static void run_all(void)
     for (size_t i = 0; i < sizeof convs / sizeof *convs; i++) conv_ops(convs[i][0], convs[i][1], convs[i][2], convs[i][3]);
     static const int pools[][3] = { { 3, 7, 6 }, { 1, 1, 1 }, { 2, 2, 2 }, { 65, 9, 1 }, { 13, 5, 17 }, { 64, 32, 33 } };
     for (size_t i = 0; i < sizeof pools / sizeof *pools; i++) pool_ops(pools[i][0], pools[i][1], pools[i][2]);
-    static const int grams[][2] = { { 1, 1 }, { 3, 42 }, { 64, 1 }, { 65, 257 }, { 256, 100 } };
+    static const int grams[][2] = { { 1, 1 }, { 3, 42 }, { 64, 1 }, { 65, 257 }, { 256, 100 }, { 3, 8192 }, { 64, 12345 }, { 17, 20480 } };
     for (size_t i = 0; i < sizeof grams / sizeof *grams; i++) gram_ops(grams[i][0], grams[i][1]);
     static const int losses[][3] = { { 3, 1, 1 }, { 3, 1, 9 }, { 3, 7, 1 }, { 3, 17, 23 }, { 5, 64, 48 } };
     for (size_t i = 0; i < sizeof losses / sizeof *losses; i++) loss_ops(losses[i][0], losses[i][1], losses[i][2]);
