@@ -35,12 +35,11 @@ static clstyle_status add_layers(cs_loss *L, const cs_weights *w, const char *co
 
 static size_t node_size(const cs_node *nd) { return (size_t)nd->c * nd->h * nd->w; }
 
-/* Makes a temporary activation set for an image and runs it forward. */
-static clstyle_status forward_image(cs_loss *L, cs_net *net, const int *tapped, int last, cs_loss_image im, cs_acts *a)
+/* Uploads an image and runs it forward through activations a. */
+static clstyle_status forward_image(cs_loss *L, cs_acts *a, cs_loss_image im)
 {
     cs_buf *x = NULL;
     clstyle_status st;
-    CS_CHECK(cs_acts_create(net, im.h, im.w, last, tapped, a));
     CS_CHECK(CS_OP(L->be, alloc, (size_t)3 * im.w * im.h, &x));
     CS_CHECK(CS_OP(L->be, upload, x, 0, im.pixels, (size_t)3 * im.w * im.h));
     CS_CHECK(cs_forward(a, x));
@@ -49,53 +48,70 @@ done:
     return st;
 }
 
-static clstyle_status content_targets(cs_loss *L, cs_net *net, const int *tapped, int last, cs_loss_image content)
+/* Content targets come from L->acts itself: the content image has the generated image's size. */
+static clstyle_status content_targets(cs_loss *L, cs_loss_image content)
 {
-    cs_acts a;
-    CS_TRY(forward_image(L, net, tapped, last, content, &a));
-    clstyle_status st = CLSTYLE_OK;
-    for (int i = 0; i < L->n && st == CLSTYLE_OK; i++) {
+    CS_TRY(forward_image(L, &L->acts, content));
+    for (int i = 0; i < L->n; i++) {
         cs_loss_layer *l = &L->layers[i];
         if (!l->is_content) continue;
-        size_t n = node_size(&a.nodes[l->node]);
+        size_t n = node_size(&L->acts.nodes[l->node]);
         double ss;
-        CS_CHECK(CS_OP(L->be, alloc, n, &l->target));
-        CS_CHECK(CS_OP(L->be, copy, a.nodes[l->node].out, l->target, n));
-        CS_CHECK(CS_OP(L->be, dot, l->target, l->target, n, &ss));
+        CS_TRY(CS_OP(L->be, alloc, n, &l->target));
+        CS_TRY(CS_OP(L->be, copy, L->acts.nodes[l->node].out, l->target, n));
+        CS_TRY(CS_OP(L->be, dot, l->target, l->target, n, &ss));
         l->target_norm = ss / (double)n + EPS;
     }
-done:
-    cs_acts_destroy(&a);
-    return st;
+    return CLSTYLE_OK;
 }
 
-/* A_l = sum_k b_k G_l(s_k); each style image may have its own size. */
+/* Adds b G_l(s) to each A_l, allocating the Gram buffers on first use. */
+static clstyle_status add_style(cs_loss *L, const cs_acts *a, double b)
+{
+    for (int i = 0; i < L->n; i++) {
+        cs_loss_layer *l = &L->layers[i];
+        const cs_node *nd = &a->nodes[l->node];
+        size_t cc = (size_t)nd->c * nd->c;
+        if (!l->is_style) continue;
+        if (!l->gram_target) {
+            CS_TRY(CS_OP(L->be, alloc, cc, &l->gram_target));
+            CS_TRY(CS_OP(L->be, alloc, cc, &l->gram));
+            CS_TRY(CS_OP(L->be, alloc, cc, &l->dgram));
+        }
+        CS_TRY(CS_OP(L->be, gram, nd->out, l->gram, nd->c, nd->h * nd->w));
+        CS_TRY(CS_OP(L->be, axpy, (float)b, l->gram, l->gram_target, cc));
+    }
+    return CLSTYLE_OK;
+}
+
+/* A_l = sum_k b_k G_l(s_k); each style image has its own size and its own
+ * temporary activations, made before the generated image's to lower the peak. */
 static clstyle_status style_targets(cs_loss *L, cs_net *net, const int *tapped, int last,
                                     const cs_loss_image *styles, const double *blend, int n_styles)
 {
-    clstyle_status st = CLSTYLE_OK;
-    for (int k = 0; k < n_styles && st == CLSTYLE_OK; k++) {
+    for (int k = 0; k < n_styles; k++) {
         cs_acts a;
-        CS_TRY(forward_image(L, net, tapped, last, styles[k], &a));
-        for (int i = 0; i < L->n; i++) {
-            cs_loss_layer *l = &L->layers[i];
-            const cs_node *nd = &a.nodes[l->node];
-            if (!l->is_style) continue;
-            CS_CHECK(CS_OP(L->be, gram, nd->out, l->gram, nd->c, nd->h * nd->w));
-            CS_CHECK(CS_OP(L->be, axpy, (float)blend[k], l->gram, l->gram_target, (size_t)nd->c * nd->c));
-        }
-    done:
+        CS_TRY(cs_acts_create(net, styles[k].h, styles[k].w, last, tapped, &a));
+        clstyle_status st = forward_image(L, &a, styles[k]);
+        if (st == CLSTYLE_OK) st = add_style(L, &a, blend[k]);
         cs_acts_destroy(&a);
+        CS_TRY(st);
     }
-    for (int i = 0; i < L->n && st == CLSTYLE_OK; i++) {
+    return CLSTYLE_OK;
+}
+
+/* mean(A_l^2) + eps for each style layer (c from the activations' shapes). */
+static clstyle_status style_norms(cs_loss *L)
+{
+    for (int i = 0; i < L->n; i++) {
         cs_loss_layer *l = &L->layers[i];
         if (!l->is_style) continue;
         size_t cc = (size_t)L->acts.nodes[l->node].c * L->acts.nodes[l->node].c;
         double ss;
-        st = CS_OP(L->be, dot, l->gram_target, l->gram_target, cc, &ss);
+        CS_TRY(CS_OP(L->be, dot, l->gram_target, l->gram_target, cc, &ss));
         l->gram_norm = ss / (double)cc + EPS;
     }
-    return st;
+    return CLSTYLE_OK;
 }
 
 clstyle_status cs_loss_init(cs_loss *L, cs_net *net, const clstyle_options *o, cs_loss_image content,
@@ -114,17 +130,10 @@ clstyle_status cs_loss_init(cs_loss *L, cs_net *net, const clstyle_options *o, c
         if (L->layers[i].node > last) last = L->layers[i].node;
     }
     clstyle_status st;
-    CS_CHECK(cs_acts_create(net, content.h, content.w, last, tapped, &L->acts));
-    for (int i = 0; i < L->n; i++) {
-        cs_loss_layer *l = &L->layers[i];
-        size_t cc = (size_t)L->acts.nodes[l->node].c * L->acts.nodes[l->node].c;
-        if (!l->is_style) continue;
-        CS_CHECK(CS_OP(L->be, alloc, cc, &l->gram_target));
-        CS_CHECK(CS_OP(L->be, alloc, cc, &l->gram));
-        CS_CHECK(CS_OP(L->be, alloc, cc, &l->dgram));
-    }
-    CS_CHECK(content_targets(L, net, tapped, last, content));
     CS_CHECK(style_targets(L, net, tapped, last, styles, blend, n_styles));
+    CS_CHECK(cs_acts_create(net, content.h, content.w, last, tapped, &L->acts));
+    CS_CHECK(style_norms(L));
+    CS_CHECK(content_targets(L, content));
 done:
     if (st != CLSTYLE_OK) cs_loss_free(L);
     return st;
