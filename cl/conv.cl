@@ -46,3 +46,80 @@ __kernel void col2im3x3(__global const float *dcol, __global float *dx, int ci, 
     size_t o = ((size_t)c * h + p) * w + q;
     dx[o] = accum ? dx[o] + s : s;
 }
+
+/* Direct convolution for CPU devices, where it is several times faster than
+ * im2col + GEMM: each work-item computes 16 consecutive pixels of one row
+ * (one float16 vector, which the CPU compilers map onto SIMD registers) for
+ * COB output channels, from an input padded by pad1 below. */
+#ifndef COB
+#define COB 16
+#endif
+
+/* xp (c, h+2, wp) = x (c, h, w) with a zero border; wp = 16*ceil(w/16) + 2. */
+__kernel void pad1(__global const float *x, __global float *xp, int c, int h, int w, int wp)
+{
+    int gid = get_global_id(0);
+    if (gid >= c * (h + 2) * wp) return;
+    int ch = gid / ((h + 2) * wp), r = gid - ch * (h + 2) * wp, i = r / wp - 1, j = r - (r / wp) * wp - 1;
+    xp[gid] = (i >= 0 && i < h && j >= 0 && j < w) ? x[((size_t)ch * h + i) * w + j] : 0.0f;
+}
+
+/* Weight of output channel o, input channel c, tap t. The gradient to the
+ * input is the same convolution with the weights transposed and flipped. */
+inline float wtap(__global const float *wt, int flip, int o, int c, int n_out, int n_in, int t)
+{
+    return flip ? wt[((size_t)c * n_out + o) * 9 + 8 - t] : wt[((size_t)o * n_in + c) * 9 + t];
+}
+
+/* y (co, h, w) = conv3x3(xp) with weights wt; flip: wt is (ci, co, 3, 3) used
+ * transposed and flipped. flip is a constant in each kernel below, so the
+ * compiler specializes this body (a run-time flag here costs 3x). */
+inline void conv3x3_direct(__global const float *xp, __global const float *wt, __global float *y, int ci, int co, int h, int w,
+                           int wp, const int flip)
+{
+    int j = get_global_id(0) * 16, i = get_global_id(1), ob = get_global_id(2) * COB;
+    float16 acc[COB];
+    for (int o = 0; o < COB; o++) acc[o] = (float16)(0.0f);
+    for (int c = 0; c < ci; c++) {
+        /* The 9 shifted input vectors, named (an indexed array is slower on PoCL). */
+        __global const float *x0 = xp + ((size_t)c * (h + 2) + i) * wp + j, *x1 = x0 + wp, *x2 = x1 + wp;
+        float16 a0 = vload16(0, x0), a1 = vload16(0, x0 + 1), a2 = vload16(0, x0 + 2);
+        float16 b0 = vload16(0, x1), b1 = vload16(0, x1 + 1), b2 = vload16(0, x1 + 2);
+        float16 d0 = vload16(0, x2), d1 = vload16(0, x2 + 1), d2 = vload16(0, x2 + 2);
+        for (int o = 0; o < COB; o++) {
+            int oo = min(ob + o, co - 1); /* past the last channel: computed, never stored */
+            float16 s = acc[o];
+            s = fma((float16)(wtap(wt, flip, oo, c, co, ci, 0)), a0, s);
+            s = fma((float16)(wtap(wt, flip, oo, c, co, ci, 1)), a1, s);
+            s = fma((float16)(wtap(wt, flip, oo, c, co, ci, 2)), a2, s);
+            s = fma((float16)(wtap(wt, flip, oo, c, co, ci, 3)), b0, s);
+            s = fma((float16)(wtap(wt, flip, oo, c, co, ci, 4)), b1, s);
+            s = fma((float16)(wtap(wt, flip, oo, c, co, ci, 5)), b2, s);
+            s = fma((float16)(wtap(wt, flip, oo, c, co, ci, 6)), d0, s);
+            s = fma((float16)(wtap(wt, flip, oo, c, co, ci, 7)), d1, s);
+            acc[o] = fma((float16)(wtap(wt, flip, oo, c, co, ci, 8)), d2, s);
+        }
+    }
+    for (int o = 0; o < COB && ob + o < co; o++) {
+        __global float *yo = y + ((size_t)(ob + o) * h + i) * w + j;
+        if (j + 16 <= w) {
+            vstore16(acc[o], 0, yo);
+        } else {
+            float tmp[16];
+            vstore16(acc[o], 0, tmp);
+            for (int t = 0; t < w - j; t++) yo[t] = tmp[t];
+        }
+    }
+}
+
+__kernel void conv3x3_direct_fwd(__global const float *xp, __global const float *wt, __global float *y, int ci, int co, int h,
+                                 int w, int wp)
+{
+    conv3x3_direct(xp, wt, y, ci, co, h, w, wp, 0);
+}
+
+__kernel void conv3x3_direct_bwd(__global const float *xp, __global const float *wt, __global float *y, int ci, int co, int h,
+                                 int w, int wp)
+{
+    conv3x3_direct(xp, wt, y, ci, co, h, w, wp, 1);
+}

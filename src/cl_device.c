@@ -56,27 +56,15 @@ const char *cs_cl_type_name(cl_device_type t)
     return t & CL_DEVICE_TYPE_GPU ? "GPU" : t & CL_DEVICE_TYPE_CPU ? "CPU" : t & CL_DEVICE_TYPE_ACCELERATOR ? "ACCELERATOR" : "OTHER";
 }
 
-/* Reads a string property, truncated to fit (some drivers have long ones). */
-static void dev_str(cl_device_id d, cl_device_info what, char *out, size_t n)
+/* Reads a string property of a device (dev) or platform, truncated to fit
+ * (some drivers have long ones). */
+static void info_str(cl_device_id dev, cl_platform_id plat, cl_uint what, char *out, size_t n)
 {
     size_t len = 0;
     out[0] = 0;
-    if (clGetDeviceInfo(d, what, 0, NULL, &len) != CL_SUCCESS || len == 0) return;
-    char *tmp = malloc(len + 1);
-    if (tmp && clGetDeviceInfo(d, what, len, tmp, NULL) == CL_SUCCESS) {
-        tmp[len] = 0;
-        snprintf(out, n, "%s", tmp);
-    }
-    free(tmp);
-}
-
-static void plat_str(cl_platform_id p, cl_platform_info what, char *out, size_t n)
-{
-    size_t len = 0;
-    out[0] = 0;
-    if (clGetPlatformInfo(p, what, 0, NULL, &len) != CL_SUCCESS || len == 0) return;
-    char *tmp = malloc(len + 1);
-    if (tmp && clGetPlatformInfo(p, what, len, tmp, NULL) == CL_SUCCESS) {
+    cl_int err = dev ? clGetDeviceInfo(dev, what, 0, NULL, &len) : clGetPlatformInfo(plat, what, 0, NULL, &len);
+    char *tmp = err == CL_SUCCESS && len ? malloc(len + 1) : NULL;
+    if (tmp && (dev ? clGetDeviceInfo(dev, what, len, tmp, NULL) : clGetPlatformInfo(plat, what, len, tmp, NULL)) == CL_SUCCESS) {
         tmp[len] = 0;
         snprintf(out, n, "%s", tmp);
     }
@@ -89,12 +77,12 @@ static void describe(cl_platform_id p, cl_device_id d, cs_cl_device *o)
     memset(o, 0, sizeof *o);
     o->platform = p;
     o->device = d;
-    plat_str(p, CL_PLATFORM_NAME, o->platform_name, sizeof o->platform_name);
-    plat_str(p, CL_PLATFORM_VERSION, o->platform_version, sizeof o->platform_version);
-    dev_str(d, CL_DEVICE_NAME, o->device_name, sizeof o->device_name);
-    dev_str(d, CL_DEVICE_VERSION, o->version, sizeof o->version);
-    dev_str(d, CL_DRIVER_VERSION, o->driver, sizeof o->driver);
-    dev_str(d, CL_DEVICE_OPENCL_C_VERSION, cver, sizeof cver);
+    info_str(NULL, p, CL_PLATFORM_NAME, o->platform_name, sizeof o->platform_name);
+    info_str(NULL, p, CL_PLATFORM_VERSION, o->platform_version, sizeof o->platform_version);
+    info_str(d, NULL, CL_DEVICE_NAME, o->device_name, sizeof o->device_name);
+    info_str(d, NULL, CL_DEVICE_VERSION, o->version, sizeof o->version);
+    info_str(d, NULL, CL_DRIVER_VERSION, o->driver, sizeof o->driver);
+    info_str(d, NULL, CL_DEVICE_OPENCL_C_VERSION, cver, sizeof cver);
     clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof o->type, &o->type, NULL);
     clGetDeviceInfo(d, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof o->global_mem, &o->global_mem, NULL);
     clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof o->max_alloc, &o->max_alloc, NULL);
@@ -162,11 +150,12 @@ clstyle_status cs_cl_select(const char *spec, cs_cl_device *out)
 {
     cs_cl_device *list;
     int n;
+    if (!spec || !*spec) spec = getenv("CLSTYLE_DEVICE");
     CS_TRY(cs_cl_devices(&list, &n));
     int i = pick(list, n, spec);
     if (i < 0) {
         free(list);
-        return cs_fail(CLSTYLE_ERR_USAGE, "--device '%s' matches no OpenCL device (see clstyle --list-devices)", spec);
+        return cs_fail(CLSTYLE_ERR_USAGE, "--device/CLSTYLE_DEVICE '%s' matches no OpenCL device (see clstyle --list-devices)", spec);
     }
     *out = list[i];
     free(list);

@@ -287,16 +287,21 @@ int main(void)
         snprintf(spec, sizeof spec, "%d", i);
         fprintf(stderr, "device %d: %s / %s\n", i, list[i].platform_name, list[i].device_name);
         build_checks(spec);
-        /* Twice: whole-image im2col bands, then bands of a few rows (1 MiB cap). */
-        for (int band = 0; band < 2; band++) {
-            if (band) setenv("CLSTYLE_BAND_MB", "1", 1);
+        /* Both convolution paths: im2col + GEMM with whole-image bands and with
+         * bands of a few rows (1 MiB cap), and the direct kernel. */
+        static const char *const modes[][2] = { { "gemm", "256" }, { "gemm", "1" }, { "direct", "256" } };
+        for (int m = 0; m < 3; m++) {
+            setenv("CLSTYLE_CONV", modes[m][0], 1);
+            setenv("CLSTYLE_BAND_MB", modes[m][1], 1);
+            fprintf(stderr, "  convolution: %s, band cap %s MiB\n", modes[m][0], modes[m][1]);
             clstyle_status st = cs_backend_opencl_create(spec, &dev);
             CHECK_OK(st);
             if (st) continue;
             run_all();
             cs_backend_destroy(dev);
-            unsetenv("CLSTYLE_BAND_MB");
         }
+        unsetenv("CLSTYLE_CONV");
+        unsetenv("CLSTYLE_BAND_MB");
     }
     fprintf(stderr, "%d comparisons on %d device(s)\n", n_compared, n);
     free(list);

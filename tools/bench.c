@@ -4,8 +4,8 @@
  * Synthetic VGG weights (timing does not depend on the values).
  *
  *   clstyle-bench [--device SPEC] [--arch 16,19] [--sizes 256,512,1024]
- *                 [--iterations N] [--reference] [--reference-iterations N]
- * Sizes are the longer side; images are 4:3 like the examples. */
+ *                 [--iterations N] [--reference] [--reference-iterations N] [--square]
+ * Sizes are the longer side; images are 4:3 like the examples (--square: 1:1). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +23,11 @@ typedef struct {
     double loss0, loss_end;
 } result;
 
+static int square; /* --square: size x size instead of 4:3 */
+
 static clstyle_status run_one(cs_backend *be, const cs_weights *w, int size, int iters, result *r)
 {
-    int W = size, H = size * 3 / 4;
+    int W = size, H = square ? size : size * 3 / 4;
     size_t n = (size_t)3 * W * H;
     float *c = malloc(n * sizeof *c), *s = malloc(n * sizeof *s);
     cs_rng rng;
@@ -97,10 +99,11 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--sizes")) { n_sizes = parse_list(v, sizes, 8); i++; }
         else if (!strcmp(a, "--iterations")) { iters = atoi(v); i++; }
         else if (!strcmp(a, "--reference")) ref = 1;
+        else if (!strcmp(a, "--square")) square = 1;
         else if (!strcmp(a, "--reference-iterations")) { ref_iters = atoi(v); i++; }
         else {
             fprintf(stderr, "usage: clstyle-bench [--device SPEC] [--arch 16,19] [--sizes 256,512,1024] [--iterations N] "
-                            "[--reference] [--reference-iterations N]\n");
+                            "[--reference] [--reference-iterations N] [--square]\n");
             return 2;
         }
     }
@@ -131,7 +134,7 @@ int main(int argc, char **argv)
         for (int k = 0; k < n_sizes && st == CLSTYLE_OK; k++) {
             result r = { 0 }, rr = { 0 };
             char shape[32], refcol[32] = "-";
-            snprintf(shape, sizeof shape, "%dx%d", sizes[k], sizes[k] * 3 / 4);
+            snprintf(shape, sizeof shape, "%dx%d", sizes[k], square ? sizes[k] : sizes[k] * 3 / 4);
             be->bytes_peak = be->bytes_in_use;
             if ((st = run_one(be, &w, sizes[k], iters, &r)) != CLSTYLE_OK) break;
             if (ref) {
