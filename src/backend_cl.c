@@ -13,6 +13,7 @@
 #include "cl_cache.h"
 #include "cl_device.h"
 #include "error.h"
+#include "progress.h"
 
 enum { WG = 256, MAX_GROUPS = 256, ROW_GROUPS = 32 };
 
@@ -23,12 +24,13 @@ struct cs_buf {
 
 /* CLSTYLE_PROFILE=1: time every kernel and GEMM with OpenCL events (this
  * serializes the queue) and print a table when the backend is destroyed. */
-typedef struct { const char *name; double ms; long calls; } prof_entry;
+typedef struct { const char *name; double ms, host_ms; long calls; } prof_entry;
 
 typedef struct {
     cs_backend base;
     int profile;
     cl_event ev;
+    double t_enqueue;          /* when the profiled call started, for its host time */
     prof_entry prof[32];
     int n_prof;
     cs_cl_device dev;
@@ -51,11 +53,18 @@ typedef struct {
 
 #define CB(be) ((cl_be *)(be))
 
-static cl_event *EV(cl_be *c) { return c->profile ? &c->ev : NULL; }
+/* Event slot for the call being made; also notes when the call started. */
+static cl_event *EV(cl_be *c)
+{
+    if (!c->profile) return NULL;
+    c->t_enqueue = cs_now();
+    return &c->ev;
+}
 
 static void prof(cl_be *c, const char *name)
 {
     if (!c->profile || !c->ev) return;
+    double host = cs_now() - c->t_enqueue;
     cl_ulong t0 = 0, t1 = 0;
     clWaitForEvents(1, &c->ev);
     clGetEventProfilingInfo(c->ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
@@ -66,9 +75,10 @@ static void prof(cl_be *c, const char *name)
     while (i < c->n_prof && strcmp(c->prof[i].name, name)) i++;
     if (i == c->n_prof) {
         if (i == 32) return;
-        c->prof[c->n_prof++] = (prof_entry){ name, 0, 0 };
+        c->prof[c->n_prof++] = (prof_entry){ name, 0, 0, 0 };
     }
     c->prof[i].ms += (double)(t1 - t0) * 1e-6;
+    c->prof[i].host_ms += host * 1e3;
     c->prof[i].calls++;
 }
 
@@ -76,10 +86,11 @@ static void prof_print(cl_be *c)
 {
     double total = 0;
     for (int i = 0; i < c->n_prof; i++) total += c->prof[i].ms;
-    fprintf(stderr, "OpenCL profile on %s (device time):\n", c->dev.device_name);
+    if (!c->n_prof) return;
+    fprintf(stderr, "OpenCL profile on %s: device time, and host time spent in the enqueue call\n", c->dev.device_name);
     for (int i = 0; i < c->n_prof; i++)
-        fprintf(stderr, "  %-16s %8ld calls %10.1f ms %5.1f%%\n", c->prof[i].name, c->prof[i].calls, c->prof[i].ms,
-                100 * c->prof[i].ms / (total > 0 ? total : 1));
+        fprintf(stderr, "  %-18s %8ld calls %10.1f ms %5.1f%%   host %8.1f ms\n", c->prof[i].name, c->prof[i].calls, c->prof[i].ms,
+                100 * c->prof[i].ms / (total > 0 ? total : 1), c->prof[i].host_ms);
 }
 
 static clstyle_status cl_err(cl_int err, const char *call, const char *what)

@@ -15,8 +15,10 @@ step() { echo; echo "== $* ($(date +%T))"; }
   step fixtures
   "$B/tests/test_fixture" opencl tests/data/gatys_vgg19.bin default
   "$B/tests/test_fixture" opencl tests/data/gatys_vgg19_blend.bin blend
+  step optimizers; "$B/tests/test_optim" opencl
   step "e2e backends"; "$B/tests/test_e2e" backends examples 2>&1 | tail -4
   step benchmark; "$B/tools/clstyle-bench" --sizes ${BENCH_SIZES:-256,512,1024} --iterations ${BENCH_ITERS:-20}
+  step "benchmark, direct convolution"; CLSTYLE_CONV=direct "$B/tools/clstyle-bench" --arch 19 --sizes 512 --iterations 10
   step "profile vgg19 512"; CLSTYLE_PROFILE=1 "$B/tools/clstyle-bench" --arch 19 --sizes 512 --iterations 10
   step "run 512"
   time "$B/clstyle" -c examples/tubingen.png -s examples/starry_night.png -o "$out/tubingen_starry_512.png" \
