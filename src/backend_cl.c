@@ -44,6 +44,10 @@ typedef struct {
     size_t col_n, col_cap;
     cl_mem pad;                /* zero-padded input of the direct convolution */
     size_t pad_n;
+    cl_mem gemm_tmp;           /* CLBlast's GEMM scratch, ours so it is not allocated per call */
+    size_t gemm_tmp_n;
+    struct { size_t key[11], bytes; } tmp_sizes[256]; /* temp sizes per GEMM shape seen */
+    int n_tmp_sizes;
     cl_mem parts;              /* split-K partial Gram matrices, grown on demand */
     size_t parts_n;
     cl_mem partial;            /* partial sums: MAX_GROUPS, or ROW_GROUPS per multi_dot row */
@@ -239,6 +243,33 @@ static clstyle_status band_rows(cl_be *c, int k, int h, int w, int *rows)
     return scratch(c, &c->col, &c->col_n, r * per_row, "im2col band");
 }
 
+/* Row-major C = alpha op(A) op(B) + beta C through CLBlast with a temporary
+ * buffer we own: without it CLBlast allocates one in every call, which costs
+ * ~0.5 ms of host time per GEMM on NVIDIA's driver. */
+static clstyle_status gemm(cl_be *c, int ta, int tb, size_t m, size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
+                           cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem cm, size_t c_off, size_t ldc, const char *what)
+{
+    CLBlastTranspose TA = ta ? CLBlastTransposeYes : CLBlastTransposeNo, TB = tb ? CLBlastTransposeYes : CLBlastTransposeNo;
+    size_t key[11] = { (size_t)(ta * 2 + tb), m, n, k, lda, ldb, ldc, a_off, b_off, c_off, 1 };
+    size_t bytes = 0;
+    int i = 0;
+    while (i < c->n_tmp_sizes && memcmp(c->tmp_sizes[i].key, key, sizeof key)) i++;
+    if (i < c->n_tmp_sizes) {
+        bytes = c->tmp_sizes[i].bytes;
+    } else {
+        CLBlastStatusCode s = CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, TA, TB, m, n, k, a_off, lda, b_off, ldb, c_off, ldc,
+                                                         &c->q, &bytes);
+        if (s != CLBlastSuccess) return cl_err((cl_int)s, "CLBlastSGemmTempBufferSize", what);
+        if (c->n_tmp_sizes < 256) {
+            memcpy(c->tmp_sizes[c->n_tmp_sizes].key, key, sizeof key);
+            c->tmp_sizes[c->n_tmp_sizes++].bytes = bytes;
+        }
+    }
+    CS_TRY(scratch(c, &c->gemm_tmp, &c->gemm_tmp_n, (bytes + 3) / 4 + 1, "GEMM scratch"));
+    return blas(c, CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, TA, TB, m, n, k, alpha, a, a_off, lda, b, b_off, ldb, beta, cm,
+                                              c_off, ldc, &c->q, EV(c), c->gemm_tmp), what);
+}
+
 enum { DIRECT_COB = 16 };
 
 /* Direct convolution: pad the input, then one launch; flip selects the
@@ -269,9 +300,8 @@ static clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *
         size_t n = (size_t)rows * w;
         ARGS(c->im2col, A(x->m), A(c->col), A(ci), A(h), A(w), A(row0), A(rows));
         CS_TRY(run1d(c, c->im2col, "im2col3x3", (size_t)ci * n));
-        CS_TRY(blas(c, CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, (size_t)co, n, (size_t)k, 1.0f,
-                                 wt->m, 0, (size_t)k, c->col, 0, n, 0.0f, y->m, (size_t)row0 * w, (size_t)h * w, &c->q, EV(c)),
-                    "gemm conv fwd"));
+        CS_TRY(gemm(c, 0, 0, (size_t)co, n, (size_t)k, 1.0f, wt->m, 0, (size_t)k, c->col, 0, n, 0.0f, y->m, (size_t)row0 * w,
+                    (size_t)h * w, "gemm conv fwd"));
     }
     return CLSTYLE_OK;
 }
@@ -288,9 +318,8 @@ static clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_
         int rows = row0 + R <= h ? R : h - row0;
         size_t n = (size_t)rows * w;
         /* dcol (k, n) = W^T (k, co) dy[:, band] (co, n) */
-        CS_TRY(blas(c, CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeYes, CLBlastTransposeNo, (size_t)k, n, (size_t)co, 1.0f,
-                                 wt->m, 0, (size_t)k, dy->m, (size_t)row0 * w, (size_t)h * w, 0.0f, c->col, 0, n, &c->q, EV(c)),
-                    "gemm conv bwd"));
+        CS_TRY(gemm(c, 1, 0, (size_t)k, n, (size_t)co, 1.0f, wt->m, 0, (size_t)k, dy->m, (size_t)row0 * w, (size_t)h * w, 0.0f,
+                    c->col, 0, n, "gemm conv bwd"));
         int p0 = row0 > 0 ? row0 - 1 : 0, p1 = row0 + rows + 1 < h ? row0 + rows + 1 : h, prows = p1 - p0;
         ARGS(c->col2im, A(c->col), A(dx->m), A(ci), A(h), A(w), A(row0), A(rows), A(p0), A(prows), A(accum));
         CS_TRY(run1d(c, c->col2im, "col2im3x3", (size_t)ci * prows * w));
@@ -337,17 +366,16 @@ static clstyle_status cl_gram(cs_backend *be, cs_buf *f, cs_buf *g, int ch, int 
     float a = (float)(1.0 / ((double)ch * m));
     size_t cc = (size_t)ch * ch, nb = (size_t)m / GRAM_CHUNK, rest = (size_t)m % GRAM_CHUNK;
     if (nb < 2)
-        return blas(c, CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)ch, (size_t)ch, (size_t)m, a,
-                                    f->m, 0, (size_t)m, f->m, 0, (size_t)m, 0.0f, g->m, 0, (size_t)ch, &c->q, EV(c)), "gemm gram");
+        return gemm(c, 0, 1, (size_t)ch, (size_t)ch, (size_t)m, a, f->m, 0, (size_t)m, f->m, 0, (size_t)m, 0.0f, g->m, 0, (size_t)ch,
+                    "gemm gram");
     size_t parts = nb + (rest > 0);
     CS_TRY(scratch(c, &c->parts, &c->parts_n, parts * cc, "gram partial sums"));
     CS_TRY(blas(c, CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)ch, (size_t)ch,
                                               GRAM_CHUNK, 1.0f, f->m, 0, (size_t)m, GRAM_CHUNK, f->m, 0, (size_t)m, GRAM_CHUNK, 0.0f,
                                               c->parts, 0, (size_t)ch, cc, nb, &c->q, EV(c)), "gemm gram"));
     if (rest)
-        CS_TRY(blas(c, CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)ch, (size_t)ch, rest, 1.0f,
-                                    f->m, nb * GRAM_CHUNK, (size_t)m, f->m, nb * GRAM_CHUNK, (size_t)m, 0.0f, c->parts, nb * cc,
-                                    (size_t)ch, &c->q, EV(c)), "gemm gram"));
+        CS_TRY(gemm(c, 0, 1, (size_t)ch, (size_t)ch, rest, 1.0f, f->m, nb * GRAM_CHUNK, (size_t)m, f->m, nb * GRAM_CHUNK, (size_t)m,
+                    0.0f, c->parts, nb * cc, (size_t)ch, "gemm gram"));
     int cci = (int)cc, np = (int)parts;
     ARGS(c->sum_parts, A(c->parts), A(g->m), A(cci), A(np), A(a));
     return run1d(c, c->sum_parts, "sum_parts", cc);
@@ -356,8 +384,8 @@ static clstyle_status cl_gram(cs_backend *be, cs_buf *f, cs_buf *g, int ch, int 
 static clstyle_status cl_gram_bwd(cs_backend *be, cs_buf *dg, cs_buf *f, cs_buf *df, int ch, int m)
 {
     float a = (float)(2.0 / ((double)ch * m));
-    return blas(CB(be), CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, (size_t)ch, (size_t)m, (size_t)ch, a,
-                             dg->m, 0, (size_t)ch, f->m, 0, (size_t)m, 1.0f, df->m, 0, (size_t)m, &CB(be)->q, EV(CB(be))), "gemm gram bwd");
+    return gemm(CB(be), 0, 0, (size_t)ch, (size_t)m, (size_t)ch, a, dg->m, 0, (size_t)ch, f->m, 0, (size_t)m, 1.0f, df->m, 0, (size_t)m,
+                "gemm gram bwd");
 }
 
 static clstyle_status cl_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, float gscale, cs_buf *grad, double *sum)
@@ -484,6 +512,7 @@ static void cl_destroy(cs_backend *be)
         if (ks[i]) clReleaseKernel(ks[i]);
     if (c->col) clReleaseMemObject(c->col);
     if (c->parts) clReleaseMemObject(c->parts);
+    if (c->gemm_tmp) clReleaseMemObject(c->gemm_tmp);
     if (c->pad) clReleaseMemObject(c->pad);
     if (c->partial) clReleaseMemObject(c->partial);
     if (c->coef) clReleaseMemObject(c->coef);
