@@ -27,10 +27,10 @@ void dot_asum(__global const float *a, __global const float *b, int n, int mode,
     group_sum(s, tmp, partial);
 }
 
-/* sum (a-b)^2, and grad += gscale (a-b) when has_grad. */
+/* sum (a-b)^2, and grad += gscale (a-b) when has_grad; partial sums at partial + poff. */
 __kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
 void sqdiff(__global const float *a, __global const float *b, int n, float gscale, __global float *grad, int has_grad,
-            __global float *partial)
+            __global float *partial, int poff)
 {
     __local float tmp[WG_SIZE];
     float s = 0.0f;
@@ -39,14 +39,14 @@ void sqdiff(__global const float *a, __global const float *b, int n, float gscal
         s += d * d;
         if (has_grad) grad[i] += gscale * d;
     }
-    group_sum(s, tmp, partial);
+    group_sum(s, tmp, partial + poff);
 }
 
 /* Total variation of x (c,h,w): each element owns the pairs to its lower and
  * right neighbours for the value, and gathers all four pairs for its gradient. */
 __kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
 void tv(__global const float *x, int c, int h, int w, float inv_nv, float inv_nh, float gscale, __global float *grad,
-        int has_grad, __global float *partial)
+        int has_grad, __global float *partial, int poff)
 {
     __local float tmp[WG_SIZE];
     float s = 0.0f;
@@ -60,7 +60,7 @@ void tv(__global const float *x, int c, int h, int w, float inv_nv, float inv_nh
         if (j > 0)     { float d = v - x[k - 1]; g += d * inv_nh; }
         if (has_grad) grad[k] += 2.0f * gscale * g;
     }
-    group_sum(s, tmp, partial);
+    group_sum(s, tmp, partial + poff);
 }
 
 /* g[i] = alpha * sum over b of parts[b][i]: the split-K Gram partial products. */

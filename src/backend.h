@@ -39,9 +39,11 @@ typedef struct cs_backend_ops {
     clstyle_status (*gram)(cs_backend *be, cs_buf *f, cs_buf *g, int c, int m);
     /* df (c,m) += 2/(c m) dg f, for symmetric dg (c,c): the gradient through gram. */
     clstyle_status (*gram_bwd)(cs_backend *be, cs_buf *dg, cs_buf *f, cs_buf *df, int c, int m);
-    /* *sum = sum (a-b)^2; if grad, grad += gscale (a-b). */
+    /* *sum = sum (a-b)^2; if grad, grad += gscale (a-b). *sum may be filled in
+     * only at the next finish() (so a device need not stop for it). */
     clstyle_status (*sqdiff)(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, float gscale, cs_buf *grad, double *sum);
-    /* *val = L_tv(x) per SPEC for x (c,h,w); if grad, grad += gscale dL_tv/dx. */
+    /* *val = L_tv(x) per SPEC for x (c,h,w); if grad, grad += gscale dL_tv/dx.
+     * *val may be filled in only at the next finish(). */
     clstyle_status (*tv)(cs_backend *be, cs_buf *x, int c, int h, int w, float gscale, cs_buf *grad, double *val);
     /* y (c,hw) = x * s[c] + o[c]; preprocessing (and, with o = 0, its backward). */
     clstyle_status (*affine)(cs_backend *be, cs_buf *x, cs_buf *y, int c, int hw, const float *s, const float *o);
@@ -59,6 +61,8 @@ typedef struct cs_backend_ops {
     /* out = sum over r < rows of coef[r] mat[r,:] (coef on the host, rows <= CS_MAX_ROWS). */
     clstyle_status (*combine)(cs_backend *be, cs_buf *mat, int rows, const float *coef, cs_buf *out, size_t n);
     clstyle_status (*fill)(cs_backend *be, cs_buf *x, float v, size_t n);
+    /* Waits for the deferred scalars of sqdiff and tv. */
+    clstyle_status (*finish)(cs_backend *be);
     /* One Adam step on x with gradient g and moments m, v (step t >= 1). */
     clstyle_status (*adam)(cs_backend *be, cs_buf *x, cs_buf *g, cs_buf *m, cs_buf *v, size_t n,
                            float lr, float b1, float b2, float eps, int t);
@@ -78,6 +82,7 @@ clstyle_status cs_backend_opencl_create(const char *device, cs_backend **out);
 /* Convenience wrappers so call sites read like the math. */
 #define CS_OP(be, op, ...) ((be)->ops->op((be), __VA_ARGS__))
 
+static inline clstyle_status cs_backend_finish(cs_backend *be) { return be->ops->finish(be); }
 static inline void cs_backend_destroy(cs_backend *be) { if (be) be->ops->destroy(be); }
 static inline void cs_buf_release(cs_backend *be, cs_buf *b) { if (b) be->ops->release(be, b); }
 

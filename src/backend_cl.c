@@ -15,7 +15,10 @@
 #include "error.h"
 #include "progress.h"
 
-enum { WG = 256, MAX_GROUPS = 256, ROW_GROUPS = 32 };
+enum { WG = 256, MAX_GROUPS = 256, ROW_GROUPS = 32, DEFERRED = 64 };
+/* c->partial: CS_MAX_ROWS * ROW_GROUPS floats for the blocking reductions,
+ * then DEFERRED slots of MAX_GROUPS for the deferred ones (sqdiff, tv). */
+#define DEFER_BASE ((size_t)CS_MAX_ROWS * ROW_GROUPS)
 
 struct cs_buf {
     cl_mem m;
@@ -52,6 +55,8 @@ typedef struct {
     size_t parts_n;
     cl_mem partial;            /* partial sums: MAX_GROUPS, or ROW_GROUPS per multi_dot row */
     cl_mem coef;               /* CS_MAX_ROWS combine coefficients */
+    struct { double *dst; int groups; } pending[DEFERRED]; /* deferred sums, slot i */
+    int n_pending;
     int from_cache;
 } cl_be;
 
@@ -155,6 +160,45 @@ static clstyle_status reduce(cl_be *c, cl_kernel k, const char *name, size_t n, 
     double s = 0;
     for (size_t i = 0; i < groups; i++) s += part[i];
     *out = s;
+    return CLSTYLE_OK;
+}
+
+/* Reads the partial sums of all deferred reductions at once and stores their totals. */
+static clstyle_status settle(cl_be *c)
+{
+    if (!c->n_pending) return CLSTYLE_OK;
+    static float part[DEFERRED * MAX_GROUPS];
+    size_t n = (size_t)c->n_pending * MAX_GROUPS;
+    CS_TRY(cl_err(clEnqueueReadBuffer(c->q, c->partial, CL_TRUE, DEFER_BASE * 4, n * 4, part, 0, NULL, NULL), "clEnqueueReadBuffer",
+                  "loss terms"));
+    for (int i = 0; i < c->n_pending; i++) {
+        double s = 0;
+        for (int g = 0; g < c->pending[i].groups; g++) s += part[(size_t)i * MAX_GROUPS + g];
+        *c->pending[i].dst = s;
+    }
+    c->n_pending = 0;
+    return CLSTYLE_OK;
+}
+
+static clstyle_status cl_finish(cs_backend *be) { return settle(CB(be)); }
+
+/* A free deferred slot: its offset in c->partial (settles when all are taken). */
+static clstyle_status defer_slot(cl_be *c, int *poff)
+{
+    if (c->n_pending == DEFERRED) CS_TRY(settle(c));
+    *poff = (int)(DEFER_BASE + (size_t)c->n_pending * MAX_GROUPS);
+    return CLSTYLE_OK;
+}
+
+/* Launches a reduction whose partial sums go to the slot defer_slot gave; *out is set at settle(). */
+static clstyle_status reduce_deferred(cl_be *c, cl_kernel k, const char *name, size_t n, double *out)
+{
+    size_t groups = groups_for(n), global = groups * WG, local = WG;
+    cl_int err = clEnqueueNDRangeKernel(c->q, k, 1, NULL, &global, &local, 0, NULL, EV(c));
+    prof(c, name);
+    CS_TRY(cl_err(err, "clEnqueueNDRangeKernel", name));
+    c->pending[c->n_pending].dst = out;
+    c->pending[c->n_pending++].groups = (int)groups;
     return CLSTYLE_OK;
 }
 
@@ -393,8 +437,10 @@ static clstyle_status cl_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, 
     cl_be *c = CB(be);
     int ni = (int)n, has = grad != NULL;
     cl_mem g = grad ? grad->m : a->m;
-    ARGS(c->sqdiff, A(a->m), A(b->m), A(ni), A(gscale), A(g), A(has), A(c->partial));
-    return reduce(c, c->sqdiff, "sqdiff", n, sum);
+    int poff;
+    CS_TRY(defer_slot(c, &poff));
+    ARGS(c->sqdiff, A(a->m), A(b->m), A(ni), A(gscale), A(g), A(has), A(c->partial), A(poff));
+    return reduce_deferred(c, c->sqdiff, "sqdiff", n, sum);
 }
 
 static clstyle_status cl_tv(cs_backend *be, cs_buf *x, int ch, int h, int w, float gscale, cs_buf *grad, double *val)
@@ -404,8 +450,10 @@ static clstyle_status cl_tv(cs_backend *be, cs_buf *x, int ch, int h, int w, flo
     float inv_nh = w > 1 ? (float)(1.0 / ((double)ch * h * (w - 1))) : 0.0f;
     int has = grad != NULL;
     cl_mem g = grad ? grad->m : x->m;
-    ARGS(c->tv, A(x->m), A(ch), A(h), A(w), A(inv_nv), A(inv_nh), A(gscale), A(g), A(has), A(c->partial));
-    return reduce(c, c->tv, "tv", (size_t)ch * h * w, val);
+    int poff;
+    CS_TRY(defer_slot(c, &poff));
+    ARGS(c->tv, A(x->m), A(ch), A(h), A(w), A(inv_nv), A(inv_nh), A(gscale), A(g), A(has), A(c->partial), A(poff));
+    return reduce_deferred(c, c->tv, "tv", (size_t)ch * h * w, val);
 }
 
 static clstyle_status cl_affine(cs_backend *be, cs_buf *x, cs_buf *y, int ch, int hw, const float *s, const float *o)
@@ -528,6 +576,7 @@ static const cs_backend_ops cl_ops = {
     .pool = cl_pool, .pool_bwd = cl_pool_bwd, .gram = cl_gram, .gram_bwd = cl_gram_bwd, .sqdiff = cl_sqdiff,
     .tv = cl_tv, .affine = cl_affine, .dot = cl_dot, .asum = cl_asum, .axpy = cl_axpy, .scale = cl_scale,
     .copy = cl_copy, .fill = cl_fill, .adam = cl_adam, .copy_at = cl_copy_at, .multi_dot = cl_multi_dot, .combine = cl_combine,
+    .finish = cl_finish,
 };
 
 static clstyle_status make_kernels(cl_be *c)
@@ -581,7 +630,7 @@ clstyle_status cs_backend_opencl_create(const char *spec, cs_backend **out)
     snprintf(opts, sizeof opts, "-DWG_SIZE=%d -DCOB=%d", WG, DIRECT_COB);
     CS_CHECK(cs_cl_build(c->ctx, &c->dev, opts, &c->prog, &c->from_cache));
     CS_CHECK(make_kernels(c));
-    c->partial = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, (size_t)CS_MAX_ROWS * ROW_GROUPS * sizeof(float), NULL, &err);
+    c->partial = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, (DEFER_BASE + DEFERRED * MAX_GROUPS) * sizeof(float), NULL, &err);
     CS_CHECK(cl_err(err, "clCreateBuffer", "partial sums"));
     c->coef = clCreateBuffer(c->ctx, CL_MEM_READ_ONLY, CS_MAX_ROWS * sizeof(float), NULL, &err);
     CS_CHECK(cl_err(err, "clCreateBuffer", "combine coefficients"));

@@ -353,6 +353,13 @@ static clstyle_status ref_adam(cs_backend *be, cs_buf *x, cs_buf *g, cs_buf *m, 
     return CLSTYLE_OK;
 }
 
+/* Everything is computed at once here: nothing to wait for. */
+static clstyle_status ref_finish(cs_backend *be)
+{
+    (void)be;
+    return CLSTYLE_OK;
+}
+
 static void ref_destroy(cs_backend *be) { free(be); }
 
 static const cs_backend_ops ref_ops = {
@@ -363,6 +370,7 @@ static const cs_backend_ops ref_ops = {
     .gram = ref_gram, .gram_bwd = ref_gram_bwd, .sqdiff = ref_sqdiff, .tv = ref_tv, .affine = ref_affine,
     .dot = ref_dot, .asum = ref_asum, .axpy = ref_axpy, .scale = ref_scale, .copy = ref_copy,
     .fill = ref_fill, .adam = ref_adam, .copy_at = ref_copy_at, .multi_dot = ref_multi_dot, .combine = ref_combine,
+    .finish = ref_finish,
 };
 
 clstyle_status cs_backend_reference_create(cs_backend **out)

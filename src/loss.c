@@ -163,20 +163,17 @@ static clstyle_status layer_grads(void *ctx, int node, cs_buf *grad)
         const cs_node *nd = &L->acts.nodes[node];
         size_t n = node_size(nd), cc = (size_t)nd->c * nd->c;
         int m = nd->h * nd->w;
-        double sum;
         if (l->is_content) {
             /* d/dF of alpha * mean((F-P)^2) / norm */
             float gs = (float)(L->alpha * 2.0 / ((double)n * l->target_norm));
-            CS_TRY(CS_OP(be, sqdiff, nd->out, l->target, n, gs, grad, &sum));
-            L->content += sum / (double)n / l->target_norm;
+            CS_TRY(CS_OP(be, sqdiff, nd->out, l->target, n, gs, grad, &l->content_sum));
         }
         if (l->is_style) {
             float gs = (float)(L->beta * l->style_weight * 2.0 / ((double)cc * l->gram_norm));
             CS_TRY(CS_OP(be, gram, nd->out, l->gram, nd->c, m));
             CS_TRY(CS_OP(be, fill, l->dgram, 0.0f, cc));
-            CS_TRY(CS_OP(be, sqdiff, l->gram, l->gram_target, cc, gs, l->dgram, &sum));
+            CS_TRY(CS_OP(be, sqdiff, l->gram, l->gram_target, cc, gs, l->dgram, &l->style_sum));
             CS_TRY(CS_OP(be, gram_bwd, l->dgram, nd->out, grad, nd->c, m));
-            L->style += l->style_weight * sum / (double)cc / l->gram_norm;
         }
     }
     return CLSTYLE_OK;
@@ -184,10 +181,19 @@ static clstyle_status layer_grads(void *ctx, int node, cs_buf *grad)
 
 clstyle_status cs_loss_eval(cs_loss *L, cs_buf *x, cs_buf *grad)
 {
-    L->content = L->style = L->tv = 0;
     CS_TRY(cs_forward(&L->acts, x));
     CS_TRY(cs_backward(&L->acts, layer_grads, L, grad));
     CS_TRY(CS_OP(L->be, tv, x, 3, L->acts.h, L->acts.w, (float)L->gamma, grad, &L->tv));
+    /* The loss terms come back together here, so the device never waits mid-pass. */
+    CS_TRY(cs_backend_finish(L->be));
+    L->content = L->style = 0;
+    for (int i = 0; i < L->n; i++) {
+        const cs_loss_layer *l = &L->layers[i];
+        const cs_node *nd = &L->acts.nodes[l->node];
+        size_t n = (size_t)nd->c * nd->h * nd->w, cc = (size_t)nd->c * nd->c;
+        if (l->is_content) L->content += l->content_sum / (double)n / l->target_norm;
+        if (l->is_style) L->style += l->style_weight * l->style_sum / (double)cc / l->gram_norm;
+    }
     L->total = L->alpha * L->content + L->beta * L->style + L->gamma * L->tv;
     return CLSTYLE_OK;
 }

@@ -14,6 +14,7 @@ typedef struct {
     cs_buf *gram_target;      /* A_l (c,c) */
     double gram_norm;         /* mean(A_l^2) + eps */
     cs_buf *gram, *dgram;     /* scratch (c,c) */
+    double content_sum, style_sum; /* raw sums of the last evaluation (filled at finish) */
 } cs_loss_layer;
 
 typedef struct {
