@@ -54,6 +54,7 @@ typedef struct {
     const char *init;                            /* "content", "random" or a PNG path */
     unsigned long seed;
     int original_colors;
+    int output_bits;                             /* 8 or 16 bits per channel */
     int pooling_avg;
     int save_every;
     const char *device;                          /* index or name substring; NULL = default */

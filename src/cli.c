@@ -31,6 +31,7 @@ void clstyle_options_default(clstyle_options *o)
     }
     o->n_style_layers = 5;
     o->init = "content";
+    o->output_bits = 8;
     o->backend = CLSTYLE_BACKEND_OPENCL;
 }
 
@@ -45,6 +46,7 @@ const char *clstyle_usage(void)
         "  -c, --content FILE         content image (PNG)\n"
         "  -s, --style FILE[,FILE]    style image(s) (PNG)\n"
         "  -o, --output FILE          result (PNG, written atomically)\n"
+        "      --bits 8|16            bits per channel of the result (8)\n"
         "      --size N               longer side of the result in px (512)\n"
         "      --iterations N         optimizer steps (500); 0 evaluates the initial image\n"
         "      --optimizer lbfgs|adam (lbfgs)\n"
@@ -202,6 +204,10 @@ static clstyle_status parse_value(clstyle_options *o, size_t *used, const char *
     else if (is(opt, NULL, "--iterations")) return parse_int(opt, v, 0, 1000000, &o->iterations);
     else if (is(opt, NULL, "--lbfgs-history")) return parse_int(opt, v, 1, 1000, &o->lbfgs_history);
     else if (is(opt, NULL, "--save-every")) return parse_int(opt, v, 0, 1000000, &o->save_every);
+    else if (is(opt, NULL, "--bits")) {
+        if (strcmp(v, "8") && strcmp(v, "16")) return bad(opt, "8 or 16", v);
+        o->output_bits = atoi(v);
+    }
     else if (is(opt, NULL, "--learning-rate")) return parse_num(opt, v, 0, 1, &o->learning_rate);
     else if (is(opt, NULL, "--content-weight")) return parse_num(opt, v, 0, 0, &o->content_weight);
     else if (is(opt, NULL, "--style-weight")) return parse_num(opt, v, 0, 0, &o->style_weight);
@@ -244,7 +250,7 @@ static int known_value_option(const char *opt)
     static const char *const opts[] = { "-c", "--content", "-s", "--style", "-o", "--output", "--size",
         "--iterations", "--lbfgs-history", "--save-every", "--learning-rate", "--content-weight", "--style-weight",
         "--tv-weight", "--style-scale", "--style-blend", "--content-layers", "--style-layers", "--init", "--seed",
-        "--optimizer", "--pooling", "--backend", "--device", "--weights", "--log" };
+        "--optimizer", "--pooling", "--backend", "--device", "--weights", "--log", "--bits" };
     for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
         if (!strcmp(opt, opts[i])) return 1;
     return 0;

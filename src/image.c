@@ -62,46 +62,65 @@ done:
     return st;
 }
 
+/* Encodes clamp(img, 0, 1) as RGB PNG rows of `bits` (8 or 16) per channel. */
+static int write_png(FILE *fp, const cs_image *img, int bits)
+{
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    size_t hw = (size_t)img->w * img->h, row_bytes = (size_t)img->w * 3 * (bits / 8);
+    unsigned char *row = malloc(row_bytes);
+    int ok = 0;
+    if (!png || !info || !row) goto done;
+    if (setjmp(png_jmpbuf(png))) goto done;
+    png_init_io(png, fp);
+    png_set_IHDR(png, info, (png_uint_32)img->w, (png_uint_32)img->h, bits, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    /* Values are sRGB-encoded; saying so matters for 16 bits, which readers
+     * (libpng's simplified API among them) otherwise take as linear. */
+    png_set_sRGB(png, info, PNG_sRGB_INTENT_PERCEPTUAL);
+    png_write_info(png, info);
+    double top = bits == 16 ? 65535.0 : 255.0;
+    for (int y = 0; y < img->h; y++) {
+        for (int x = 0; x < img->w; x++)
+            for (int c = 0; c < 3; c++) {
+                float v = img->p[c * hw + (size_t)y * img->w + x];
+                v = v > 0 ? (v < 1 ? v : 1) : 0; /* also maps NaN to 0 */
+                long q = lrint(v * top);
+                size_t k = ((size_t)x * 3 + c) * (bits / 8);
+                if (bits == 16) { row[k] = (unsigned char)(q >> 8); row[k + 1] = (unsigned char)q; } /* big-endian */
+                else row[k] = (unsigned char)q;
+            }
+        png_write_row(png, row);
+    }
+    png_write_end(png, NULL);
+    ok = 1;
+done:
+    png_destroy_write_struct(&png, &info);
+    free(row);
+    return ok;
+}
+
 /* Writes to a temporary file beside path, then renames it over path, so a
  * failure never leaves a partial file or clobbers an existing one. */
-clstyle_status cs_image_save_png(const char *path, const cs_image *img)
+clstyle_status cs_image_save_png(const char *path, const cs_image *img, int bits)
 {
-    size_t hw = (size_t)img->w * img->h;
-    unsigned char *buf = malloc(3 * hw);
-    if (!buf) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory writing %s", path);
-    for (size_t i = 0; i < hw; i++)
-        for (int c = 0; c < 3; c++) {
-            float v = img->p[c * hw + i];
-            v = v > 0 ? (v < 1 ? v : 1) : 0; /* also maps NaN to 0 */
-            buf[3 * i + c] = (unsigned char)lrintf(v * 255.0f);
-        }
     char tmp[4096];
     const char *slash = strrchr(path, '/');
     int dirlen = slash ? (int)(slash - path + 1) : 0;
     snprintf(tmp, sizeof tmp, "%.*s.%s.XXXXXX", dirlen, path, slash ? slash + 1 : path);
     int fd = mkstemp(tmp);
-    if (fd < 0) {
-        free(buf);
-        return cs_fail(CLSTYLE_ERR_IO, "%s: cannot create output file: %s", path, strerror(errno));
-    }
+    if (fd < 0) return cs_fail(CLSTYLE_ERR_IO, "%s: cannot create output file: %s", path, strerror(errno));
     mode_t mask = umask(0);
     umask(mask);
     fchmod(fd, 0666 & ~mask);
     FILE *fp = fdopen(fd, "wb");
-    png_image pi;
-    memset(&pi, 0, sizeof pi);
-    pi.version = PNG_IMAGE_VERSION;
-    pi.width = (png_uint_32)img->w;
-    pi.height = (png_uint_32)img->h;
-    pi.format = PNG_FORMAT_RGB;
-    int ok = fp && png_image_write_to_stdio(&pi, fp, 0, buf, 0, NULL);
+    int ok = fp && write_png(fp, img, bits == 16 ? 16 : 8);
     ok = ok && fflush(fp) == 0 && fsync(fd) == 0;
     int closed = fp ? fclose(fp) == 0 : close(fd) == 0;
-    free(buf);
     if (!ok || !closed || rename(tmp, path) != 0) {
         int err = errno;
         unlink(tmp);
-        return cs_fail(CLSTYLE_ERR_IO, "%s: cannot write output: %s", path, pi.message[0] ? pi.message : strerror(err));
+        return cs_fail(CLSTYLE_ERR_IO, "%s: cannot write output: %s", path, err ? strerror(err) : "PNG encoding failed");
     }
     return CLSTYLE_OK;
 }

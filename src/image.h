@@ -11,8 +11,8 @@ typedef struct {
 
 /* Any PNG: 8/16-bit, grey, palette; alpha is composited on white. */
 clstyle_status cs_image_load_png(const char *path, cs_image *img);
-/* Writes clamp(img, 0, 1) as 8-bit RGB, atomically (temporary file, then rename). */
-clstyle_status cs_image_save_png(const char *path, const cs_image *img);
+/* Writes clamp(img, 0, 1) as 8- or 16-bit RGB, atomically (temporary file, then rename). */
+clstyle_status cs_image_save_png(const char *path, const cs_image *img, int bits);
 clstyle_status cs_image_alloc(int w, int h, cs_image *img);
 void cs_image_free(cs_image *img);
 /* Area average when shrinking (antialiased), bilinear when enlarging, an

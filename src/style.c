@@ -154,7 +154,7 @@ static clstyle_status save_image(job *j, const char *path)
     CS_TRY(cs_image_alloc(j->content.w, j->content.h, &out));
     clstyle_status st = CS_OP(j->be, download, j->x, 0, out.p, (size_t)3 * out.w * out.h);
     if (st == CLSTYLE_OK && j->o->original_colors) cs_image_transfer_colors(&out, &j->content);
-    if (st == CLSTYLE_OK) st = cs_image_save_png(path, &out);
+    if (st == CLSTYLE_OK) st = cs_image_save_png(path, &out, j->o->output_bits);
     cs_image_free(&out);
     return st;
 }

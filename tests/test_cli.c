@@ -90,5 +90,8 @@ int main(void)
     usage_error("-c c.png -s s.png", "missing -o");
     usage_error("-c c.png -s s.png -o o.png stray", "unexpected argument 'stray'");
     usage_error("-c c.png -s s.png -o o.png --seed -3", "--seed");
+    usage_error("-c c.png -s s.png -o o.png --bits 12", "8 or 16");
+    CHECK_OK(parse("-c c.png -s s.png -o o.png --bits 16", &o, &a));
+    CHECK(o.output_bits == 16, "--bits 16");
     return tu_done("cli");
 }

@@ -92,7 +92,7 @@ static void case_iter0(void)
     snprintf(content, sizeof content, "%s/tubingen.png", examples);
     CHECK_OK(cs_image_load_png(content, &src));
     CHECK_OK(cs_image_resize(&src, 64, 48, &small));
-    CHECK_OK(cs_image_save_png(path("c64.png"), &small));
+    CHECK_OK(cs_image_save_png(path("c64.png"), &small, 8));
     cs_image_free(&src);
     cs_image_free(&small);
     CHECK_OK(cs_image_load_png(path("c64.png"), &small)); /* exactly the 8-bit pixels */

@@ -89,7 +89,7 @@ static void test_bad_files(void)
     cs_image big;
     CHECK_OK(cs_image_alloc(64, 64, &big));
     for (int i = 0; i < 3 * 64 * 64; i++) big.p[i] = (float)((i * 7919) % 256) / 255.0f;
-    CHECK_OK(cs_image_save_png(tmp("big.png"), &big));
+    CHECK_OK(cs_image_save_png(tmp("big.png"), &big, 8));
     f = fopen(tmp("big.png"), "rb");
     unsigned char buf[8192];
     size_t n = fread(buf, 1, sizeof buf, f);
@@ -106,7 +106,7 @@ static void test_roundtrip_and_atomic(void)
     cs_image a, b;
     CHECK_OK(cs_image_alloc(5, 3, &a));
     for (int i = 0; i < 45; i++) a.p[i] = (float)i / 44.0f * 1.2f - 0.1f; /* includes values outside [0,1] */
-    CHECK_OK(cs_image_save_png(tmp("rt.png"), &a));
+    CHECK_OK(cs_image_save_png(tmp("rt.png"), &a, 8));
     CHECK_OK(cs_image_load_png(tmp("rt.png"), &b));
     double worst = 0;
     for (int i = 0; i < 45; i++) {
@@ -115,10 +115,22 @@ static void test_roundtrip_and_atomic(void)
     }
     CHECK(worst <= 0.5 / 255 + 1e-6, "8-bit round trip error %g", worst);
     cs_image_free(&b);
+    /* 16 bits: IHDR says so, and it reads back (the reader reduces to 8 bits). */
+    CHECK_OK(cs_image_save_png(tmp("rt16.png"), &a, 16));
+    FILE *f = fopen(tmp("rt16.png"), "rb");
+    unsigned char hdr[26];
+    CHECK(f && fread(hdr, 1, 26, f) == 26 && hdr[24] == 16 && hdr[25] == 2, "16-bit RGB IHDR");
+    if (f) fclose(f);
+    CHECK_OK(cs_image_load_png(tmp("rt16.png"), &b));
+    for (int i = 0; i < 45; i++) {
+        float want = a.p[i] < 0 ? 0 : a.p[i] > 1 ? 1 : a.p[i];
+        CHECK(fabsf(b.p[i] - want) <= 0.5f / 255 + 1e-6f, "16-bit round trip at %d", i);
+    }
+    cs_image_free(&b);
     /* A write into a missing folder fails cleanly and leaves nothing behind. */
-    CHECK(cs_image_save_png(tmp("no/such/dir/x.png"), &a) == CLSTYLE_ERR_IO, "unwritable");
+    CHECK(cs_image_save_png(tmp("no/such/dir/x.png"), &a, 8) == CLSTYLE_ERR_IO, "unwritable");
     /* Overwriting keeps the file valid; no temporary files are left. */
-    CHECK_OK(cs_image_save_png(tmp("rt.png"), &a));
+    CHECK_OK(cs_image_save_png(tmp("rt.png"), &a, 8));
     char cmd[600];
     snprintf(cmd, sizeof cmd, "test $(ls -A %s | grep -c '^\\.') -eq 0", dir);
     CHECK(system(cmd) == 0, "temporary files left in %s", dir);
