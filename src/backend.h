@@ -73,9 +73,12 @@ struct cs_backend {
     char name[64];          /* "reference" or "opencl" */
     char device[256];       /* human-readable device description */
     size_t bytes_in_use, bytes_peak; /* buffer memory, tracked by each backend */
+    size_t mem_limit;       /* device memory for buffers; 0 when unknown (host) */
 };
 
 clstyle_status cs_backend_reference_create(cs_backend **out);
+/* Counts buffer memory only; computes nothing (sizing a job for a device). */
+clstyle_status cs_backend_null_create(cs_backend **out);
 /* device: index or case-insensitive name substring; NULL = first GPU, else first CPU. */
 clstyle_status cs_backend_opencl_create(const char *device, cs_backend **out);
 

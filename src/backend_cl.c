@@ -220,10 +220,10 @@ static clstyle_status cl_alloc(cs_backend *be, size_t n, cs_buf **out)
 {
     cl_be *c = CB(be);
     size_t bytes = (n ? n : 1) * sizeof(float);
-    if (bytes > c->dev.max_alloc || be->bytes_in_use + bytes > c->dev.global_mem)
+    if (bytes > c->dev.max_alloc || be->bytes_in_use + bytes > be->mem_limit)
         return cs_fail(CLSTYLE_ERR_NOMEM, "%s: out of device memory: a %.1f MiB buffer on top of %.1f MiB in use exceeds the device's "
                        "%.0f MiB (largest buffer %.0f MiB); try a smaller --size or --lbfgs-history",
-                       c->dev.device_name, bytes / 1048576.0, be->bytes_in_use / 1048576.0, c->dev.global_mem / 1048576.0,
+                       c->dev.device_name, bytes / 1048576.0, be->bytes_in_use / 1048576.0, be->mem_limit / 1048576.0,
                        c->dev.max_alloc / 1048576.0);
     cs_buf *b = calloc(1, sizeof *b);
     if (!b) return cs_fail(CLSTYLE_ERR_NOMEM, "out of host memory");
@@ -635,6 +635,10 @@ clstyle_status cs_backend_opencl_create(const char *spec, cs_backend **out)
     c->coef = clCreateBuffer(c->ctx, CL_MEM_READ_ONLY, CS_MAX_ROWS * sizeof(float), NULL, &err);
     CS_CHECK(cl_err(err, "clCreateBuffer", "combine coefficients"));
     c->col_cap = band_cap(&c->dev);
+    /* CLSTYLE_DEVICE_MEM_MB caps what clstyle uses (a shared GPU, or tests). */
+    const char *cap = getenv("CLSTYLE_DEVICE_MEM_MB");
+    be->mem_limit = c->dev.global_mem;
+    if (cap && atol(cap) > 0 && ((cl_ulong)atol(cap) << 20) < be->mem_limit) be->mem_limit = (size_t)atol(cap) << 20;
     /* Measured on PoCL (2-core AVX-512): direct ~300 GFLOP/s vs ~30 for CLBlast's
      * SGEMM; on GPUs im2col + CLBlast wins. CLSTYLE_CONV=gemm|direct overrides. */
     const char *conv = getenv("CLSTYLE_CONV");

@@ -61,16 +61,46 @@ static clstyle_status load_fitted(const char *path, int longer, cs_image *out)
     return st;
 }
 
+/* What a run keeps on its backend: network, losses, optimizer state, image, gradient. */
+typedef struct {
+    cs_net net;
+    cs_loss loss;
+    cs_optim *opt;
+    cs_buf *x, *g;
+} run_state;
+
+static clstyle_status state_create(cs_backend *be, const cs_weights *w, const clstyle_options *o, cs_loss_image content,
+                                   const cs_loss_image *styles, const double *blend, run_state *rs)
+{
+    memset(rs, 0, sizeof *rs);
+    CS_TRY(cs_net_create(be, w, o->pooling_avg, &rs->net));
+    CS_TRY(cs_loss_init(&rs->loss, &rs->net, o, content, styles, blend, o->n_styles));
+    size_t n = (size_t)3 * content.w * content.h;
+    int hist = o->lbfgs_history < o->iterations ? o->lbfgs_history : (o->iterations > 0 ? o->iterations : 1);
+    double lr = o->optimizer == CLSTYLE_ADAM ? o->learning_rate : 1.0; /* L-BFGS: unit step */
+    CS_TRY(cs_optim_create(be, o->optimizer, n, hist, lr, &rs->opt));
+    CS_TRY(CS_OP(be, alloc, n, &rs->x));
+    CS_TRY(CS_OP(be, alloc, n, &rs->g));
+    return CLSTYLE_OK;
+}
+
+static void state_free(cs_backend *be, run_state *rs)
+{
+    cs_buf_release(be, rs->x);
+    cs_buf_release(be, rs->g);
+    cs_optim_destroy(rs->opt);
+    cs_loss_free(&rs->loss);
+    if (rs->net.be) cs_net_destroy(&rs->net);
+    memset(rs, 0, sizeof *rs);
+}
+
 typedef struct {
     const clstyle_options *o;
     cs_image content, styles[CLSTYLE_MAX_STYLES], init;
     double blend[CLSTYLE_MAX_STYLES];
     cs_weights weights;
     cs_backend *be;
-    cs_net net;
-    cs_loss loss;
-    cs_optim *opt;
-    cs_buf *x, *g;
+    run_state rs;
     FILE *log;
     char weights_path[4096];
 } job;
@@ -115,22 +145,53 @@ static clstyle_status load_inputs(job *j)
     return cs_weights_load(j->weights_path, &j->weights);
 }
 
+static cs_loss_image as_loss_image(const cs_image *im, double scale)
+{
+    cs_loss_image r = { scale == 1 ? im->p : NULL, (int)(im->w * scale + 0.5), (int)(im->h * scale + 0.5) };
+    return r;
+}
+
+/* Buffer bytes a run needs with every image scaled by `scale` (measured on the null backend). */
+static size_t bytes_needed(job *j, double scale)
+{
+    cs_backend *nb;
+    if (cs_backend_null_create(&nb) != CLSTYLE_OK) return (size_t)-1;
+    cs_loss_image styles[CLSTYLE_MAX_STYLES];
+    for (int k = 0; k < j->o->n_styles; k++) styles[k] = as_loss_image(&j->styles[k], scale);
+    run_state rs;
+    clstyle_status st = state_create(nb, &j->weights, j->o, as_loss_image(&j->content, scale), styles, j->blend, &rs);
+    size_t peak = st == CLSTYLE_OK ? nb->bytes_peak : (size_t)-1;
+    state_free(nb, &rs);
+    cs_backend_destroy(nb);
+    return peak;
+}
+
+/* After running out of device memory: adds the largest --size that would fit. */
+static clstyle_status explain_oom(job *j)
+{
+    char msg[900];
+    snprintf(msg, sizeof msg, "%s", clstyle_last_error());
+    size_t limit = j->be->mem_limit;
+    for (double scale = 0.9; limit && scale > 0.05; scale *= 0.9) {
+        int size = (int)(j->o->size * scale);
+        /* 20% headroom for the driver, the im2col band and CLBlast's scratch */
+        if (size >= 16 && bytes_needed(j, scale) < limit / 10 * 8)
+            return cs_fail(CLSTYLE_ERR_NOMEM, "%s; --size %d would fit this device", msg, size);
+    }
+    return CLSTYLE_ERR_NOMEM;
+}
+
 static clstyle_status setup(job *j)
 {
     const clstyle_options *o = j->o;
     if (o->backend == CLSTYLE_BACKEND_REFERENCE) CS_TRY(cs_backend_reference_create(&j->be));
     else CS_TRY(cs_backend_opencl_create(o->device, &j->be));
-    CS_TRY(cs_net_create(j->be, &j->weights, o->pooling_avg, &j->net));
-    cs_loss_image content = { j->content.p, j->content.w, j->content.h }, styles[CLSTYLE_MAX_STYLES];
-    for (int k = 0; k < o->n_styles; k++) styles[k] = (cs_loss_image){ j->styles[k].p, j->styles[k].w, j->styles[k].h };
-    CS_TRY(cs_loss_init(&j->loss, &j->net, o, content, styles, j->blend, o->n_styles));
-    size_t n = (size_t)3 * j->content.w * j->content.h;
-    int hist = o->lbfgs_history < o->iterations ? o->lbfgs_history : (o->iterations > 0 ? o->iterations : 1);
-    double lr = o->optimizer == CLSTYLE_ADAM ? o->learning_rate : 1.0; /* L-BFGS: unit step */
-    CS_TRY(cs_optim_create(j->be, o->optimizer, n, hist, lr, &j->opt));
-    CS_TRY(CS_OP(j->be, alloc, n, &j->x));
-    CS_TRY(CS_OP(j->be, alloc, n, &j->g));
-    return CS_OP(j->be, upload, j->x, 0, j->init.p, n);
+    cs_loss_image styles[CLSTYLE_MAX_STYLES];
+    for (int k = 0; k < o->n_styles; k++) styles[k] = as_loss_image(&j->styles[k], 1);
+    clstyle_status st = state_create(j->be, &j->weights, o, as_loss_image(&j->content, 1), styles, j->blend, &j->rs);
+    if (st == CLSTYLE_ERR_NOMEM) return explain_oom(j);
+    CS_TRY(st);
+    return CS_OP(j->be, upload, j->rs.x, 0, j->init.p, (size_t)3 * j->content.w * j->content.h);
 }
 
 static void log_start(job *j)
@@ -152,7 +213,7 @@ static clstyle_status save_image(job *j, const char *path)
 {
     cs_image out;
     CS_TRY(cs_image_alloc(j->content.w, j->content.h, &out));
-    clstyle_status st = CS_OP(j->be, download, j->x, 0, out.p, (size_t)3 * out.w * out.h);
+    clstyle_status st = CS_OP(j->be, download, j->rs.x, 0, out.p, (size_t)3 * out.w * out.h);
     if (st == CLSTYLE_OK && j->o->original_colors) cs_image_transfer_colors(&out, &j->content);
     if (st == CLSTYLE_OK) st = cs_image_save_png(path, &out, j->o->output_bits);
     cs_image_free(&out);
@@ -172,8 +233,8 @@ static clstyle_status save_snapshot(job *j, int iter)
 static clstyle_status evaluate(job *j, int iter, cs_progress *pr)
 {
     double t0 = cs_now();
-    CS_TRY(cs_loss_eval(&j->loss, j->x, j->g));
-    const cs_loss *L = &j->loss;
+    CS_TRY(cs_loss_eval(&j->rs.loss, j->rs.x, j->rs.g));
+    const cs_loss *L = &j->rs.loss;
     if (!isfinite(L->total))
         return cs_fail(CLSTYLE_ERR_NUMERIC, "loss became %g at iteration %d; try a lower --learning-rate or --style-weight",
                        L->total, iter);
@@ -195,7 +256,7 @@ static clstyle_status optimize(job *j)
     CS_CHECK(evaluate(j, 0, &pr));
     for (int it = 1; it <= o->iterations; it++) {
         if (stop_requested) CS_CHECK(cs_fail(CLSTYLE_ERR_INTERRUPTED, "interrupted at iteration %d; %s not written", it - 1, o->output));
-        CS_CHECK(cs_optim_step(j->opt, j->x, j->g));
+        CS_CHECK(cs_optim_step(j->rs.opt, j->rs.x, j->rs.g));
         CS_CHECK(evaluate(j, it, &pr));
         if (o->save_every > 0 && it % o->save_every == 0 && it < o->iterations) CS_CHECK(save_snapshot(j, it));
     }
@@ -207,11 +268,7 @@ done:
 static void job_free(job *j)
 {
     if (j->be) {
-        cs_buf_release(j->be, j->x);
-        cs_buf_release(j->be, j->g);
-        cs_optim_destroy(j->opt);
-        cs_loss_free(&j->loss);
-        cs_net_destroy(&j->net);
+        state_free(j->be, &j->rs);
         cs_backend_destroy(j->be);
     }
     cs_weights_free(&j->weights);

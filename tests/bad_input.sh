@@ -74,6 +74,13 @@ case $case in
   unknown-option) expect 2 "unknown option '--colour'" -- run --colour ;;
   bad-device) expect 2 "--device" -- run --backend opencl --device no-such-device-xyz ;;
   output-folder) real_weights; out=$tmp/missing/dir/out.png; expect 1 "missing/dir" -- run -o "$out" ;;
+  device-memory) real_weights
+    "$bin" --list-devices > /dev/null 2>&1 || { echo "SKIP: no OpenCL device"; exit 77; }
+    export CLSTYLE_DEVICE_MEM_MB=300
+    expect 1 "out of device memory" -- "$bin" -c "$c" -s "$s" -o "$out" --size 512 --iterations 1 -q
+    grep -q "would fit this device" "$tmp/stderr" || fail "no size suggested: $(cat "$tmp/stderr")"
+    fit=$(sed -n 's/.*--size \([0-9]*\) would fit.*/\1/p' "$tmp/stderr")
+    "$bin" -c "$c" -s "$s" -o "$out" --size "$fit" --iterations 1 -q || fail "the suggested --size $fit does not run" ;;
   too-small) real_weights; expect 2 "too small" -- run --size 20 ;;
   keep-existing) real_weights
     printf 'precious' > "$out"
