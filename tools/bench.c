@@ -135,7 +135,9 @@ int main(int argc, char **argv)
             result r = { 0 }, rr = { 0 };
             char shape[32], refcol[32] = "-";
             snprintf(shape, sizeof shape, "%dx%d", sizes[k], square ? sizes[k] : sizes[k] * 3 / 4);
-            be->bytes_peak = be->bytes_in_use;
+            /* A fresh backend per run, so the peak is this run's alone (scratch buffers included). */
+            cs_backend_destroy(be);
+            if ((st = cs_backend_opencl_create(device, &be)) != CLSTYLE_OK) break;
             if ((st = run_one(be, &w, sizes[k], iters, &r)) != CLSTYLE_OK) break;
             if (ref) {
                 cs_backend *rb;
