@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "error.h"
 
 extern const char *const cs_cl_sources[];
@@ -86,18 +87,10 @@ static void save_binary(cl_program p, const char *path)
     size_t size = 0;
     if (clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS || size == 0) return;
     unsigned char *bin = malloc(size);
-    char tmp[4300];
-    if (!bin || clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) != CL_SUCCESS) {
-        free(bin);
-        return;
-    }
-    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd >= 0) {
-        int ok = write(fd, bin, size) == (ssize_t)size;
-        ok = close(fd) == 0 && ok;
-        if (!ok || rename(tmp, path) != 0) unlink(tmp);
-    }
+    cs_atomic a;
+    if (bin && clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == CL_SUCCESS &&
+        cs_atomic_open(&a, path) == CLSTYLE_OK)
+        cs_atomic_commit(&a, fwrite(bin, 1, size, a.fp) == size);
     free(bin);
 }
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "error.h"
 
 clstyle_status cs_image_alloc(int w, int h, cs_image *img)
@@ -100,29 +101,11 @@ done:
     return ok;
 }
 
-/* Writes to a temporary file beside path, then renames it over path, so a
- * failure never leaves a partial file or clobbers an existing one. */
 clstyle_status cs_image_save_png(const char *path, const cs_image *img, int bits)
 {
-    char tmp[4096];
-    const char *slash = strrchr(path, '/');
-    int dirlen = slash ? (int)(slash - path + 1) : 0;
-    snprintf(tmp, sizeof tmp, "%.*s.%s.XXXXXX", dirlen, path, slash ? slash + 1 : path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) return cs_fail(CLSTYLE_ERR_IO, "%s: cannot create output file: %s", path, strerror(errno));
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    FILE *fp = fdopen(fd, "wb");
-    int ok = fp && write_png(fp, img, bits == 16 ? 16 : 8);
-    ok = ok && fflush(fp) == 0 && fsync(fd) == 0;
-    int closed = fp ? fclose(fp) == 0 : close(fd) == 0;
-    if (!ok || !closed || rename(tmp, path) != 0) {
-        int err = errno;
-        unlink(tmp);
-        return cs_fail(CLSTYLE_ERR_IO, "%s: cannot write output: %s", path, err ? strerror(err) : "PNG encoding failed");
-    }
-    return CLSTYLE_OK;
+    cs_atomic a;
+    CS_TRY(cs_atomic_open(&a, path));
+    return cs_atomic_commit(&a, write_png(a.fp, img, bits == 16 ? 16 : 8));
 }
 
 void cs_image_fit(int w, int h, int longer, int *ow, int *oh)
