@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -40,10 +41,13 @@ static clstyle_status resolve_weights(const clstyle_options *o, char *out, size_
                                    "or run tools/demo once to download them to ~/.cache/clstyle/");
 }
 
-/* Fails now, not after a long run, if the output folder is not writable. */
+/* Fails now, not after a long run, if the output cannot be written. */
 static clstyle_status check_output_dir(const char *path)
 {
     char dir[4096];
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return cs_fail(CLSTYLE_ERR_USAGE, "-o %s is a folder; give a file name such as %s/out.png", path, path);
     const char *slash = strrchr(path, '/');
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1, slash ? path : ".");
     if (access(dir, W_OK) != 0) return cs_fail(CLSTYLE_ERR_IO, "%s: cannot write to folder '%s': %s", path, dir, strerror(errno));

@@ -74,6 +74,7 @@ case $case in
   unknown-option) expect 2 "unknown option '--colour'" -- run --colour ;;
   bad-device) "$bin" --list-devices > /dev/null 2>&1 || { echo "SKIP: no OpenCL device"; exit 77; }
     expect 2 "--device" -- run --backend opencl --device no-such-device-xyz ;;
+  output-is-folder) expect 2 "is a folder" -- run -o "$tmp" ;;
   output-folder) real_weights; out=$tmp/missing/dir/out.png; expect 1 "missing/dir" -- run -o "$out" ;;
   device-memory) real_weights
     "$bin" --list-devices > /dev/null 2>&1 || { echo "SKIP: no OpenCL device"; exit 77; }
