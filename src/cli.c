@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clstyle.h"
+#include "config.h"
 #include "error.h"
 
 static const char *const default_style_layers[] = { "relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1" };
@@ -32,7 +33,8 @@ void clstyle_options_default(clstyle_options *o)
     o->n_style_layers = 5;
     o->init = "content";
     o->output_bits = 8;
-    o->backend = CLSTYLE_BACKEND_OPENCL;
+    /* A build without OpenCL has only the reference backend. */
+    o->backend = CLSTYLE_HAVE_OPENCL ? CLSTYLE_BACKEND_OPENCL : CLSTYLE_BACKEND_REFERENCE;
 }
 
 const char *clstyle_usage(void)
@@ -64,7 +66,7 @@ const char *clstyle_usage(void)
         "      --original-colors      keep the content's colours\n"
         "      --pooling max|avg      (max)\n"
         "      --save-every N         also write OUTPUT_<iter>.png every N iterations\n"
-        "      --backend opencl|reference  (opencl)\n"
+        "      --backend opencl|reference  (opencl when built with it)\n"
         "      --device SPEC          OpenCL device: index or name substring (first GPU, else CPU)\n"
         "      --list-devices         list OpenCL devices and exit\n"
         "      --weights FILE         VGG-16/19 safetensors (default: $CLSTYLE_WEIGHTS, then\n"
