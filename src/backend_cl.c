@@ -57,6 +57,7 @@ typedef struct {
     cl_mem coef;               /* CS_MAX_ROWS combine coefficients */
     struct { double *dst; int groups; } pending[DEFERRED]; /* deferred sums, slot i */
     int n_pending;
+    float host_part[CS_MAX_ROWS * ROW_GROUPS]; /* partial sums read back (per backend: thread safe) */
     int from_cache;
 } cl_be;
 
@@ -167,7 +168,7 @@ static clstyle_status reduce(cl_be *c, cl_kernel k, const char *name, size_t n, 
 static clstyle_status settle(cl_be *c)
 {
     if (!c->n_pending) return CLSTYLE_OK;
-    static float part[DEFERRED * MAX_GROUPS];
+    float *part = c->host_part;
     size_t n = (size_t)c->n_pending * MAX_GROUPS;
     CS_TRY(cl_err(clEnqueueReadBuffer(c->q, c->partial, CL_TRUE, DEFER_BASE * 4, n * 4, part, 0, NULL, NULL), "clEnqueueReadBuffer",
                   "loss terms"));
@@ -509,7 +510,7 @@ static clstyle_status cl_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf
     cl_int err = clEnqueueNDRangeKernel(c->q, c->multi_dot, 2, NULL, global, local, 0, NULL, EV(c));
     prof(c, "multi_dot");
     CS_TRY(cl_err(err, "clEnqueueNDRangeKernel", "multi_dot"));
-    static float part[CS_MAX_ROWS * ROW_GROUPS];
+    float *part = c->host_part;
     CS_TRY(cl_err(clEnqueueReadBuffer(c->q, c->partial, CL_TRUE, 0, groups * rows * sizeof(float), part, 0, NULL, NULL),
                   "clEnqueueReadBuffer", "multi_dot"));
     for (int r = 0; r < rows; r++) {
