@@ -1,7 +1,9 @@
-/* OpenCL backend: the vtable on any OpenCL 1.2 device. CLBlast does every
- * GEMM (convolutions through banded im2col/col2im, Gram matrices and their
- * gradient); the rest are the kernels in cl/. Everything stays on the
- * device; reductions return a few partial sums that the host adds in double. */
+/* OpenCL backend: the vtable on any OpenCL 1.2 device. CLBlast does the
+ * GEMMs (on GPUs the convolutions through banded im2col/col2im; Gram matrices
+ * and their gradient everywhere); CPU devices convolve with a direct kernel,
+ * which is several times faster there. The rest are the kernels in cl/.
+ * Everything stays on the device; reductions return a few partial sums that
+ * the host adds in double. */
 #include <clblast_c.h>
 #include <math.h>
 #include <stdarg.h>
