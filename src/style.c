@@ -234,38 +234,45 @@ static clstyle_status save_snapshot(job *j, int iter)
 }
 
 /* One loss evaluation at x: gradient into g, a log line, a progress update. */
-static clstyle_status evaluate(job *j, int iter, cs_progress *pr)
+/* One loss evaluation at x (gradient into g); *ms is its wall time. */
+static clstyle_status evaluate(job *j, int iter, double *ms)
 {
     double t0 = cs_now();
     CS_TRY(cs_loss_eval(&j->rs.loss, j->rs.x, j->rs.g));
-    const cs_loss *L = &j->rs.loss;
-    if (!isfinite(L->total))
+    *ms = (cs_now() - t0) * 1e3;
+    if (!isfinite(j->rs.loss.total))
         return cs_fail(CLSTYLE_ERR_NUMERIC, "loss became %g at iteration %d; try a lower --learning-rate or --style-weight",
-                       L->total, iter);
-    if (j->log) {
-        fprintf(j->log, "{\"iter\":%d,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g,\"ms\":%.3f}\n", iter,
-                L->total, L->content, L->style, L->tv, (cs_now() - t0) * 1e3);
-        fflush(j->log);
-    }
-    cs_progress_update(pr, iter, L->total);
+                       j->rs.loss.total, iter);
     return CLSTYLE_OK;
 }
 
-static clstyle_status optimize(job *j)
+/* The log line and the progress update of the last evaluation. */
+static void record(job *j, int iter, double ms, cs_progress *pr)
+{
+    const cs_loss *L = &j->rs.loss;
+    if (j->log) {
+        fprintf(j->log, "{\"iter\":%d,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g,\"ms\":%.3f}\n", iter,
+                L->total, L->content, L->style, L->tv, ms);
+        fflush(j->log);
+    }
+    cs_progress_update(pr, iter, L->total);
+}
+
+/* Iterations 1..N; iteration 0 was evaluated (and recorded) before. */
+static clstyle_status optimize(job *j, cs_progress *pr)
 {
     const clstyle_options *o = j->o;
-    cs_progress pr;
-    cs_progress_start(&pr, o->iterations, o->quiet);
     clstyle_status st;
-    CS_CHECK(evaluate(j, 0, &pr));
+    double ms;
     for (int it = 1; it <= o->iterations; it++) {
         if (stop_requested) CS_CHECK(cs_fail(CLSTYLE_ERR_INTERRUPTED, "interrupted at iteration %d; %s not written", it - 1, o->output));
         CS_CHECK(cs_optim_step(j->rs.opt, j->rs.x, j->rs.g));
-        CS_CHECK(evaluate(j, it, &pr));
+        CS_CHECK(evaluate(j, it, &ms));
+        record(j, it, ms, pr);
         if (o->save_every > 0 && it % o->save_every == 0 && it < o->iterations) CS_CHECK(save_snapshot(j, it));
     }
 done:
-    cs_progress_end(&pr);
+    cs_progress_end(pr);
     return st;
 }
 
@@ -289,15 +296,23 @@ clstyle_status clstyle_run(const clstyle_options *o)
     j.o = o;
     stop_requested = 0;
     clstyle_status st;
+    cs_progress pr;
+    double ms;
     CS_CHECK(load_inputs(&j));
     CS_CHECK(setup(&j));
-    if (o->verbose)
-        fprintf(stderr, "clstyle: %s on %s (%s), %dx%d, weights %s (%s), %.1f MiB of buffers\n", j.be->name, j.be->device,
-                j.weights.arch, j.content.w, j.content.h, j.weights_path, j.weights.input, j.be->bytes_peak / 1048576.0);
     if (o->log_path && !(j.log = fopen(o->log_path, "w")))
         CS_CHECK(cs_fail(CLSTYLE_ERR_IO, "%s: cannot open log file: %s", o->log_path, strerror(errno)));
+    /* Iteration 0 before the start event, so the peak it reports includes the
+     * scratch buffers the first backward pass sizes; the loop adds none. */
+    CS_CHECK(evaluate(&j, 0, &ms));
+    if (o->verbose)
+        fprintf(stderr, "clstyle: %s on %s (%s), %dx%d, weights %s (%s), %.1f MiB of device memory at peak\n", j.be->name,
+                j.be->device, j.weights.arch, j.content.w, j.content.h, j.weights_path, j.weights.input,
+                j.be->bytes_peak / 1048576.0);
     log_start(&j);
-    CS_CHECK(optimize(&j));
+    cs_progress_start(&pr, o->iterations, o->quiet);
+    record(&j, 0, ms, &pr);
+    CS_CHECK(optimize(&j, &pr));
     CS_CHECK(save_image(&j, o->output));
 done:
     job_free(&j);
