@@ -89,14 +89,13 @@ static clstyle_status lbfgs_update_history(cs_optim *op, cs_buf *g)
 {
     cs_backend *be = op->be;
     size_t n = op->n, R = 2 * (size_t)op->hist;
-    double ys, yy;
+    double ys;
     CS_TRY(CS_OP(be, copy, g, op->y_new, n));
     CS_TRY(CS_OP(be, axpy, -1.0f, op->g_prev, op->y_new, n));
     CS_TRY(CS_OP(be, copy, op->d, op->s_new, n));
     CS_TRY(CS_OP(be, scale, (float)op->t_prev, op->s_new, n));
     CS_TRY(CS_OP(be, dot, op->y_new, op->s_new, n, &ys));
     if (!(ys > 1e-10)) return CLSTYLE_OK;
-    CS_TRY(CS_OP(be, dot, op->y_new, op->y_new, n, &yy));
     int k = op->head;
     CS_TRY(CS_OP(be, copy_at, op->s_new, op->mat, 2 * (size_t)k * n, n));
     CS_TRY(CS_OP(be, copy_at, op->y_new, op->mat, (2 * (size_t)k + 1) * n, n));
@@ -110,7 +109,7 @@ static clstyle_status lbfgs_update_history(cs_optim *op, cs_buf *g)
         for (int q = 0; q < rows; q++) op->dots[r * R + q] = op->dots[q * R + r] = col[q];
     }
     op->rho[k] = 1.0 / ys;
-    op->h_diag = ys / yy;
+    op->h_diag = ys / op->dots[(2 * (size_t)k + 1) * R + 2 * (size_t)k + 1]; /* y.y, from the batched dots */
     return CLSTYLE_OK;
 }
 
