@@ -30,6 +30,7 @@ const char *clstyle_last_error(void);
 
 #define CLSTYLE_MAX_STYLES 16
 #define CLSTYLE_MAX_LAYERS 16
+#define CLSTYLE_MAX_SCALES 8
 
 typedef struct {
     const char *content;                         /* PNG path */
@@ -62,11 +63,24 @@ typedef struct {
     const char *log_path;
     int quiet;
     int verbose;
+    /* Size pyramid (--size A,B,C): n_sizes == 0 means one scale at `size`;
+     * otherwise sizes[n_sizes-1] == size. --iterations N,M,..: n_scale_iterations
+     * counts per scale (0 or 1 of them: `iterations` for every scale). */
+    int sizes[CLSTYLE_MAX_SCALES];
+    int n_sizes;
+    int scale_iterations[CLSTYLE_MAX_SCALES];
+    int n_scale_iterations;
+    int tile;                                    /* --tile PX (multiple of 16); 0 = pieces only when memory needs them */
+    double max_memory_mb;                        /* --max-memory MB for device buffers; 0 = device memory less headroom */
+    int line_search;                             /* CLSTYLE_LS_*: what L-BFGS does with a step that raises the loss */
+    int jpeg_quality;                            /* --quality N for a .jpg/.jpeg output (92) */
+    double max_input_megapixels;                 /* decoded inputs larger than this are refused (--max-input-mp) */
     char arena[4096];                            /* storage for parsed lists */
 } clstyle_options;
 
 enum { CLSTYLE_LBFGS = 0, CLSTYLE_ADAM = 1 };
 enum { CLSTYLE_BACKEND_OPENCL = 0, CLSTYLE_BACKEND_REFERENCE = 1 };
+enum { CLSTYLE_LS_NONE = 0, CLSTYLE_LS_BACKTRACK = 1, CLSTYLE_LS_WOLFE = 2 };
 
 void clstyle_options_default(clstyle_options *o);
 

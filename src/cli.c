@@ -33,6 +33,9 @@ void clstyle_options_default(clstyle_options *o)
     o->n_style_layers = 5;
     o->init = "content";
     o->output_bits = 8;
+    o->line_search = CLSTYLE_LS_BACKTRACK;
+    o->jpeg_quality = 92;
+    o->max_input_megapixels = 100;
     /* A build without OpenCL has only the reference backend. */
     o->backend = CLSTYLE_HAVE_OPENCL ? CLSTYLE_BACKEND_OPENCL : CLSTYLE_BACKEND_REFERENCE;
 }
