@@ -52,8 +52,12 @@ const char *clstyle_usage(void)
         "  -s, --style FILE[,FILE]    style image(s) (PNG)\n"
         "  -o, --output FILE          result (PNG, written atomically)\n"
         "      --bits 8|16            bits per channel of the result (8)\n"
-        "      --size N               longer side of the result in px (512)\n"
-        "      --iterations N         optimizer steps (500); 0 evaluates the initial image\n"
+        "      --size N[,N..]         longer side of the result in px (512); a list runs a\n"
+        "                             size pyramid, each size starting from the last result\n"
+        "      --iterations N[,N..]   optimizer steps (500), one for all sizes or one per size;\n"
+        "                             0 evaluates the initial image\n"
+        "      --line-search none|backtrack|wolfe  what L-BFGS does with a step that raises\n"
+        "                             the loss (backtrack)\n"
         "      --optimizer lbfgs|adam (lbfgs)\n"
         "      --learning-rate X      Adam step size (0.02)\n"
         "      --lbfgs-history N      L-BFGS correction pairs kept (100)\n"
@@ -108,6 +112,21 @@ static clstyle_status parse_num(const char *opt, const char *s, double lo, int l
     if (errno || end == s || *end || !isfinite(v) || v < lo || (lo_open && v == lo))
         return bad(opt, lo_open ? "a positive number" : "a non-negative number", s);
     *out = v;
+    return CLSTYLE_OK;
+}
+
+/* A comma list of up to CLSTYLE_MAX_SCALES integers (one per pyramid scale). */
+static clstyle_status parse_int_list(const char *opt, const char *s, int lo, int hi, int *out, int *n)
+{
+    char tmp[256], *save = NULL;
+    if (strlen(s) >= sizeof tmp) return bad(opt, "a short comma-separated list", s);
+    snprintf(tmp, sizeof tmp, "%s", s);
+    *n = 0;
+    for (char *tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (*n >= CLSTYLE_MAX_SCALES) return bad(opt, "at most 8 values (one per scale)", s);
+        CS_TRY(parse_int(opt, tok, lo, hi, &out[(*n)++]));
+    }
+    if (*n == 0 || s[strlen(s) - 1] == ',' || strstr(s, ",,") || s[0] == ',') return bad(opt, "a comma-separated list of integers", s);
     return CLSTYLE_OK;
 }
 
@@ -184,6 +203,10 @@ static clstyle_status validate(clstyle_options *o)
     if (!o->content) return cs_fail(CLSTYLE_ERR_USAGE, "missing -c/--content");
     if (!o->n_styles) return cs_fail(CLSTYLE_ERR_USAGE, "missing -s/--style");
     if (!o->output) return cs_fail(CLSTYLE_ERR_USAGE, "missing -o/--output");
+    int scales = o->n_sizes ? o->n_sizes : 1;
+    if (o->n_scale_iterations > 1 && o->n_scale_iterations != scales)
+        return cs_fail(CLSTYLE_ERR_USAGE, "--iterations: %d counts given for %d size%s (give one, or one per --size)",
+                       o->n_scale_iterations, scales, scales > 1 ? "s" : "");
     if (o->n_blend) {
         double sum = 0;
         if (o->n_blend != o->n_styles)
@@ -205,8 +228,20 @@ static clstyle_status parse_value(clstyle_options *o, size_t *used, const char *
         if (n < 0) return bad(opt, "a comma-separated list of up to 16 images", v);
         o->n_styles = n;
     }
-    else if (is(opt, NULL, "--size")) return parse_int(opt, v, 16, 16384, &o->size);
-    else if (is(opt, NULL, "--iterations")) return parse_int(opt, v, 0, 1000000, &o->iterations);
+    else if (is(opt, NULL, "--size")) {
+        CS_TRY(parse_int_list(opt, v, 16, 16384, o->sizes, &o->n_sizes));
+        o->size = o->sizes[o->n_sizes - 1];
+        if (o->n_sizes == 1) o->n_sizes = 0; /* one size: no pyramid */
+    }
+    else if (is(opt, NULL, "--iterations")) {
+        CS_TRY(parse_int_list(opt, v, 0, 1000000, o->scale_iterations, &o->n_scale_iterations));
+        o->iterations = o->scale_iterations[o->n_scale_iterations - 1];
+    }
+    else if (is(opt, NULL, "--line-search")) {
+        static const char *const names[] = { "none", "backtrack", "wolfe" };
+        for (int i = 0; i < 3; i++) if (!strcmp(v, names[i])) { o->line_search = i; return CLSTYLE_OK; }
+        return bad(opt, "none, backtrack or wolfe", v);
+    }
     else if (is(opt, NULL, "--lbfgs-history")) return parse_int(opt, v, 1, 1000, &o->lbfgs_history);
     else if (is(opt, NULL, "--save-every")) return parse_int(opt, v, 0, 1000000, &o->save_every);
     else if (is(opt, NULL, "--bits")) {
@@ -255,7 +290,7 @@ static int known_value_option(const char *opt)
     static const char *const opts[] = { "-c", "--content", "-s", "--style", "-o", "--output", "--size",
         "--iterations", "--lbfgs-history", "--save-every", "--learning-rate", "--content-weight", "--style-weight",
         "--tv-weight", "--style-scale", "--style-blend", "--content-layers", "--style-layers", "--init", "--seed",
-        "--optimizer", "--pooling", "--backend", "--device", "--weights", "--log", "--bits" };
+        "--optimizer", "--line-search", "--pooling", "--backend", "--device", "--weights", "--log", "--bits" };
     for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
         if (!strcmp(opt, opts[i])) return 1;
     return 0;

@@ -4,13 +4,18 @@
 #include <string.h>
 
 #include "error.h"
+#include "linesearch.h"
 
 /* L-BFGS keeps its history as the rows of one matrix, (s_i, y_i) at rows
  * (2i, 2i+1), and runs the two-loop recursion on the coefficients of the
  * direction in the basis {s_i, y_i, g} (VL-BFGS, Chen et al., NIPS 2014):
  * mathematically the classic two-loop, but the device only does a few batched
  * dot products and one linear combination per step, so a step costs a handful
- * of host round trips instead of two per history pair. */
+ * of host round trips instead of two per history pair.
+ *
+ * With a line search the iteration keeps its start (x0, and g0 in g_prev) and
+ * moves x along d until the rule in linesearch.c accepts; a step that would
+ * raise the loss is never taken (SPEC). */
 struct cs_optim {
     cs_backend *be;
     int kind;
@@ -23,6 +28,10 @@ struct cs_optim {
     int hist, count, head;     /* pairs kept, pairs valid, slot of the next pair */
     cs_buf *mat;               /* (2 hist, n) */
     cs_buf *s_new, *y_new, *g_prev, *d;
+    cs_buf *x0;                /* start of the iteration (line search only) */
+    int ls_mode, have_prev;    /* have_prev: g_prev, d and t_prev describe the last accepted step */
+    cs_linesearch ls;
+    double t;                  /* step of the current trial */
     double *dots;              /* (2 hist)^2: b_r . b_q for the history rows */
     double *dg;                /* b_r . g */
     double *rho, *alpha, *delta;
@@ -33,7 +42,7 @@ struct cs_optim {
 void cs_optim_destroy(cs_optim *op)
 {
     if (!op) return;
-    cs_buf *bufs[] = { op->m, op->v, op->mat, op->s_new, op->y_new, op->g_prev, op->d };
+    cs_buf *bufs[] = { op->m, op->v, op->mat, op->s_new, op->y_new, op->g_prev, op->d, op->x0 };
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) cs_buf_release(op->be, bufs[i]);
     free(op->dots);
     free(op->dg);
@@ -154,11 +163,19 @@ static clstyle_status lbfgs_direction(cs_optim *op, cs_buf *g, double *gd)
     return CS_OP(be, axpy, (float)op->delta[R], g, op->d, n);
 }
 
-static clstyle_status lbfgs_step(cs_optim *op, cs_buf *x, cs_buf *g)
+clstyle_status cs_optim_set_line_search(cs_optim *op, int mode)
+{
+    op->ls_mode = op->kind == CLSTYLE_LBFGS ? mode : CLSTYLE_LS_NONE;
+    if (op->ls_mode != CLSTYLE_LS_NONE && !op->x0) CS_TRY(CS_OP(op->be, alloc, op->n, &op->x0));
+    return CLSTYLE_OK;
+}
+
+/* Direction and first trial step; x moves there. */
+static clstyle_status lbfgs_begin(cs_optim *op, cs_buf *x, cs_buf *g, double f)
 {
     cs_backend *be = op->be;
     double t = op->lr, gd;
-    if (op->step > 0) CS_TRY(lbfgs_update_history(op, g));
+    if (op->have_prev) CS_TRY(lbfgs_update_history(op, g));
     CS_TRY(lbfgs_direction(op, g, &gd));
     if (!(gd < 0)) { /* not a descent direction: forget the history, go downhill */
         op->count = op->head = 0;
@@ -171,19 +188,69 @@ static clstyle_status lbfgs_step(cs_optim *op, cs_buf *x, cs_buf *g)
         CS_TRY(CS_OP(be, asum, g, op->n, &g1));
         if (g1 * op->h_diag > 1) t = op->lr / (g1 * op->h_diag);
     }
-    CS_TRY(CS_OP(be, axpy, (float)t, op->d, x, op->n));
     CS_TRY(CS_OP(be, copy, g, op->g_prev, op->n));
-    op->t_prev = t;
-    return CLSTYLE_OK;
+    if (op->ls_mode != CLSTYLE_LS_NONE) {
+        CS_TRY(CS_OP(be, copy, x, op->x0, op->n));
+        cs_ls_start(&op->ls, op->ls_mode, f, gd);
+    }
+    op->t = t;
+    op->have_prev = 0;
+    return CS_OP(be, axpy, (float)t, op->d, x, op->n);
 }
 
-clstyle_status cs_optim_step(cs_optim *op, cs_buf *x, cs_buf *g)
+static void lbfgs_accept(cs_optim *op)
+{
+    op->t_prev = op->t;
+    op->have_prev = 1;
+    op->step++;
+}
+
+/* Back to the start of the iteration; the history that pointed the wrong way is dropped. */
+static clstyle_status lbfgs_restore(cs_optim *op, cs_buf *x, cs_buf *g, int *verdict)
+{
+    *verdict = op->count == 0 ? CS_STEP_STUCK : CS_STEP_RESTORED;
+    op->count = op->head = 0;
+    op->h_diag = 1;
+    CS_TRY(CS_OP(op->be, copy, op->x0, x, op->n));
+    return CS_OP(op->be, copy, op->g_prev, g, op->n);
+}
+
+static clstyle_status lbfgs_judge(cs_optim *op, cs_buf *x, cs_buf *g, double f, int *verdict)
+{
+    double dg = 0, t_next = 0;
+    if (op->ls_mode == CLSTYLE_LS_NONE) { lbfgs_accept(op); *verdict = CS_STEP_ACCEPT; return CLSTYLE_OK; }
+    if (op->ls_mode == CLSTYLE_LS_WOLFE) CS_TRY(CS_OP(op->be, dot, g, op->d, op->n, &dg));
+    int r = cs_ls_judge(&op->ls, op->t, f, dg, &t_next);
+    if (r == CS_LS_ACCEPT) { lbfgs_accept(op); *verdict = CS_STEP_ACCEPT; return CLSTYLE_OK; }
+    if (r == CS_LS_FAIL) return lbfgs_restore(op, x, g, verdict);
+    /* x = x0 + t_next d from x0, so rounding does not pile up over the trials */
+    op->t = t_next;
+    *verdict = CS_STEP_RETRY;
+    CS_TRY(CS_OP(op->be, copy, op->x0, x, op->n));
+    return CS_OP(op->be, axpy, (float)t_next, op->d, x, op->n);
+}
+
+clstyle_status cs_optim_begin(cs_optim *op, cs_buf *x, cs_buf *g, double f)
 {
     if (op->kind == CLSTYLE_ADAM) {
         op->step++;
         return CS_OP(op->be, adam, x, g, op->m, op->v, op->n, (float)op->lr, 0.9f, 0.999f, 1e-8f, op->step);
     }
-    CS_TRY(lbfgs_step(op, x, g));
-    op->step++;
-    return CLSTYLE_OK;
+    return lbfgs_begin(op, x, g, f);
+}
+
+clstyle_status cs_optim_judge(cs_optim *op, cs_buf *x, cs_buf *g, double f, int *verdict)
+{
+    *verdict = CS_STEP_ACCEPT;
+    return op->kind == CLSTYLE_ADAM ? CLSTYLE_OK : lbfgs_judge(op, x, g, f, verdict);
+}
+
+clstyle_status cs_optim_step(cs_optim *op, cs_buf *x, cs_buf *g)
+{
+    int verdict, mode = op->ls_mode;
+    op->ls_mode = CLSTYLE_LS_NONE;
+    clstyle_status st = cs_optim_begin(op, x, g, 0);
+    if (st == CLSTYLE_OK) st = cs_optim_judge(op, x, g, 0, &verdict);
+    op->ls_mode = mode;
+    return st;
 }

@@ -1,6 +1,11 @@
 /* The optimization driver: loads inputs, builds the losses on the chosen
  * backend, runs the optimizer and writes the result. It only ever calls the
- * backend table, so it runs unchanged on every backend. */
+ * backend table, so it runs unchanged on every backend.
+ *
+ * A size pyramid (--size A,B,C) runs one scale after another: each scale
+ * resizes the content and styles from the decoded originals, starts from the
+ * previous scale's result resized up, and builds its device state from
+ * scratch after the previous scale's is freed. One size is a pyramid of one. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
@@ -54,15 +59,11 @@ static clstyle_status check_output_dir(const char *path)
     return CLSTYLE_OK;
 }
 
-static clstyle_status load_fitted(const char *path, int longer, cs_image *out)
+static clstyle_status resize_fitted(const cs_image *raw, int longer, cs_image *out)
 {
-    cs_image raw;
-    CS_TRY(cs_image_load_png(path, &raw));
     int w, h;
-    cs_image_fit(raw.w, raw.h, longer, &w, &h);
-    clstyle_status st = cs_image_resize(&raw, w, h, out);
-    cs_image_free(&raw);
-    return st;
+    cs_image_fit(raw->w, raw->h, longer, &w, &h);
+    return cs_image_resize(raw, w, h, out);
 }
 
 /* What a run keeps on its backend: network, losses, optimizer state, image, gradient. */
@@ -73,16 +74,17 @@ typedef struct {
     cs_buf *x, *g;
 } run_state;
 
-static clstyle_status state_create(cs_backend *be, const cs_weights *w, const clstyle_options *o, cs_loss_image content,
-                                   const cs_loss_image *styles, const double *blend, run_state *rs)
+static clstyle_status state_create(cs_backend *be, const cs_weights *w, const clstyle_options *o, int iterations,
+                                   cs_loss_image content, const cs_loss_image *styles, const double *blend, run_state *rs)
 {
     memset(rs, 0, sizeof *rs);
     CS_TRY(cs_net_create(be, w, o->pooling_avg, &rs->net));
     CS_TRY(cs_loss_init(&rs->loss, &rs->net, o, content, styles, blend, o->n_styles));
     size_t n = (size_t)3 * content.w * content.h;
-    int hist = o->lbfgs_history < o->iterations ? o->lbfgs_history : (o->iterations > 0 ? o->iterations : 1);
+    int hist = o->lbfgs_history < iterations ? o->lbfgs_history : (iterations > 0 ? iterations : 1);
     double lr = o->optimizer == CLSTYLE_ADAM ? o->learning_rate : 1.0; /* L-BFGS: unit step */
     CS_TRY(cs_optim_create(be, o->optimizer, n, hist, lr, &rs->opt));
+    CS_TRY(cs_optim_set_line_search(rs->opt, o->line_search));
     CS_TRY(CS_OP(be, alloc, n, &rs->x));
     CS_TRY(CS_OP(be, alloc, n, &rs->g));
     return CLSTYLE_OK;
@@ -100,7 +102,10 @@ static void state_free(cs_backend *be, run_state *rs)
 
 typedef struct {
     const clstyle_options *o;
-    cs_image content, styles[CLSTYLE_MAX_STYLES], init;
+    cs_image content_src, style_src[CLSTYLE_MAX_STYLES], init_src; /* as decoded (init_src: --init FILE) */
+    cs_image content, styles[CLSTYLE_MAX_STYLES], init;             /* resized for the current scale */
+    cs_image result;                                                /* the last scale's result */
+    int scale, n_scales, size, iterations;                          /* current scale (0-based) */
     double blend[CLSTYLE_MAX_STYLES];
     cs_weights weights;
     cs_backend *be;
@@ -122,31 +127,58 @@ static clstyle_status make_init(job *j)
         CS_TRY(cs_image_alloc(w, h, &j->init));
         for (size_t i = 0; i < (size_t)3 * w * h; i++) j->init.p[i] = cs_rng_uniform(&r);
     } else {
-        cs_image raw;
-        CS_TRY(cs_image_load_png(o->init, &raw));
-        clstyle_status st = cs_image_resize(&raw, w, h, &j->init);
-        cs_image_free(&raw);
-        return st;
+        return cs_image_resize(&j->init_src, w, h, &j->init);
     }
     return CLSTYLE_OK;
 }
 
+/* Decodes every input once; each scale resizes from these originals. */
 static clstyle_status load_inputs(job *j)
 {
     const clstyle_options *o = j->o;
     CS_TRY(check_output_dir(o->output));
-    CS_TRY(load_fitted(o->content, o->size, &j->content));
-    int style_size = (int)lround(o->size * o->style_scale);
+    CS_TRY(cs_image_load_png(o->content, &j->content_src));
     double bsum = 0;
     for (int k = 0; k < o->n_styles; k++) {
-        CS_TRY(load_fitted(o->styles[k], style_size < 16 ? 16 : style_size, &j->styles[k]));
+        CS_TRY(cs_image_load_png(o->styles[k], &j->style_src[k]));
         j->blend[k] = o->n_blend ? o->blend[k] : 1.0;
         bsum += j->blend[k];
     }
     for (int k = 0; k < o->n_styles; k++) j->blend[k] /= bsum;
-    CS_TRY(make_init(j));
+    if (strcmp(o->init, "content") && strcmp(o->init, "random")) CS_TRY(cs_image_load_png(o->init, &j->init_src));
     CS_TRY(resolve_weights(o, j->weights_path, sizeof j->weights_path));
     return cs_weights_load(j->weights_path, &j->weights);
+}
+
+/* Longer side of the styles at content size `size`: size x --style-scale, but
+ * never more than the style's own (an enlarged style only adds blur, which the
+ * Gram matrices of the shallow layers would then ask of the result), and at least 16. */
+static int style_size(const clstyle_options *o, const cs_image *style, int size)
+{
+    int want = (int)lround(size * o->style_scale), own = style->w > style->h ? style->w : style->h;
+    if (want > own) want = own;
+    return want < 16 ? 16 : want;
+}
+
+/* The images of scale s: content and styles from their originals; the start
+ * from --init at the first scale, else the previous result resized (bilinear
+ * when enlarging: smooth, so the new scale adds detail instead of inheriting
+ * the blocky pixels of the smaller one). */
+static clstyle_status prepare_scale(job *j, int s)
+{
+    const clstyle_options *o = j->o;
+    j->scale = s;
+    j->size = o->n_sizes ? o->sizes[s] : o->size;
+    j->iterations = o->n_scale_iterations > 1 ? o->scale_iterations[s] : o->iterations;
+    cs_image_free(&j->content);
+    cs_image_free(&j->init);
+    CS_TRY(resize_fitted(&j->content_src, j->size, &j->content));
+    for (int k = 0; k < o->n_styles; k++) {
+        cs_image_free(&j->styles[k]);
+        CS_TRY(resize_fitted(&j->style_src[k], style_size(o, &j->style_src[k], j->size), &j->styles[k]));
+    }
+    if (s == 0) return make_init(j);
+    return cs_image_resize(&j->result, j->content.w, j->content.h, &j->init);
 }
 
 static cs_loss_image as_loss_image(const cs_image *im, double scale)
@@ -163,7 +195,7 @@ static size_t bytes_needed(job *j, double scale)
     cs_loss_image styles[CLSTYLE_MAX_STYLES];
     for (int k = 0; k < j->o->n_styles; k++) styles[k] = as_loss_image(&j->styles[k], scale);
     run_state rs;
-    clstyle_status st = state_create(nb, &j->weights, j->o, as_loss_image(&j->content, scale), styles, j->blend, &rs);
+    clstyle_status st = state_create(nb, &j->weights, j->o, j->iterations, as_loss_image(&j->content, scale), styles, j->blend, &rs);
     size_t peak = st == CLSTYLE_OK ? nb->bytes_peak : (size_t)-1;
     state_free(nb, &rs);
     cs_backend_destroy(nb);
@@ -177,7 +209,7 @@ static clstyle_status explain_oom(job *j)
     snprintf(msg, sizeof msg, "%s", clstyle_last_error());
     size_t limit = j->be->mem_limit;
     for (double scale = 0.9; limit && scale > 0.05; scale *= 0.9) {
-        int size = (int)(j->o->size * scale);
+        int size = (int)(j->size * scale);
         /* 20% headroom for the driver, the im2col band and CLBlast's scratch */
         if (size >= 16 && bytes_needed(j, scale) < limit / 10 * 8)
             return cs_fail(CLSTYLE_ERR_NOMEM, "%s; --size %d would fit this device", msg, size);
@@ -188,88 +220,137 @@ static clstyle_status explain_oom(job *j)
 static clstyle_status setup(job *j)
 {
     const clstyle_options *o = j->o;
-    if (o->backend == CLSTYLE_BACKEND_REFERENCE) CS_TRY(cs_backend_reference_create(&j->be));
-    else CS_TRY(cs_backend_opencl_create(o->device, &j->be));
     cs_loss_image styles[CLSTYLE_MAX_STYLES];
     for (int k = 0; k < o->n_styles; k++) styles[k] = as_loss_image(&j->styles[k], 1);
-    clstyle_status st = state_create(j->be, &j->weights, o, as_loss_image(&j->content, 1), styles, j->blend, &j->rs);
+    clstyle_status st = state_create(j->be, &j->weights, o, j->iterations, as_loss_image(&j->content, 1), styles, j->blend, &j->rs);
     if (st == CLSTYLE_ERR_NOMEM) return explain_oom(j);
     CS_TRY(st);
     return CS_OP(j->be, upload, j->rs.x, 0, j->init.p, (size_t)3 * j->content.w * j->content.h);
 }
 
+static const char *const line_search_names[] = { "none", "backtrack", "wolfe" };
+
+/* One start event per scale, with that scale's size and iterations. */
 static void log_start(job *j)
 {
     const clstyle_options *o = j->o;
     if (!j->log) return;
     fprintf(j->log,
             "{\"event\":\"start\",\"version\":\"%s\",\"backend\":\"%s\",\"device\":\"%s\",\"arch\":\"%s\","
-            "\"width\":%d,\"height\":%d,\"styles\":%d,\"optimizer\":\"%s\",\"iterations\":%d,"
+            "\"width\":%d,\"height\":%d,\"styles\":%d,\"optimizer\":\"%s\",\"line_search\":\"%s\",\"iterations\":%d,"
+            "\"scale\":%d,\"scales\":%d,\"style_width\":%d,\"style_height\":%d,"
             "\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g,\"peak_device_bytes\":%zu}\n",
             CLSTYLE_VERSION, j->be->name, j->be->device, j->weights.arch, j->content.w, j->content.h, o->n_styles,
-            o->optimizer == CLSTYLE_ADAM ? "adam" : "lbfgs", o->iterations, o->content_weight, o->style_weight,
-            o->tv_weight, j->be->bytes_peak);
+            o->optimizer == CLSTYLE_ADAM ? "adam" : "lbfgs", line_search_names[o->line_search], j->iterations,
+            j->scale + 1, j->n_scales, j->styles[0].w, j->styles[0].h, o->content_weight, o->style_weight, o->tv_weight,
+            j->be->bytes_peak);
     fflush(j->log);
 }
 
-/* Downloads x, applies --original-colors and writes path atomically. */
+/* x of the current scale into j->result, replacing the previous scale's. */
+static clstyle_status download_result(job *j)
+{
+    cs_image_free(&j->result);
+    CS_TRY(cs_image_alloc(j->content.w, j->content.h, &j->result));
+    return CS_OP(j->be, download, j->rs.x, 0, j->result.p, (size_t)3 * j->content.w * j->content.h);
+}
+
+/* Applies --original-colors to j->result and writes path atomically. */
 static clstyle_status save_image(job *j, const char *path)
 {
     cs_image out;
-    CS_TRY(cs_image_alloc(j->content.w, j->content.h, &out));
-    clstyle_status st = CS_OP(j->be, download, j->rs.x, 0, out.p, (size_t)3 * out.w * out.h);
-    if (st == CLSTYLE_OK && j->o->original_colors) cs_image_transfer_colors(&out, &j->content);
-    if (st == CLSTYLE_OK) st = cs_image_save_png(path, &out, j->o->output_bits);
+    CS_TRY(cs_image_resize(&j->result, j->result.w, j->result.h, &out)); /* a copy: colours change only the file */
+    if (j->o->original_colors) cs_image_transfer_colors(&out, &j->content);
+    clstyle_status st = cs_image_save_png(path, &out, j->o->output_bits);
     cs_image_free(&out);
     return st;
 }
 
+/* OUTPUT_<iter>.png, or OUTPUT_s<scale>_<iter>.png in a pyramid. */
 static clstyle_status save_snapshot(job *j, int iter)
 {
-    char path[4096];
+    char path[4096], tag[32] = "";
     const char *out = j->o->output, *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
     int stem = dot && (!slash || dot > slash) ? (int)(dot - out) : (int)strlen(out);
-    snprintf(path, sizeof path, "%.*s_%d%s", stem, out, iter, out + stem);
+    if (j->n_scales > 1) snprintf(tag, sizeof tag, "_s%d", j->scale + 1);
+    snprintf(path, sizeof path, "%.*s%s_%d%s", stem, out, tag, iter, out + stem);
+    CS_TRY(download_result(j));
     return save_image(j, path);
 }
 
-/* One loss evaluation at x: gradient into g, a log line, a progress update. */
 /* One loss evaluation at x (gradient into g); *ms is its wall time. */
-static clstyle_status evaluate(job *j, int iter, double *ms)
+static clstyle_status evaluate(job *j, double *ms)
 {
     double t0 = cs_now();
     CS_TRY(cs_loss_eval(&j->rs.loss, j->rs.x, j->rs.g));
     *ms = (cs_now() - t0) * 1e3;
-    if (!isfinite(j->rs.loss.total))
-        return cs_fail(CLSTYLE_ERR_NUMERIC, "loss became %g at iteration %d; try a lower --learning-rate or --style-weight",
-                       j->rs.loss.total, iter);
     return CLSTYLE_OK;
+}
+
+/* Only points the run moves to must be finite: a line search rejects a trial that is not. */
+static clstyle_status check_finite(job *j, int iter)
+{
+    if (isfinite(j->rs.loss.total)) return CLSTYLE_OK;
+    return cs_fail(CLSTYLE_ERR_NUMERIC, "loss became %g at iteration %d; try a lower --learning-rate or --style-weight",
+                   j->rs.loss.total, iter);
+}
+
+/* The log line of an evaluation: `extra` marks trials ("rejected") and the
+ * iteration that fell back to its start ("restored"); pyramids add the scale. */
+static void log_eval(job *j, int iter, const cs_loss *L, double ms, const char *extra)
+{
+    char where[96] = "";
+    if (!j->log) return;
+    if (j->n_scales > 1)
+        snprintf(where, sizeof where, ",\"scale\":%d,\"width\":%d,\"height\":%d", j->scale + 1, j->content.w, j->content.h);
+    fprintf(j->log, "{\"iter\":%d,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g,\"ms\":%.3f%s%s}\n", iter,
+            L->total, L->content, L->style, L->tv, ms, where, extra);
+    fflush(j->log);
 }
 
 /* The log line and the progress update of the last evaluation. */
 static void record(job *j, int iter, double ms, cs_progress *pr)
 {
-    const cs_loss *L = &j->rs.loss;
-    if (j->log) {
-        fprintf(j->log, "{\"iter\":%d,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g,\"ms\":%.3f}\n", iter,
-                L->total, L->content, L->style, L->tv, ms);
-        fflush(j->log);
+    log_eval(j, iter, &j->rs.loss, ms, "");
+    cs_progress_update(pr, iter, j->rs.loss.total);
+}
+
+/* One optimizer iteration: trial evaluations until one is accepted, each
+ * logged. *stuck when the optimizer has nothing left to try (converged). */
+static clstyle_status iterate(job *j, int it, cs_progress *pr, int *stuck)
+{
+    cs_loss *L = &j->rs.loss;
+    double start[4] = { L->total, L->content, L->style, L->tv }, ms = 0;
+    int verdict = CS_STEP_RETRY;
+    CS_TRY(cs_optim_begin(j->rs.opt, j->rs.x, j->rs.g, L->total));
+    while (verdict == CS_STEP_RETRY) {
+        CS_TRY(evaluate(j, &ms));
+        CS_TRY(cs_optim_judge(j->rs.opt, j->rs.x, j->rs.g, L->total, &verdict));
+        if (verdict != CS_STEP_ACCEPT) log_eval(j, it, L, ms, ",\"trial\":true,\"rejected\":true");
     }
-    cs_progress_update(pr, iter, L->total);
+    *stuck = verdict == CS_STEP_STUCK;
+    if (verdict == CS_STEP_ACCEPT) {
+        CS_TRY(check_finite(j, it));
+        record(j, it, ms, pr);
+        return CLSTYLE_OK;
+    }
+    /* back at the start: the iteration's line repeats the start's loss */
+    L->total = start[0], L->content = start[1], L->style = start[2], L->tv = start[3];
+    log_eval(j, it, L, 0, ",\"restored\":true");
+    cs_progress_update(pr, it, L->total);
+    return CLSTYLE_OK;
 }
 
 /* Iterations 1..N; iteration 0 was evaluated (and recorded) before. */
 static clstyle_status optimize(job *j, cs_progress *pr)
 {
     const clstyle_options *o = j->o;
-    clstyle_status st;
-    double ms;
-    for (int it = 1; it <= o->iterations; it++) {
+    clstyle_status st = CLSTYLE_OK;
+    int stuck = 0, last = j->scale == j->n_scales - 1;
+    for (int it = 1; it <= j->iterations && !stuck; it++) {
         if (stop_requested) CS_CHECK(cs_fail(CLSTYLE_ERR_INTERRUPTED, "interrupted at iteration %d; %s not written", it - 1, o->output));
-        CS_CHECK(cs_optim_step(j->rs.opt, j->rs.x, j->rs.g));
-        CS_CHECK(evaluate(j, it, &ms));
-        record(j, it, ms, pr);
-        if (o->save_every > 0 && it % o->save_every == 0 && it < o->iterations) CS_CHECK(save_snapshot(j, it));
+        CS_CHECK(iterate(j, it, pr, &stuck));
+        if (o->save_every > 0 && it % o->save_every == 0 && (it < j->iterations || !last)) CS_CHECK(save_snapshot(j, it));
     }
 done:
     cs_progress_end(pr);
@@ -283,10 +364,41 @@ static void job_free(job *j)
         cs_backend_destroy(j->be);
     }
     cs_weights_free(&j->weights);
-    cs_image_free(&j->content);
-    cs_image_free(&j->init);
-    for (int k = 0; k < CLSTYLE_MAX_STYLES; k++) cs_image_free(&j->styles[k]);
+    cs_image *images[] = { &j->content_src, &j->init_src, &j->content, &j->init, &j->result };
+    for (size_t i = 0; i < sizeof images / sizeof *images; i++) cs_image_free(images[i]);
+    for (int k = 0; k < CLSTYLE_MAX_STYLES; k++) {
+        cs_image_free(&j->style_src[k]);
+        cs_image_free(&j->styles[k]);
+    }
     if (j->log) fclose(j->log);
+}
+
+/* Scale s of the pyramid, from its own iteration 0 to its result in j->result;
+ * its device state is freed before the next scale allocates. */
+static clstyle_status run_scale(job *j, int s)
+{
+    const clstyle_options *o = j->o;
+    cs_progress pr;
+    double ms;
+    CS_TRY(prepare_scale(j, s));
+    j->be->bytes_peak = j->be->bytes_in_use; /* each scale reports its own peak */
+    CS_TRY(setup(j));
+    /* Iteration 0 before the start event, so the peak it reports includes the
+     * scratch buffers the first backward pass sizes; the loop adds none. */
+    CS_TRY(evaluate(j, &ms));
+    CS_TRY(check_finite(j, 0));
+    if (o->verbose)
+        fprintf(stderr, "clstyle: %s on %s (%s), scale %d/%d: %dx%d, weights %s (%s), %.1f MiB of device memory at peak\n",
+                j->be->name, j->be->device, j->weights.arch, s + 1, j->n_scales, j->content.w, j->content.h,
+                j->weights_path, j->weights.input, j->be->bytes_peak / 1048576.0);
+    log_start(j);
+    cs_progress_start(&pr, j->iterations, o->quiet);
+    cs_progress_scale(&pr, s + 1, j->n_scales);
+    record(j, 0, ms, &pr);
+    CS_TRY(optimize(j, &pr));
+    CS_TRY(download_result(j));
+    state_free(j->be, &j->rs);
+    return CLSTYLE_OK;
 }
 
 clstyle_status clstyle_run(const clstyle_options *o)
@@ -294,25 +406,15 @@ clstyle_status clstyle_run(const clstyle_options *o)
     job j;
     memset(&j, 0, sizeof j);
     j.o = o;
+    j.n_scales = o->n_sizes ? o->n_sizes : 1;
     stop_requested = 0;
     clstyle_status st;
-    cs_progress pr;
-    double ms;
     CS_CHECK(load_inputs(&j));
-    CS_CHECK(setup(&j));
+    if (o->backend == CLSTYLE_BACKEND_REFERENCE) CS_CHECK(cs_backend_reference_create(&j.be));
+    else CS_CHECK(cs_backend_opencl_create(o->device, &j.be));
     if (o->log_path && !(j.log = fopen(o->log_path, "w")))
         CS_CHECK(cs_fail(CLSTYLE_ERR_IO, "%s: cannot open log file: %s", o->log_path, strerror(errno)));
-    /* Iteration 0 before the start event, so the peak it reports includes the
-     * scratch buffers the first backward pass sizes; the loop adds none. */
-    CS_CHECK(evaluate(&j, 0, &ms));
-    if (o->verbose)
-        fprintf(stderr, "clstyle: %s on %s (%s), %dx%d, weights %s (%s), %.1f MiB of device memory at peak\n", j.be->name,
-                j.be->device, j.weights.arch, j.content.w, j.content.h, j.weights_path, j.weights.input,
-                j.be->bytes_peak / 1048576.0);
-    log_start(&j);
-    cs_progress_start(&pr, o->iterations, o->quiet);
-    record(&j, 0, ms, &pr);
-    CS_CHECK(optimize(&j, &pr));
+    for (int s = 0; s < j.n_scales; s++) CS_CHECK(run_scale(&j, s));
     CS_CHECK(save_image(&j, o->output));
 done:
     job_free(&j);

@@ -93,5 +93,22 @@ int main(void)
     usage_error("-c c.png -s s.png -o o.png --bits 12", "8 or 16");
     CHECK_OK(parse("-c c.png -s s.png -o o.png --bits 16", &o, &a));
     CHECK(o.output_bits == 16, "--bits 16");
+
+    /* size pyramid and line search */
+    CHECK(o.line_search == CLSTYLE_LS_BACKTRACK && o.n_sizes == 0, "pyramid and line search defaults");
+    CHECK_OK(parse("-c c.png -s s.png -o o.png --size 192,384 --iterations 150,50 --line-search wolfe", &o, &a));
+    CHECK(o.n_sizes == 2 && o.sizes[0] == 192 && o.sizes[1] == 384 && o.size == 384, "--size list");
+    CHECK(o.n_scale_iterations == 2 && o.scale_iterations[0] == 150 && o.scale_iterations[1] == 50, "--iterations list");
+    CHECK(o.line_search == CLSTYLE_LS_WOLFE, "--line-search wolfe");
+    CHECK_OK(parse("-c c.png -s s.png -o o.png --size 128,256,512 --iterations 30 --line-search none", &o, &a));
+    CHECK(o.n_sizes == 3 && o.iterations == 30 && o.n_scale_iterations == 1 && o.line_search == CLSTYLE_LS_NONE, "one count for all");
+    CHECK_OK(parse("-c c.png -s s.png -o o.png --size 300", &o, &a));
+    CHECK(o.n_sizes == 0 && o.size == 300, "one size is no pyramid");
+    usage_error("-c c.png -s s.png -o o.png --size 128,256 --iterations 1,2,3", "3 counts given for 2 sizes");
+    usage_error("-c c.png -s s.png -o o.png --iterations 100,50", "2 counts given for 1 size");
+    usage_error("-c c.png -s s.png -o o.png --size 128,,256", "--size");
+    usage_error("-c c.png -s s.png -o o.png --size 128,8", "--size");
+    usage_error("-c c.png -s s.png -o o.png --size 16,32,48,64,80,96,112,128,144", "at most 8");
+    usage_error("-c c.png -s s.png -o o.png --line-search armijo", "none, backtrack or wolfe");
     return tu_done("cli");
 }

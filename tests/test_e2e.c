@@ -5,7 +5,9 @@
  *   iter0    --iterations 0 logs the initial image once and writes it unchanged
  *   options  --save-every, --original-colors, --init FILE, two blended styles, avg pooling
  *   vgg16    a VGG-16 file (synthetic weights, torchvision layout) runs and descends
- *   backends OpenCL vs reference: 20 L-BFGS iterations, losses agree */
+ *   backends OpenCL vs reference: 20 L-BFGS iterations, losses agree
+ *   monotone no accepted L-BFGS iteration raises the loss (32 px, pairs that jump without a line search)
+ *   pyramid  --size 32,48: output size, per-scale start events and iteration 0, snapshot names */
 #include <unistd.h>
 
 #include "image.h"
@@ -52,6 +54,7 @@ static int read_log(const char *file, double *loss, int max, int *start_lines)
         int it;
         double l;
         if (strstr(line, "\"event\":\"start\"")) { (*start_lines)++; continue; }
+        if (strstr(line, "\"rejected\":true")) continue; /* a trial of the line search */
         if (sscanf(line, "{\"iter\":%d,\"loss\":%lf", &it, &l) == 2 && it == n && n < max) loss[n++] = l;
         else { fprintf(stderr, "unexpected log line: %s", line); n = -1000; }
     }
@@ -191,6 +194,106 @@ static void case_backends(void)
     cs_image_free(&b);
 }
 
+/* Accepted iterations whose loss is above the previous one; *trials counts rejected trials. */
+static int rises(const char *log, int *trials)
+{
+    FILE *f = fopen(log, "r");
+    char line[1024];
+    double prev = INFINITY, l;
+    int it, n = 0;
+    *trials = 0;
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f)) {
+        if (strstr(line, "\"rejected\":true")) { (*trials)++; continue; }
+        if (sscanf(line, "{\"iter\":%d,\"loss\":%lf", &it, &l) != 2) continue;
+        if (it > 0 && l > prev) { fprintf(stderr, "  iteration %d: %.9g -> %.9g\n", it, prev, l); n++; }
+        prev = l;
+    }
+    fclose(f);
+    return n;
+}
+
+/* SPEC: a step that raises the loss above its value at the start of the
+ * iteration is not accepted. These pairs jump at 32 px without a line search. */
+static void case_monotone(void)
+{
+    static const struct { const char *content, *style; int mode; } runs[] = {
+        { "tubingen", "starry_night", CLSTYLE_LS_NONE }, /* for comparison: this one jumps */
+        { "tubingen", "starry_night", CLSTYLE_LS_BACKTRACK }, { "tubingen", "starry_night", CLSTYLE_LS_WOLFE },
+        { "tubingen", "the_scream", CLSTYLE_LS_BACKTRACK }, { "golden_gate", "starry_night", CLSTYLE_LS_BACKTRACK } };
+    static const char *const modes[] = { "none", "backtrack", "wolfe" };
+    char content[600], style[600];
+    for (size_t k = 0; k < sizeof runs / sizeof *runs; k++) {
+        clstyle_options o;
+        double loss[32];
+        int trials;
+        base_options(&o, path("mono.png"), 32, 20);
+        snprintf(content, sizeof content, "%s/%s.png", examples, runs[k].content);
+        snprintf(style, sizeof style, "%s/%s.png", examples, runs[k].style);
+        o.content = content;
+        o.styles[0] = style;
+        o.line_search = runs[k].mode;
+        run(&o, path("mono.jsonl"), loss, 32);
+        int r = rises(path("mono.jsonl"), &trials);
+        fprintf(stderr, "%s x %s, --line-search %s: %d rises, %d rejected trials, loss %.6g -> %.6g\n", runs[k].content,
+                runs[k].style, modes[runs[k].mode], r, trials, loss[0], loss[20]);
+        if (runs[k].mode != CLSTYLE_LS_NONE) CHECK(r == 0, "%s: %d accepted iterations raised the loss", modes[runs[k].mode], r);
+    }
+}
+
+static int count(const char *file, const char *needle)
+{
+    FILE *f = fopen(file, "r");
+    char line[1024];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f)) n += strstr(line, needle) != NULL;
+    if (f) fclose(f);
+    return n;
+}
+
+static double first_loss(const char *file, const char *needle)
+{
+    FILE *f = fopen(file, "r");
+    char line[1024];
+    double l = NAN;
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, needle) && sscanf(line, "{\"iter\":%*d,\"loss\":%lf", &l) == 1) break;
+    if (f) fclose(f);
+    return l;
+}
+
+static void case_pyramid(void)
+{
+    clstyle_options o;
+    base_options(&o, path("pyr.png"), 48, 0);
+    o.sizes[0] = 32; o.sizes[1] = 48; o.n_sizes = 2;
+    o.scale_iterations[0] = 10; o.scale_iterations[1] = 3; o.n_scale_iterations = 2;
+    o.save_every = 2;
+    o.log_path = path("pyr.jsonl");
+    CHECK_OK(clstyle_run(&o));
+    cs_image out;
+    CHECK_OK(cs_image_load_png(path("pyr.png"), &out));
+    CHECK(out.w == 48 && out.h == 36, "output %dx%d, want the last size 48x36", out.w, out.h);
+    cs_image_free(&out);
+    char log[600];
+    snprintf(log, sizeof log, "%s", path("pyr.jsonl"));
+    CHECK(count(log, "\"event\":\"start\"") == 2, "want one start event per scale");
+    CHECK(count(log, "\"scale\":1,\"scales\":2,") == 1 && count(log, "\"scale\":2,\"scales\":2,") == 1, "start events name the scale");
+    CHECK(count(log, "\"width\":32,\"height\":24,") >= 1 && count(log, "\"width\":48,\"height\":36,") >= 1, "start events carry the size");
+    CHECK(count(log, "{\"iter\":0,") == 2, "want each scale's own iteration 0");
+    CHECK(count(log, "\"scale\":1,\"width\":32,\"height\":24}") == 11, "scale 1: iterations 0..10 with its size");
+    CHECK(count(log, "\"scale\":2,\"width\":48,\"height\":36}") == 4, "scale 2: iterations 0..3 with its size");
+    CHECK(access(path("pyr_s1_2.png"), R_OK) == 0 && access(path("pyr_s1_10.png"), R_OK) == 0, "scale 1 snapshots missing");
+    CHECK(access(path("pyr_s2_2.png"), R_OK) == 0, "scale 2 snapshot missing");
+    CHECK(access(path("pyr_2.png"), R_OK) != 0, "pyramid snapshots name the scale");
+    /* scale 2 starts from scale 1's result, not from the content: its first loss is far below a fresh start's */
+    double pyr0 = first_loss(log, "\"scale\":2,"), fresh[4];
+    base_options(&o, path("single.png"), 48, 0);
+    run(&o, path("single.jsonl"), fresh, 4);
+    fprintf(stderr, "48 px iteration 0: from scale 1 %.6g, from the content %.6g\n", pyr0, fresh[0]);
+    CHECK(pyr0 < 0.7 * fresh[0], "scale 2 did not start from scale 1's result (%g vs %g)", pyr0, fresh[0]);
+}
+
 int main(int argc, char **argv)
 {
     const char *which = argc > 1 ? argv[1] : "lbfgs";
@@ -204,6 +307,8 @@ int main(int argc, char **argv)
     else if (!strcmp(which, "options")) case_options();
     else if (!strcmp(which, "vgg16")) case_vgg16();
     else if (!strcmp(which, "backends")) case_backends();
+    else if (!strcmp(which, "monotone")) case_monotone();
+    else if (!strcmp(which, "pyramid")) case_pyramid();
     else { fprintf(stderr, "unknown case %s\n", which); return 1; }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

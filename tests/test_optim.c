@@ -1,7 +1,9 @@
 /* Optimizers on a known problem: an ill-conditioned quadratic. L-BFGS (the
  * batched-dot form in optim.c) must follow the classic two-loop recursion,
  * written here on the host in double, step for step, through the wrap of its
- * history ring; both optimizers must converge. Argument: backend. */
+ * history ring; both optimizers must converge. With a line search, steps
+ * 1000x too long must be cut back: no accepted step raises f, and it still
+ * converges. Argument: backend. */
 #include "backend.h"
 #include "optim.h"
 #include "rng.h"
@@ -73,32 +75,86 @@ static void classic_lbfgs(double *x, int steps)
     }
 }
 
-/* Runs cs_optim for `steps` steps from x0 = 0; returns f at the end. */
-static double run(cs_backend *be, int kind, double lr, int steps, double *x_out)
-{
-    float xf[N], gf[N];
-    double x[N], g[N];
+/* The quadratic with x and g on the backend, x0 = 0. */
+typedef struct {
+    cs_backend *be;
     cs_buf *bx, *bg;
     cs_optim *op;
-    memset(xf, 0, sizeof xf);
-    CHECK_OK(CS_OP(be, alloc, N, &bx));
-    CHECK_OK(CS_OP(be, alloc, N, &bg));
-    CHECK_OK(cs_optim_create(be, kind, N, HIST, lr, &op));
-    double f = 0;
-    for (int k = 0; k <= steps; k++) {
-        for (int i = 0; i < N; i++) x[i] = xf[i];
-        f = f_and_grad(x, g);
-        if (k == steps) break;
-        for (int i = 0; i < N; i++) gf[i] = (float)g[i];
-        CHECK_OK(CS_OP(be, upload, bg, 0, gf, N));
-        CHECK_OK(CS_OP(be, upload, bx, 0, xf, N));
-        CHECK_OK(cs_optim_step(op, bx, bg));
-        CHECK_OK(CS_OP(be, download, bx, 0, xf, N));
+    double x[N], g[N];
+} problem;
+
+static void problem_open(problem *p, cs_backend *be, int kind, double lr)
+{
+    static const float zero[N];
+    p->be = be;
+    memset(p->x, 0, sizeof p->x);
+    CHECK_OK(CS_OP(be, alloc, N, &p->bx));
+    CHECK_OK(CS_OP(be, alloc, N, &p->bg));
+    CHECK_OK(CS_OP(be, upload, p->bx, 0, zero, N));
+    CHECK_OK(cs_optim_create(be, kind, N, HIST, lr, &p->op));
+}
+
+static void problem_close(problem *p)
+{
+    cs_optim_destroy(p->op);
+    cs_buf_release(p->be, p->bx);
+    cs_buf_release(p->be, p->bg);
+}
+
+/* f and g at the device's x (g goes to the device too). */
+static double problem_eval(problem *p)
+{
+    float xf[N], gf[N];
+    CHECK_OK(CS_OP(p->be, download, p->bx, 0, xf, N));
+    for (int i = 0; i < N; i++) p->x[i] = xf[i];
+    double f = f_and_grad(p->x, p->g);
+    for (int i = 0; i < N; i++) gf[i] = (float)p->g[i];
+    CHECK_OK(CS_OP(p->be, upload, p->bg, 0, gf, N));
+    return f;
+}
+
+/* Runs cs_optim for `steps` plain steps from x0 = 0; returns f at the end. */
+static double run(cs_backend *be, int kind, double lr, int steps, double *x_out)
+{
+    problem p;
+    problem_open(&p, be, kind, lr);
+    double f = problem_eval(&p);
+    for (int k = 0; k < steps; k++) {
+        CHECK_OK(cs_optim_step(p.op, p.bx, p.bg));
+        f = problem_eval(&p);
     }
-    if (x_out) memcpy(x_out, x, sizeof x);
-    cs_optim_destroy(op);
-    cs_buf_release(be, bx);
-    cs_buf_release(be, bg);
+    if (x_out) memcpy(x_out, p.x, sizeof p.x);
+    problem_close(&p);
+    return f;
+}
+
+/* L-BFGS with step lr and a line search, through the begin/judge protocol.
+ * Returns f at the end; *rises counts accepted steps that raised f, *evals the evaluations. */
+static double run_guarded(cs_backend *be, int mode, double lr, int steps, int *rises, int *evals)
+{
+    problem p;
+    problem_open(&p, be, CLSTYLE_LBFGS, lr);
+    CHECK_OK(cs_optim_set_line_search(p.op, mode));
+    double f = problem_eval(&p);
+    *rises = 0;
+    *evals = 1;
+    for (int k = 0; k < steps; k++) {
+        int verdict = CS_STEP_RETRY;
+        double f_start = f;
+        CHECK_OK(cs_optim_begin(p.op, p.bx, p.bg, f));
+        for (int trials = 0; verdict == CS_STEP_RETRY && trials < 100; trials++) {
+            f = problem_eval(&p);
+            (*evals)++;
+            CHECK_OK(cs_optim_judge(p.op, p.bx, p.bg, f, &verdict));
+        }
+        CHECK(verdict != CS_STEP_RETRY, "the line search never ends");
+        if (verdict != CS_STEP_ACCEPT) { /* back at the start: x and g must be the start's */
+            f = problem_eval(&p);
+            CHECK(f == f_start, "restored point has f %g, start %g", f, f_start);
+        }
+        if (f > f_start) (*rises)++;
+    }
+    problem_close(&p);
     return f;
 }
 
@@ -129,6 +185,21 @@ int main(int argc, char **argv)
     fprintf(stderr, "f0 %.4g; L-BFGS 60 steps %.3g; Adam 300 steps %.3g\n", f0, fl, fa);
     CHECK(fl < 1e-6 * f0, "L-BFGS did not converge: %g", fl);
     CHECK(fa < 1e-2 * f0, "Adam did not converge: %g", fa);
+
+    /* Steps 1000x too long: unguarded L-BFGS diverges; guarded, no step raises f. */
+    int rises, evals;
+    double fn = run_guarded(be, CLSTYLE_LS_NONE, 1000, 20, &rises, &evals);
+    fprintf(stderr, "lr 1000, no line search: f %.3g after 20 steps, %d rises\n", fn, rises);
+    CHECK(rises > 0, "the unguarded run must show the problem the line search solves");
+    for (int mode = CLSTYLE_LS_BACKTRACK; mode <= CLSTYLE_LS_WOLFE; mode++) {
+        double fg = run_guarded(be, mode, 1000, 60, &rises, &evals);
+        fprintf(stderr, "lr 1000, %s: f %.3g after 60 steps, %d evaluations, %d rises\n",
+                mode == CLSTYLE_LS_WOLFE ? "wolfe" : "backtrack", fg, evals, rises);
+        CHECK(rises == 0, "%d accepted steps raised f", rises);
+        CHECK(fg < 1e-6 * f0, "guarded L-BFGS did not converge: %g", fg);
+        fg = run_guarded(be, mode, 1, 60, &rises, &evals);
+        CHECK(rises == 0 && fg < 1e-6 * f0, "unit step: %d rises, f %g", rises, fg);
+    }
     cs_backend_destroy(be);
     return tu_done("optim");
 }
