@@ -16,7 +16,7 @@ for ls in none backtrack wolfe; do
   start=$(date +%s.%N)
   "$B/clstyle" -c "${CONTENT:-examples/tubingen.png}" -s "${STYLE:-examples/starry_night.png}" -o "$out/$ls.png" \
     --size "$size" --iterations "$n" --line-search "$ls" --log "$out/$ls.jsonl" -q "$@"
-  echo "$ls $(echo "$(date +%s.%N) - $start" | bc)" >> "$out/wall.txt"
+  echo "$ls $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')" >> "$out/wall.txt"
 done
 target=$(grep -v event "$out/none.jsonl" | tail -n 1 | sed 's/.*"loss":\([^,]*\),.*/\1/')
 printf "%-10s %8s %12s %10s %14s %12s %8s\n" mode iters evals eval_s final_loss jumps wall_s
