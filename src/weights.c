@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "interrupt.h"
 #include "rng.h"
 #include "safetensors.h"
 
@@ -65,6 +66,17 @@ static clstyle_status set_input(cs_weights *w, const char *input, const char *pa
     return CLSTYLE_OK;
 }
 
+/* A NaN or Inf weight would surface much later as a NaN loss, with advice
+ * (a lower learning rate) that cannot help; refuse the file instead. */
+static clstyle_status check_finite(const st_file *f, const char *name, const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return cs_fail(CLSTYLE_ERR_FORMAT, "%s: tensor '%s' holds %s at element %zu", f->path, name,
+                           isnan(v[i]) ? "NaN" : "Inf", i);
+    return CLSTYLE_OK;
+}
+
 static clstyle_status load_tensor(const st_file *f, const char *name, int ndim, const int64_t *shape, float **out)
 {
     const st_tensor *t = st_find(f, name);
@@ -77,9 +89,11 @@ static clstyle_status load_tensor(const st_file *f, const char *name, int ndim, 
         for (int i = 0; i < ndim; i++) snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", i ? "," : "", (long long)shape[i]);
         return cs_fail(CLSTYLE_ERR_FORMAT, "%s: tensor '%s' has shape [%s]; expected [%s]", f->path, name, got, want);
     }
-    *out = malloc((size_t)st_numel(t) * sizeof(float));
+    size_t n = (size_t)st_numel(t);
+    *out = malloc(n * sizeof(float));
     if (!*out) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory loading '%s'", name);
-    return st_read_f32(f, t, *out);
+    CS_TRY(st_read_f32(f, t, *out));
+    return check_finite(f, name, *out, n);
 }
 
 static int detect_depth(const st_file *f)
@@ -95,8 +109,10 @@ clstyle_status cs_weights_load(const char *path, cs_weights *w)
     st_file f;
     CS_TRY(st_open(path, &f));
     if (f.arch[0] && strcmp(f.arch, "vgg16") && strcmp(f.arch, "vgg19")) {
+        clstyle_status bad = cs_fail(CLSTYLE_ERR_FORMAT, "%s: unsupported arch '%s' in metadata (expected vgg16 or vgg19)",
+                                     path, f.arch); /* before st_close clears f.arch */
         st_close(&f);
-        return cs_fail(CLSTYLE_ERR_FORMAT, "%s: unsupported arch '%s' in metadata (expected vgg16 or vgg19)", path, f.arch);
+        return bad;
     }
     set_arch(w, detect_depth(&f));
     clstyle_status st = CLSTYLE_OK;
@@ -104,6 +120,7 @@ clstyle_status cs_weights_load(const char *path, cs_weights *w)
         char name[64];
         int idx = cs_weights_torch_index(w, k);
         int64_t wshape[4] = { w->cout[k], w->cin[k], 3, 3 }, bshape[1] = { w->cout[k] };
+        CS_CHECK(cs_stop_check());
         snprintf(name, sizeof name, "features.%d.weight", idx);
         CS_CHECK(load_tensor(&f, name, 4, wshape, &w->w[k]));
         snprintf(name, sizeof name, "features.%d.bias", idx);
