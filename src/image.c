@@ -63,10 +63,25 @@ done:
     return st;
 }
 
-/* Encodes clamp(img, 0, 1) as RGB PNG rows of `bits` (8 or 16) per channel. */
-static int write_png(FILE *fp, const cs_image *img, int bits)
+/* libpng's default handlers print ("libpng error: Write Error") and lose
+ * errno; these keep the cause for the one-line message cs_atomic_commit
+ * gives ("No space left on device"). */
+static void png_write_failed(png_structp png, png_const_charp msg)
 {
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    (void)msg;
+    int *err = png_get_error_ptr(png);
+    if (!*err) *err = errno ? errno : EIO;
+    png_longjmp(png, 1);
+}
+
+static void png_quiet_warning(png_structp png, png_const_charp msg) { (void)png; (void)msg; }
+
+/* Encodes clamp(img, 0, 1) as RGB PNG rows of `bits` (8 or 16) per channel;
+ * on failure *err holds the errno of the failed write, if there was one. */
+static int write_png(FILE *fp, const cs_image *img, int bits, int *err)
+{
+    errno = 0;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, err, png_write_failed, png_quiet_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     size_t hw = (size_t)img->w * img->h, row_bytes = (size_t)img->w * 3 * (bits / 8);
     unsigned char *row = malloc(row_bytes);
@@ -105,7 +120,8 @@ clstyle_status cs_image_save_png(const char *path, const cs_image *img, int bits
 {
     cs_atomic a;
     CS_TRY(cs_atomic_open(&a, path));
-    return cs_atomic_commit(&a, write_png(a.fp, img, bits == 16 ? 16 : 8));
+    int ok = write_png(a.fp, img, bits == 16 ? 16 : 8, &a.err);
+    return cs_atomic_commit(&a, ok);
 }
 
 void cs_image_fit(int w, int h, int longer, int *ow, int *oh)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "interrupt.h"
 
 /* Enumerates the node sequence of the architecture: convX_Y, reluX_Y, ..., poolX. */
 typedef struct { char name[32]; int type, conv, block; } node_desc;
@@ -140,6 +141,7 @@ clstyle_status cs_forward(cs_acts *a, cs_buf *x)
     cs_buf *in = a->input;
     int c = 3, h = a->h, wd = a->w;
     for (int i = 0; i < a->n; i++) {
+        CS_TRY(cs_stop_check()); /* a first pass over a large image takes long; stop between layers */
         CS_TRY(node_forward(a, i, in, c, h, wd));
         in = a->nodes[i].out;
         c = a->nodes[i].c; h = a->nodes[i].h; wd = a->nodes[i].w;
