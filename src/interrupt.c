@@ -31,6 +31,12 @@ void cs_stop_begin(int verbose_)
 
 void cs_stop_set_iterating(int on) { iterating = on; }
 
+void cs_stop_end(void)
+{
+    stop_requested = 0;
+    iterating = 0;
+}
+
 clstyle_status cs_stop_check(void)
 {
     if (!stop_requested || iterating) return CLSTYLE_OK;

@@ -18,6 +18,9 @@ clstyle_status cs_stop_check(void);
  * let the evaluation finish, and the driver writes the current result. */
 void cs_stop_begin(int verbose);
 void cs_stop_set_iterating(int iterating);
+/* At the end of a run: a stop request is spent, so the next run (a library
+ * caller may start one) begins afresh. */
+void cs_stop_end(void);
 
 /* The temporary file being written (see atomic.h), for the handler of a
  * second signal to remove before it ends the process; NULL clears it. */

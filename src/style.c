@@ -316,5 +316,6 @@ clstyle_status clstyle_run(const clstyle_options *o)
     CS_CHECK(cs_log_close(&j.log, o->log_path));
 done:
     job_free(&j);
+    cs_stop_end();
     return st;
 }

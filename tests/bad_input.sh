@@ -144,9 +144,11 @@ case $case in
     expect_interrupted "interrupted while" 20
     [ ! -e "$out" ] || fail "interrupted run wrote the output" ;;
   interrupt-twice) real_weights # the second signal ends the run at once, writing nothing
-    start_long --size 128 --iterations 100000 --log "$tmp/log.jsonl"
-    wait_for "$tmp/log.jsonl" '"iter":0,' # iteration 1 takes seconds: both signals land in it
-    kill -INT $pid; sleep 0.2; kill -INT $pid
+    start_long --size 64 --iterations 100000 --log "$tmp/log.jsonl"
+    wait_for "$tmp/log.jsonl" '"iter":0,'
+    # Two kinds, sent together: both land in the same evaluation, and neither
+    # can merge into the other while pending, as a repeated SIGINT could.
+    kill -INT $pid; kill -TERM $pid
     expect_interrupted "interrupted again" 5
     [ ! -e "$out" ] || fail "a second signal still wrote the output" ;;
   input-fifo) real_weights # a FIFO would block the open: refused before it
