@@ -159,7 +159,7 @@ static cs_loss_image as_loss_image(const cs_image *im, double scale)
 static size_t bytes_needed(job *j, double scale)
 {
     cs_backend *nb;
-    if (cs_backend_null_create(&nb) != CLSTYLE_OK) return (size_t)-1;
+    if (cs_backend_create("null", NULL, &nb) != CLSTYLE_OK) return (size_t)-1;
     cs_loss_image styles[CLSTYLE_MAX_STYLES];
     for (int k = 0; k < j->o->n_styles; k++) styles[k] = as_loss_image(&j->styles[k], scale);
     run_state rs;
@@ -188,8 +188,10 @@ static clstyle_status explain_oom(job *j)
 static clstyle_status setup(job *j)
 {
     const clstyle_options *o = j->o;
-    if (o->backend == CLSTYLE_BACKEND_REFERENCE) CS_TRY(cs_backend_reference_create(&j->be));
-    else CS_TRY(cs_backend_opencl_create(o->device, &j->be));
+    cs_backend_params p;
+    cs_backend_params_from_env(&p);
+    if (o->device) p.device = o->device;
+    CS_TRY(cs_backend_create(o->backend == CLSTYLE_BACKEND_REFERENCE ? "reference" : "opencl", &p, &j->be));
     cs_loss_image styles[CLSTYLE_MAX_STYLES];
     for (int k = 0; k < o->n_styles; k++) styles[k] = as_loss_image(&j->styles[k], 1);
     clstyle_status st = state_create(j->be, &j->weights, o, as_loss_image(&j->content, 1), styles, j->blend, &j->rs);

@@ -164,7 +164,6 @@ static void case_backends(void)
     base_options(&o, path("ref.png"), 64, 20);
     run(&o, path("logref.jsonl"), ref, 32);
     o.backend = CLSTYLE_BACKEND_OPENCL;
-    o.device = getenv("CLSTYLE_DEVICE");
     o.output = path("cl.png");
     o.log_path = path("logcl.jsonl");
     clstyle_status st = clstyle_run(&o);

@@ -70,12 +70,7 @@ int main(int argc, char **argv)
     fixture fx;
     if (load_fixture(data, &fx)) { fprintf(stderr, "cannot read fixture %s\n", data); return 1; }
 
-    cs_backend *be = NULL;
-    clstyle_status st = strcmp(backend, "opencl") ? cs_backend_reference_create(&be)
-                                                  : cs_backend_opencl_create(getenv("CLSTYLE_DEVICE"), &be);
-    if (st == CLSTYLE_ERR_DEVICE) SKIP("no OpenCL device: %s", clstyle_last_error());
-    CHECK_OK(st);
-    if (st) return 1;
+    cs_backend *be = tu_backend(backend);
     cs_weights w;
     CHECK_OK(cs_weights_load(wpath, &w));
     clstyle_options o;
