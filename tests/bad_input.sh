@@ -70,6 +70,7 @@ case $case in
   unknown-layer) expect 2 "unknown layer 'relu6_1'" -- run --style-layers relu1_1,relu6_1 ;;
   bad-blend) expect 2 "--style-blend" -- run --style-blend 1,2 ;;
   bad-blend-value) expect 2 "--style-blend" -- run -s "$s,$s" --style-blend 1,abc ;;
+  blend-empty-item) expect 2 "without empty items" -- run -s "$s,$s,$s" --style-blend 1,,2 ;;
   bad-weight) expect 2 "--style-weight" -- run --style-weight -1 ;;
   unknown-option) expect 2 "unknown option '--colour'" -- run --colour ;;
   bad-device) "$bin" --list-devices > /dev/null 2>&1 || { echo "SKIP: no OpenCL device"; exit 77; }
