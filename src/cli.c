@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "config.h"
 #include "error.h"
+#include "vgg.h"
 
 struct cs_parse {
     clstyle_options *o;
@@ -202,16 +203,6 @@ static clstyle_status p_blend(const cs_option *d, cs_parse *p, const char *v)
     return CLSTYLE_OK;
 }
 
-/* A VGG-16/19 layer name: convB_I, reluB_I (B 1..5, I 1..4) or poolB (B 1..4). */
-static int layer_name_ok(const char *s)
-{
-    int b, i, n = 0;
-    if ((sscanf(s, "conv%1d_%1d%n", &b, &i, &n) == 2 || sscanf(s, "relu%1d_%1d%n", &b, &i, &n) == 2) && !s[n])
-        return b >= 1 && b <= 5 && i >= 1 && i <= (b <= 2 ? 2 : 4);
-    n = 0;
-    return sscanf(s, "pool%1d%n", &b, &n) == 1 && !s[n] && b >= 1 && b <= 4;
-}
-
 /* Content layers (names) or style layers (names with optional ":weight"). */
 static clstyle_status p_layers(const cs_option *d, cs_parse *p, const char *v)
 {
@@ -228,7 +219,7 @@ static clstyle_status p_layers(const cs_option *d, cs_parse *p, const char *v)
             *colon = 0;
             CS_TRY(num_in(&(cs_option){ .name = d->name, .lo = 0, .hi = INFINITY }, colon + 1, 0, &w));
         }
-        if (!layer_name_ok(names[i]))
+        if (!cs_vgg_layer_exists(names[i]))
             return cs_fail(CLSTYLE_ERR_USAGE, "%s: unknown layer '%s' (use names like relu4_2, conv3_1, pool2)", d->name,
                            names[i]);
         if (style) o->style_layer_weights[i] = w;
