@@ -54,10 +54,10 @@ static clstyle_status check_output_dir(const char *path)
     return CLSTYLE_OK;
 }
 
-static clstyle_status load_fitted(const char *path, int longer, cs_image *out)
+static clstyle_status load_fitted(const char *path, int longer, double max_megapixels, cs_image *out)
 {
     cs_image raw;
-    CS_TRY(cs_image_load_png(path, &raw));
+    CS_TRY(cs_image_load(path, max_megapixels, &raw));
     int w, h;
     cs_image_fit(raw.w, raw.h, longer, &w, &h);
     clstyle_status st = cs_image_resize(&raw, w, h, out);
@@ -123,7 +123,7 @@ static clstyle_status make_init(job *j)
         for (size_t i = 0; i < (size_t)3 * w * h; i++) j->init.p[i] = cs_rng_uniform(&r);
     } else {
         cs_image raw;
-        CS_TRY(cs_image_load_png(o->init, &raw));
+        CS_TRY(cs_image_load(o->init, o->max_input_megapixels, &raw));
         clstyle_status st = cs_image_resize(&raw, w, h, &j->init);
         cs_image_free(&raw);
         return st;
@@ -135,11 +135,11 @@ static clstyle_status load_inputs(job *j)
 {
     const clstyle_options *o = j->o;
     CS_TRY(check_output_dir(o->output));
-    CS_TRY(load_fitted(o->content, o->size, &j->content));
+    CS_TRY(load_fitted(o->content, o->size, o->max_input_megapixels, &j->content));
     int style_size = (int)lround(o->size * o->style_scale);
     double bsum = 0;
     for (int k = 0; k < o->n_styles; k++) {
-        CS_TRY(load_fitted(o->styles[k], style_size < 16 ? 16 : style_size, &j->styles[k]));
+        CS_TRY(load_fitted(o->styles[k], style_size < 16 ? 16 : style_size, o->max_input_megapixels, &j->styles[k]));
         j->blend[k] = o->n_blend ? o->blend[k] : 1.0;
         bsum += j->blend[k];
     }
@@ -221,7 +221,7 @@ static clstyle_status save_image(job *j, const char *path)
     CS_TRY(cs_image_alloc(j->content.w, j->content.h, &out));
     clstyle_status st = CS_OP(j->be, download, j->rs.x, 0, out.p, (size_t)3 * out.w * out.h);
     if (st == CLSTYLE_OK && j->o->original_colors) cs_image_transfer_colors(&out, &j->content);
-    if (st == CLSTYLE_OK) st = cs_image_save_png(path, &out, j->o->output_bits);
+    if (st == CLSTYLE_OK) st = cs_image_save(path, &out, j->o->output_bits, j->o->jpeg_quality);
     cs_image_free(&out);
     return st;
 }

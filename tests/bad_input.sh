@@ -8,6 +8,7 @@ tmp=$(mktemp -d /tmp/clstyle-bad-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 out=$tmp/out.png
 c=$ex/tubingen.png s=$ex/starry_night.png
+img=$(dirname "$0")/data/images
 fail() { echo "FAIL [$case]: $*" >&2; exit 1; }
 
 # A weights file is needed for cases that get past option parsing; the
@@ -46,7 +47,18 @@ run() { "$bin" -c "$c" -s "$s" -o "$out" --size 32 --iterations 2 -q --backend r
 case $case in
   content-missing) real_weights; expect 1 "$tmp/nope.png" -- run -c "$tmp/nope.png" ;;
   content-empty) real_weights; : > "$tmp/empty.png"; expect 1 "empty.png" -- run -c "$tmp/empty.png" ;;
-  content-not-png) real_weights; printf '\xff\xd8\xff\xe0JFIF not really' > "$tmp/photo.png"; expect 1 "not a readable PNG" -- run -c "$tmp/photo.png" ;;
+  content-not-png) real_weights; printf 'GIF89a not really' > "$tmp/photo.png"; expect 1 "photo.png: not a supported image (supported: PNG" -- run -c "$tmp/photo.png" ;;
+  content-fake-jpeg) real_weights; printf '\xff\xd8\xff\xe0JFIF not really' > "$tmp/photo.png"; expect 1 "photo.png: corrupt or truncated JPEG" -- run -c "$tmp/photo.png" ;;
+  jpeg-truncated) real_weights; head -c 300 "$img/progressive.jpg" > "$tmp/cut.jpg"; expect 1 "cut.jpg: corrupt or truncated JPEG" -- run -c "$tmp/cut.jpg" ;;
+  jpeg-no-end) real_weights; size=$(stat -c %s "$img/orient-1.jpg"); head -c $((size - 2)) "$img/orient-1.jpg" > "$tmp/noeoi.jpg"
+    expect 1 "noeoi.jpg: corrupt or truncated JPEG (Premature end" -- run -s "$tmp/noeoi.jpg" ;;
+  jpeg-corrupt) real_weights; cp "$img/orient-1.jpg" "$tmp/bad.jpg"; size=$(stat -c %s "$tmp/bad.jpg")
+    printf '\xff\xd3' | dd of="$tmp/bad.jpg" bs=1 seek=$((size - 8)) conv=notrunc status=none # a stray restart marker
+    expect 1 "bad.jpg: corrupt or truncated JPEG" -- run --init "$tmp/bad.jpg" ;;
+  exif-lying-offset) real_weights; cp "$img/orient-6.jpg" "$tmp/lying.jpg"
+    at=$(grep -obUa Exif "$tmp/lying.jpg" | head -n 1 | cut -d: -f1)
+    printf '\x7f' | dd of="$tmp/lying.jpg" bs=1 seek=$((at + 6 + 4)) conv=notrunc status=none # IFD0 offset ~2^31 (MM order)
+    expect 1 "lying.jpg: corrupt EXIF block" -- run -c "$tmp/lying.jpg" ;;
   content-truncated) real_weights; head -c 5000 "$c" > "$tmp/cut.png"; expect 1 "cut.png" -- run -c "$tmp/cut.png" ;;
   style-missing) real_weights; expect 1 "nostyle.png" -- run -s "$s,$tmp/nostyle.png" ;;
   init-missing) real_weights; expect 1 "noinit.png" -- run --init "$tmp/noinit.png" ;;

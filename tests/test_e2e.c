@@ -90,12 +90,12 @@ static void case_iter0(void)
     cs_image src, small;
     char content[600];
     snprintf(content, sizeof content, "%s/tubingen.png", examples);
-    CHECK_OK(cs_image_load_png(content, &src));
+    CHECK_OK(cs_image_load(content, 0, &src));
     CHECK_OK(cs_image_resize(&src, 64, 48, &small));
     CHECK_OK(cs_image_save_png(path("c64.png"), &small, 8));
     cs_image_free(&src);
     cs_image_free(&small);
-    CHECK_OK(cs_image_load_png(path("c64.png"), &small)); /* exactly the 8-bit pixels */
+    CHECK_OK(cs_image_load(path("c64.png"), 0, &small)); /* exactly the 8-bit pixels */
     clstyle_options o;
     double loss[4];
     base_options(&o, path("same.png"), 64, 0);
@@ -103,7 +103,7 @@ static void case_iter0(void)
     run(&o, path("log0.jsonl"), loss, 4);
     CHECK(loss[0] > 0, "initial loss %g", loss[0]);
     cs_image out;
-    CHECK_OK(cs_image_load_png(path("same.png"), &out));
+    CHECK_OK(cs_image_load(path("same.png"), 0, &out));
     CHECK(out.w == 64 && out.h == 48, "size %dx%d", out.w, out.h);
     CHECK(memcmp(out.p, small.p, sizeof(float) * 3 * 64 * 48) == 0, "--iterations 0 must write the initial image unchanged");
     cs_image_free(&out);
@@ -176,8 +176,8 @@ static void case_backends(void)
         CHECK(r < (i < 3 ? 1e-4 : 1e-2), "iteration %d: losses differ by %.2e", i, r);
     }
     cs_image a, b;
-    CHECK_OK(cs_image_load_png(path("ref.png"), &a));
-    CHECK_OK(cs_image_load_png(path("cl.png"), &b));
+    CHECK_OK(cs_image_load(path("ref.png"), 0, &a));
+    CHECK_OK(cs_image_load(path("cl.png"), 0, &b));
     double worst = 0, mean = 0;
     for (int i = 0; i < 3 * a.w * a.h; i++) {
         worst = fmax(worst, fabs(a.p[i] - b.p[i]));
