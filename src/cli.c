@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "config.h"
 #include "error.h"
+#include "image.h"
 #include "vgg.h"
 
 struct cs_parse {
@@ -353,6 +354,9 @@ static clstyle_status validate(clstyle_options *o)
         for (int i = 0; i < o->n_blend; i++) sum += o->blend[i];
         if (sum <= 0) return cs_fail(CLSTYLE_ERR_USAGE, "--style-blend: weights must not all be zero");
     }
+    if (o->output_bits == 16 && cs_image_path_is_jpeg(o->output))
+        return cs_fail(CLSTYLE_ERR_USAGE, "--bits 16: %s is a JPEG output, which has 8 bits per channel (write a .png)",
+                       o->output);
     int scales = o->n_sizes ? o->n_sizes : 1;
     if (o->n_scale_iterations && o->n_scale_iterations != scales)
         return cs_fail(CLSTYLE_ERR_USAGE, "--iterations: %d counts given for %d size(s); give one count, or one per --size",

@@ -55,6 +55,9 @@ case $case in
   jpeg-corrupt) real_weights; cp "$img/orient-1.jpg" "$tmp/bad.jpg"; size=$(stat -c %s "$tmp/bad.jpg")
     printf '\xff\xd3' | dd of="$tmp/bad.jpg" bs=1 seek=$((size - 8)) conv=notrunc status=none # a stray restart marker
     expect 1 "bad.jpg: corrupt or truncated JPEG" -- run --init "$tmp/bad.jpg" ;;
+  jpeg-output-bits16) expect 2 "--bits 16" -- run -o "$tmp/out.jpg" --bits 16 ;;
+  input-too-large) real_weights; expect 1 "tubingen.png: image is" -- run --max-input-mp 0.01
+    grep -q -- "--max-input-mp" "$tmp/stderr" || fail "message does not name --max-input-mp: $(cat "$tmp/stderr")" ;;
   exif-lying-offset) real_weights; cp "$img/orient-6.jpg" "$tmp/lying.jpg"
     at=$(grep -obUa Exif "$tmp/lying.jpg" | head -n 1 | cut -d: -f1)
     printf '\x7f' | dd of="$tmp/lying.jpg" bs=1 seek=$((at + 6 + 4)) conv=notrunc status=none # IFD0 offset ~2^31 (MM order)

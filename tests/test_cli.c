@@ -110,6 +110,7 @@ static void new_options(void)
     usage_error("-c c.png -s s.png -o o.png --quality 0", "--quality");
     usage_error("-c c.png -s s.png -o o.png --quality 101", "--quality");
     usage_error("-c c.png -s s.png -o o.png --max-input-mp 0", "--max-input-mp");
+    usage_error("-c c.png -s s.png -o o.JPG --bits 16", "--bits 16: o.JPG is a JPEG output");
     usage_error("-c c.png -s a.png,b.png,c.png -o o.png --style-blend 1,,2", "without empty items");
     usage_error("-c c.png -s a.png,,b.png -o o.png", "without empty items");
     usage_error("-c c.png -s s.png -o o.png --style-layers relu1_1,,relu2_1", "without empty items");

@@ -4,6 +4,7 @@
  *   adam     Adam converges too
  *   iter0    --iterations 0 logs the initial image once and writes it unchanged
  *   options  --save-every, --original-colors, --init FILE, two blended styles, avg pooling
+ *   jpeg     a JPEG content and a .jpg output: --iterations 0 writes the initial image as JPEG
  *   vgg16    a VGG-16 file (synthetic weights, torchvision layout) runs and descends
  *   backends OpenCL vs reference: 20 L-BFGS iterations, losses agree */
 #include <unistd.h>
@@ -110,6 +111,37 @@ static void case_iter0(void)
     cs_image_free(&small);
 }
 
+static void case_jpeg(void)
+{
+    cs_image src, small, out;
+    char content[600];
+    snprintf(content, sizeof content, "%s/tubingen.png", examples);
+    CHECK_OK(cs_image_load(content, 0, &src));
+    CHECK_OK(cs_image_resize(&src, 64, 48, &small));
+    CHECK_OK(cs_image_save(path("c64.jpg"), &small, 8, 98));
+    cs_image_free(&src);
+    cs_image_free(&small);
+    CHECK_OK(cs_image_load(path("c64.jpg"), 0, &small));
+    clstyle_options o;
+    double loss[4];
+    base_options(&o, path("out.jpg"), 64, 0);
+    o.content = path("c64.jpg");
+    run(&o, path("logj.jsonl"), loss, 4);
+    FILE *f = fopen(path("out.jpg"), "rb");
+    unsigned char head[2] = { 0 };
+    CHECK(f && fread(head, 1, 2, f) == 2 && head[0] == 0xff && head[1] == 0xd8, "out.jpg is not a JPEG");
+    if (f) fclose(f);
+    CHECK_OK(cs_image_load(path("out.jpg"), 0, &out));
+    if (out.p && small.p) {
+        double mean = 0;
+        for (int i = 0; i < 3 * 64 * 48; i++) mean += fabs(out.p[i] - small.p[i]);
+        mean /= 3 * 64 * 48;
+        CHECK(out.w == 64 && out.h == 48 && mean < 0.02, "JPEG output %dx%d differs from its input by %.4f", out.w, out.h, mean);
+    }
+    cs_image_free(&out);
+    cs_image_free(&small);
+}
+
 static void case_options(void)
 {
     clstyle_options o;
@@ -201,6 +233,7 @@ int main(int argc, char **argv)
     else if (!strcmp(which, "adam")) case_descent(1);
     else if (!strcmp(which, "iter0")) case_iter0();
     else if (!strcmp(which, "options")) case_options();
+    else if (!strcmp(which, "jpeg")) case_jpeg();
     else if (!strcmp(which, "vgg16")) case_vgg16();
     else if (!strcmp(which, "backends")) case_backends();
     else { fprintf(stderr, "unknown case %s\n", which); return 1; }
