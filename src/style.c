@@ -18,6 +18,7 @@
 #include "optim.h"
 #include "progress.h"
 #include "rng.h"
+#include "weights_id.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -107,6 +108,7 @@ typedef struct {
     run_state rs;
     FILE *log;
     char weights_path[4096];
+    cs_weights_id weights_id;   /* filled for --verbose and --log */
 } job;
 
 static clstyle_status make_init(job *j)
@@ -207,10 +209,12 @@ static void log_start(job *j)
     fprintf(j->log,
             "{\"event\":\"start\",\"version\":\"%s\",\"backend\":\"%s\",\"device\":\"%s\",\"arch\":\"%s\","
             "\"width\":%d,\"height\":%d,\"styles\":%d,\"optimizer\":\"%s\",\"iterations\":%d,"
-            "\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g,\"peak_device_bytes\":%zu}\n",
+            "\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g,\"peak_device_bytes\":%zu,"
+            "\"weights\":%s%s%s,\"weights_sha256\":\"%s\"}\n",
             CLSTYLE_VERSION, j->be->name, j->be->device, j->weights.arch, j->content.w, j->content.h, o->n_styles,
             o->optimizer == CLSTYLE_ADAM ? "adam" : "lbfgs", o->iterations, o->content_weight, o->style_weight,
-            o->tv_weight, j->be->bytes_peak);
+            o->tv_weight, j->be->bytes_peak, j->weights_id.name ? "\"" : "", /* known names need no escaping */
+            j->weights_id.name ? j->weights_id.name : "null", j->weights_id.name ? "\"" : "", j->weights_id.sha256);
     fflush(j->log);
 }
 
@@ -307,10 +311,11 @@ clstyle_status clstyle_run(const clstyle_options *o)
     /* Iteration 0 before the start event, so the peak it reports includes the
      * scratch buffers the first backward pass sizes; the loop adds none. */
     CS_CHECK(evaluate(&j, 0, &ms));
+    if (o->verbose || j.log) CS_CHECK(cs_weights_identify(j.weights_path, &j.weights_id));
     if (o->verbose)
-        fprintf(stderr, "clstyle: %s on %s (%s), %dx%d, weights %s (%s), %.1f MiB of device memory at peak\n", j.be->name,
-                j.be->device, j.weights.arch, j.content.w, j.content.h, j.weights_path, j.weights.input,
-                j.be->bytes_peak / 1048576.0);
+        fprintf(stderr, "clstyle: %s on %s (%s), %dx%d, weights %s (%s; %s, sha256 %.16s...), %.1f MiB of device memory at peak\n",
+                j.be->name, j.be->device, j.weights.arch, j.content.w, j.content.h, j.weights_path, j.weights.input,
+                j.weights_id.name ? j.weights_id.name : "not a known file", j.weights_id.sha256, j.be->bytes_peak / 1048576.0);
     log_start(&j);
     cs_progress_start(&pr, o->iterations, o->quiet);
     record(&j, 0, ms, &pr);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "sha256.h"
 #include "st_write.h"
 #include "testutil.h"
 
@@ -140,6 +141,13 @@ static void case_jpeg(void)
     }
     cs_image_free(&out);
     cs_image_free(&small);
+    /* The start event names the weights by their SHA-256. */
+    char want[65], line[2048] = "";
+    CHECK_OK(cs_sha256_file(getenv("CLSTYLE_WEIGHTS"), want));
+    f = fopen(path("logj.jsonl"), "r");
+    CHECK(f && fgets(line, sizeof line, f), "log readable");
+    if (f) fclose(f);
+    CHECK(strstr(line, "\"event\":\"start\"") && strstr(line, want), "start event lacks weights_sha256 %s: %s", want, line);
 }
 
 static void case_options(void)
