@@ -263,7 +263,7 @@ static const cs_option table[] = {
     { "--seed", NULL, "N", "0", "seed for --init random", p_seed, F(seed), 0, 0 },
     { "--original-colors", NULL, NULL, NULL, "keep the content's colours", p_flag, F(original_colors), 0, 0 },
     { "--pooling", NULL, "max|avg", "max", "", p_choice, F(pooling_avg), 0, 0 },
-    { "--save-every", NULL, "N", NULL, "also write OUTPUT_<iter>.png every N iterations", p_int, F(save_every), 0, 1000000 },
+    { "--save-every", NULL, "N", NULL, "also write OUTPUT_<iter> (same format) every N\niterations", p_int, F(save_every), 0, 1000000 },
     { "--tile", NULL, "PX", NULL, "evaluate in tiles of PX px, a multiple of 16\n(only when memory needs it)",
       p_tile, F(tile), 16, 16384 },
     { "--max-memory", NULL, "MB", NULL, "device memory budget (device memory less headroom)", p_positive,
