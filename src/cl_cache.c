@@ -37,17 +37,12 @@ static char *join_sources(void)
     return s;
 }
 
-/* The cache folder, created if needed; 0 when the cache is off or unusable. */
-static int cache_dir(char *out, size_t n)
+/* Creates the cache folder `dir` (mkdir -p); 0 when the cache is off or unusable. */
+static int cache_dir(const char *dir, char *out, size_t n)
 {
-    const char *off = getenv("CLSTYLE_NO_CACHE"), *dir = getenv("CLSTYLE_CACHE_DIR");
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (off && *off && strcmp(off, "0")) return 0;
-    if (dir && *dir) snprintf(out, n, "%s", dir);
-    else if (xdg && *xdg) snprintf(out, n, "%s/clstyle/kernels", xdg);
-    else if (home && *home) snprintf(out, n, "%s/.cache/clstyle/kernels", home);
-    else return 0;
-    for (char *p = out + 1; *p; p++) { /* mkdir -p */
+    if (!dir || !*dir) return 0;
+    snprintf(out, n, "%s", dir);
+    for (char *p = out + 1; *p; p++) {
         if (*p != '/') continue;
         *p = 0;
         mkdir(out, 0755);
@@ -184,7 +179,8 @@ static clstyle_status build_source(cl_context ctx, const cs_cl_device *dev, cons
     return CLSTYLE_OK;
 }
 
-clstyle_status cs_cl_build(cl_context ctx, const cs_cl_device *dev, const char *options, cl_program *out, int *from_cache)
+clstyle_status cs_cl_build(cl_context ctx, const cs_cl_device *dev, const char *options, const char *cache, cl_program *out,
+                           int *from_cache)
 {
     char *src = join_sources();
     if (!src) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
@@ -195,7 +191,7 @@ clstyle_status cs_cl_build(cl_context ctx, const cs_cl_device *dev, const char *
     h = fnv1a(h, dev->driver);
     h = fnv1a(h, dev->platform_version);
     char dir[4096], path[4200];
-    int cached = cache_dir(dir, sizeof dir);
+    int cached = cache_dir(cache, dir, sizeof dir);
     snprintf(path, sizeof path, "%s/%016llx.bin", dir, (unsigned long long)h);
     *from_cache = 0;
     clstyle_status st = CLSTYLE_OK;

@@ -150,7 +150,6 @@ clstyle_status cs_cl_select(const char *spec, cs_cl_device *out)
 {
     cs_cl_device *list;
     int n;
-    if (!spec || !*spec) spec = getenv("CLSTYLE_DEVICE");
     CS_TRY(cs_cl_devices(&list, &n));
     int i = pick(list, n, spec);
     if (i < 0) {

@@ -18,8 +18,8 @@ typedef struct {
 const char *cs_cl_err_name(int err);
 /* Every device of every platform, in a stable order (the --list-devices index). */
 clstyle_status cs_cl_devices(cs_cl_device **out, int *n);
-/* spec: NULL/"" = $CLSTYLE_DEVICE, else the default (first GPU, else first
- * CPU); a number = index; else a case-insensitive substring of "platform device type". */
+/* spec: NULL/"" = the default (first GPU, else first CPU); a number = index;
+ * else a case-insensitive substring of "platform device type". */
 clstyle_status cs_cl_select(const char *spec, cs_cl_device *out);
 const char *cs_cl_type_name(cl_device_type t);
 

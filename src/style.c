@@ -18,6 +18,7 @@
 #include "progress.h"
 #include "rng.h"
 #include "runlog.h"
+#include "weights_id.h"
 
 static int file_exists(const char *p) { return access(p, R_OK) == 0; }
 
@@ -37,10 +38,10 @@ static clstyle_status resolve_weights(const clstyle_options *o, char *out, size_
                                    "or run tools/demo once to download them to ~/.cache/clstyle/");
 }
 
-static clstyle_status load_fitted(const char *path, int longer, cs_image *out)
+static clstyle_status load_fitted(const char *path, int longer, double max_megapixels, cs_image *out)
 {
     cs_image raw;
-    CS_TRY(cs_image_load_png(path, &raw));
+    CS_TRY(cs_image_load(path, max_megapixels, &raw));
     int w, h;
     cs_image_fit(raw.w, raw.h, longer, &w, &h);
     clstyle_status st = cs_image_resize(&raw, w, h, out);
@@ -91,6 +92,7 @@ typedef struct {
     FILE *log;
     int iter;           /* the last iteration evaluated */
     char weights_path[4096];
+    cs_weights_id weights_id;   /* filled for --verbose and --log */
 } job;
 
 static clstyle_status make_init(job *j)
@@ -107,7 +109,7 @@ static clstyle_status make_init(job *j)
         for (size_t i = 0; i < (size_t)3 * w * h; i++) j->init.p[i] = cs_rng_uniform(&r);
     } else {
         cs_image raw;
-        CS_TRY(cs_image_load_png(o->init, &raw));
+        CS_TRY(cs_image_load(o->init, o->max_input_megapixels, &raw));
         clstyle_status st = cs_image_resize(&raw, w, h, &j->init);
         cs_image_free(&raw);
         return st;
@@ -121,12 +123,12 @@ static clstyle_status load_inputs(job *j)
     CS_TRY(resolve_weights(o, j->weights_path, sizeof j->weights_path));
     CS_TRY(cs_preflight(o, j->weights_path));
     CS_TRY(cs_stop_phase("reading the content image"));
-    CS_TRY(load_fitted(o->content, o->size, &j->content));
+    CS_TRY(load_fitted(o->content, o->size, o->max_input_megapixels, &j->content));
     int style_size = (int)lround(o->size * o->style_scale);
     double bsum = 0;
     for (int k = 0; k < o->n_styles; k++) {
         CS_TRY(cs_stop_phase("reading the style images"));
-        CS_TRY(load_fitted(o->styles[k], style_size < 16 ? 16 : style_size, &j->styles[k]));
+        CS_TRY(load_fitted(o->styles[k], style_size < 16 ? 16 : style_size, o->max_input_megapixels, &j->styles[k]));
         j->blend[k] = o->n_blend ? o->blend[k] : 1.0;
         bsum += j->blend[k];
     }
@@ -147,7 +149,7 @@ static cs_loss_image as_loss_image(const cs_image *im, double scale)
 static size_t bytes_needed(job *j, double scale)
 {
     cs_backend *nb;
-    if (cs_backend_null_create(&nb) != CLSTYLE_OK) return (size_t)-1;
+    if (cs_backend_create("null", NULL, &nb) != CLSTYLE_OK) return (size_t)-1;
     cs_loss_image styles[CLSTYLE_MAX_STYLES];
     for (int k = 0; k < j->o->n_styles; k++) styles[k] = as_loss_image(&j->styles[k], scale);
     run_state rs;
@@ -176,8 +178,10 @@ static clstyle_status explain_oom(job *j)
 static clstyle_status setup(job *j)
 {
     const clstyle_options *o = j->o;
-    if (o->backend == CLSTYLE_BACKEND_REFERENCE) CS_TRY(cs_backend_reference_create(&j->be));
-    else CS_TRY(cs_backend_opencl_create(o->device, &j->be));
+    cs_backend_params p;
+    cs_backend_params_from_env(&p);
+    if (o->device) p.device = o->device;
+    CS_TRY(cs_backend_create(o->backend == CLSTYLE_BACKEND_REFERENCE ? "reference" : "opencl", &p, &j->be));
     CS_TRY(cs_stop_phase("computing the style and content targets"));
     cs_loss_image styles[CLSTYLE_MAX_STYLES];
     for (int k = 0; k < o->n_styles; k++) styles[k] = as_loss_image(&j->styles[k], 1);
@@ -194,10 +198,12 @@ static clstyle_status log_start(job *j)
     fprintf(j->log,
             "{\"event\":\"start\",\"version\":\"%s\",\"backend\":\"%s\",\"device\":\"%s\",\"arch\":\"%s\","
             "\"width\":%d,\"height\":%d,\"styles\":%d,\"optimizer\":\"%s\",\"iterations\":%d,"
-            "\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g,\"peak_device_bytes\":%zu}\n",
+            "\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g,\"peak_device_bytes\":%zu,"
+            "\"weights\":%s%s%s,\"weights_sha256\":\"%s\"}\n",
             CLSTYLE_VERSION, j->be->name, j->be->device, j->weights.arch, j->content.w, j->content.h, o->n_styles,
             o->optimizer == CLSTYLE_ADAM ? "adam" : "lbfgs", o->iterations, o->content_weight, o->style_weight,
-            o->tv_weight, j->be->bytes_peak);
+            o->tv_weight, j->be->bytes_peak, j->weights_id.name ? "\"" : "", /* known names need no escaping */
+            j->weights_id.name ? j->weights_id.name : "null", j->weights_id.name ? "\"" : "", j->weights_id.sha256);
     return cs_log_check(j->log, o->log_path);
 }
 
@@ -208,7 +214,7 @@ static clstyle_status save_image(job *j, const char *path)
     CS_TRY(cs_image_alloc(j->content.w, j->content.h, &out));
     clstyle_status st = CS_OP(j->be, download, j->rs.x, 0, out.p, (size_t)3 * out.w * out.h);
     if (st == CLSTYLE_OK && j->o->original_colors) cs_image_transfer_colors(&out, &j->content);
-    if (st == CLSTYLE_OK) st = cs_image_save_png(path, &out, j->o->output_bits);
+    if (st == CLSTYLE_OK) st = cs_image_save(path, &out, j->o->output_bits, j->o->jpeg_quality);
     cs_image_free(&out);
     return st;
 }
@@ -303,10 +309,11 @@ clstyle_status clstyle_run(const clstyle_options *o)
      * scratch buffers the first backward pass sizes; the loop adds none. */
     CS_CHECK(evaluate(&j, 0, &ms));
     cs_stop_set_iterating(1);
+    if (o->verbose || j.log) CS_CHECK(cs_weights_identify(j.weights_path, &j.weights_id));
     if (o->verbose)
-        fprintf(stderr, "clstyle: %s on %s (%s), %dx%d, weights %s (%s), %.1f MiB of device memory at peak\n", j.be->name,
-                j.be->device, j.weights.arch, j.content.w, j.content.h, j.weights_path, j.weights.input,
-                j.be->bytes_peak / 1048576.0);
+        fprintf(stderr, "clstyle: %s on %s (%s), %dx%d, weights %s (%s; %s, sha256 %.16s...), %.1f MiB of device memory at peak\n",
+                j.be->name, j.be->device, j.weights.arch, j.content.w, j.content.h, j.weights_path, j.weights.input,
+                j.weights_id.name ? j.weights_id.name : "not a known file", j.weights_id.sha256, j.be->bytes_peak / 1048576.0);
     CS_CHECK(log_start(&j));
     cs_progress_start(&pr, o->iterations, o->quiet);
     CS_CHECK(record(&j, 0, ms, &pr));

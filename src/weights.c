@@ -10,33 +10,33 @@
 #include "rng.h"
 #include "safetensors.h"
 
-static const int block_channels[5] = { 64, 128, 256, 512, 512 };
-
 static void set_arch(cs_weights *w, int depth)
 {
-    int per = depth == 19 ? 4 : 3;
-    int convs[5] = { 2, 2, per, per, per };
+    cs_vgg a;
+    cs_vgg_layout(depth, &a);
     memset(w, 0, sizeof *w);
     snprintf(w->arch, sizeof w->arch, "vgg%d", depth);
-    int k = 0, c = 3;
-    for (int b = 0; b < 5; b++) {
-        w->block_convs[b] = convs[b];
-        for (int i = 0; i < convs[b]; i++, k++) {
-            w->cin[k] = c;
-            w->cout[k] = c = block_channels[b];
-        }
-    }
-    w->n_conv = k;
+    w->depth = depth;
+    w->n_conv = a.n_conv;
+    memcpy(w->block_convs, a.block_convs, sizeof w->block_convs);
+    memcpy(w->cin, a.cin, sizeof w->cin);
+    memcpy(w->cout, a.cout, sizeof w->cout);
+}
+
+/* torchvision's features.N of layer `name` (VGG-`depth`), or -1. */
+static int torch_index_of(int depth, const char *name)
+{
+    cs_vgg a;
+    int i = cs_vgg_layout(depth, &a) == 0 ? cs_vgg_find(&a, name) : -1;
+    return i < 0 ? -1 : a.nodes[i].torch_index;
 }
 
 int cs_weights_torch_index(const cs_weights *w, int k)
 {
-    int idx = 0;
-    for (int b = 0; b < 5; b++) {
-        if (k < w->block_convs[b]) return idx + 2 * k;
-        k -= w->block_convs[b];
-        idx += 2 * w->block_convs[b] + 1; /* conv+relu pairs, then the pool */
-    }
+    cs_vgg a;
+    if (cs_vgg_layout(w->depth, &a)) return -1;
+    for (int i = 0; i < a.n_nodes; i++)
+        if (a.nodes[i].type == CS_VGG_CONV && a.nodes[i].conv == k) return a.nodes[i].torch_index;
     return -1;
 }
 
@@ -100,8 +100,10 @@ static int detect_depth(const st_file *f)
 {
     if (!strcmp(f->arch, "vgg19")) return 19;
     if (!strcmp(f->arch, "vgg16")) return 16;
-    /* VGG-19's conv3_4 is features.16; in VGG-16 index 16 is a pool (no tensor). */
-    return st_find(f, "features.16.weight") ? 19 : 16;
+    /* VGG-16 has no conv3_4; VGG-19's is a tensor where VGG-16 has a pool. */
+    char name[48];
+    snprintf(name, sizeof name, "features.%d.weight", torch_index_of(19, "conv3_4"));
+    return st_find(f, name) ? 19 : 16;
 }
 
 clstyle_status cs_weights_load(const char *path, cs_weights *w)

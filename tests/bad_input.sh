@@ -8,6 +8,7 @@ tmp=$(mktemp -d /tmp/clstyle-bad-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 out=$tmp/out.png
 c=$ex/tubingen.png s=$ex/starry_night.png
+img=$(dirname "$0")/data/images
 fail() { echo "FAIL [$case]: $*" >&2; exit 1; }
 
 # A weights file is needed for cases that get past option parsing; the
@@ -73,7 +74,21 @@ is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ];
 case $case in
   content-missing) real_weights; expect 1 "$tmp/nope.png" -- run -c "$tmp/nope.png" ;;
   content-empty) real_weights; : > "$tmp/empty.png"; expect 1 "empty.png" -- run -c "$tmp/empty.png" ;;
-  content-not-png) real_weights; printf '\xff\xd8\xff\xe0JFIF not really' > "$tmp/photo.png"; expect 1 "not a readable PNG" -- run -c "$tmp/photo.png" ;;
+  content-not-png) real_weights; printf 'GIF89a not really' > "$tmp/photo.png"; expect 1 "photo.png: not a supported image (supported: PNG" -- run -c "$tmp/photo.png" ;;
+  content-fake-jpeg) real_weights; printf '\xff\xd8\xff\xe0JFIF not really' > "$tmp/photo.png"; expect 1 "photo.png: corrupt or truncated JPEG" -- run -c "$tmp/photo.png" ;;
+  jpeg-truncated) real_weights; head -c 300 "$img/progressive.jpg" > "$tmp/cut.jpg"; expect 1 "cut.jpg: corrupt or truncated JPEG" -- run -c "$tmp/cut.jpg" ;;
+  jpeg-no-end) real_weights; size=$(stat -c %s "$img/orient-1.jpg"); head -c $((size - 2)) "$img/orient-1.jpg" > "$tmp/noeoi.jpg"
+    expect 1 "noeoi.jpg: corrupt or truncated JPEG (Premature end" -- run -s "$tmp/noeoi.jpg" ;;
+  jpeg-corrupt) real_weights; cp "$img/orient-1.jpg" "$tmp/bad.jpg"; size=$(stat -c %s "$tmp/bad.jpg")
+    printf '\xff\xd3' | dd of="$tmp/bad.jpg" bs=1 seek=$((size - 8)) conv=notrunc status=none # a stray restart marker
+    expect 1 "bad.jpg: corrupt or truncated JPEG" -- run --init "$tmp/bad.jpg" ;;
+  jpeg-output-bits16) expect 2 "--bits 16" -- run -o "$tmp/out.jpg" --bits 16 ;;
+  input-too-large) real_weights; expect 1 "tubingen.png: image is" -- run --max-input-mp 0.01
+    grep -q -- "--max-input-mp" "$tmp/stderr" || fail "message does not name --max-input-mp: $(cat "$tmp/stderr")" ;;
+  exif-lying-offset) real_weights; cp "$img/orient-6.jpg" "$tmp/lying.jpg"
+    at=$(grep -obUa Exif "$tmp/lying.jpg" | head -n 1 | cut -d: -f1)
+    printf '\x7f' | dd of="$tmp/lying.jpg" bs=1 seek=$((at + 6 + 4)) conv=notrunc status=none # IFD0 offset ~2^31 (MM order)
+    expect 1 "lying.jpg: corrupt EXIF block" -- run -c "$tmp/lying.jpg" ;;
   content-truncated) real_weights; head -c 5000 "$c" > "$tmp/cut.png"; expect 1 "cut.png" -- run -c "$tmp/cut.png" ;;
   style-missing) real_weights; expect 1 "nostyle.png" -- run -s "$s,$tmp/nostyle.png" ;;
   init-missing) real_weights; expect 1 "noinit.png" -- run --init "$tmp/noinit.png" ;;
@@ -97,6 +112,7 @@ case $case in
   unknown-layer) expect 2 "unknown layer 'relu6_1'" -- run --style-layers relu1_1,relu6_1 ;;
   bad-blend) expect 2 "--style-blend" -- run --style-blend 1,2 ;;
   bad-blend-value) expect 2 "--style-blend" -- run -s "$s,$s" --style-blend 1,abc ;;
+  blend-empty-item) expect 2 "without empty items" -- run -s "$s,$s,$s" --style-blend 1,,2 ;;
   bad-weight) expect 2 "--style-weight" -- run --style-weight -1 ;;
   unknown-option) expect 2 "unknown option '--colour'" -- run --colour ;;
   bad-device) "$bin" --list-devices > /dev/null 2>&1 || { echo "SKIP: no OpenCL device"; exit 77; }
@@ -183,7 +199,7 @@ case $case in
   log-is-input) cp "$c" "$tmp/c.png"
     expect 2 "--log $tmp/c.png is the same file as the content image" -- run -c "$tmp/c.png" --log "$tmp/c.png" --weights "$tmp/none"
     cmp -s "$c" "$tmp/c.png" || fail "the content image changed" ;;
-  output-empty) expect 2 "file name is empty" -- run -o "" --weights "$tmp/none" ;;
+  output-empty) expect 2 "--output" -- run -o "" --weights "$tmp/none" ;;
   output-too-long) long=$tmp$(printf '/%0200d' $(seq 25))/out.png
     expect 2 "limit is 4095 (PATH_MAX)" -- run -o "$long" --weights "$tmp/none" ;;
   output-name-too-long) expect 2 "file name is 300 characters long" -- run -o "$tmp/$(printf '%0296d' 0).png" --weights "$tmp/none" ;;

@@ -261,10 +261,13 @@ static void build_checks(const char *spec)
 
     char dir[] = "/tmp/clstyle-cache-XXXXXX";
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
-    setenv("CLSTYLE_CACHE_DIR", dir, 1);
+    cs_backend_params p;
+    cs_backend_params_from_env(&p);
+    p.device = spec;
+    snprintf(p.cache_dir, sizeof p.cache_dir, "%s", dir);
     cs_backend *a = NULL, *b = NULL;
-    CHECK_OK(cs_backend_opencl_create(spec, &a));
-    CHECK_OK(cs_backend_opencl_create(spec, &b));
+    CHECK_OK(cs_backend_create("opencl", &p, &a));
+    CHECK_OK(cs_backend_create("opencl", &p, &b));
     if (a && b) {
         CHECK(!cs_backend_opencl_cached(a), "first build should compile from source");
         CHECK(cs_backend_opencl_cached(b), "second build should come from the cache in %s", dir);
@@ -275,12 +278,11 @@ static void build_checks(const char *spec)
     char cmd[256];
     snprintf(cmd, sizeof cmd, "for f in %s/*.bin; do echo garbage > $f; done", dir);
     CHECK(system(cmd) == 0, "corrupting the cache");
-    CHECK_OK(cs_backend_opencl_create(spec, &a));
+    CHECK_OK(cs_backend_create("opencl", &p, &a));
     if (a) CHECK(!cs_backend_opencl_cached(a), "a corrupt cache entry must not be used");
     cs_backend_destroy(a);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0, "cleanup");
-    unsetenv("CLSTYLE_CACHE_DIR");
 }
 
 int main(void)
@@ -289,7 +291,7 @@ int main(void)
     int n;
     if (cs_cl_devices(&list, &n) != CLSTYLE_OK) SKIP("no OpenCL device: %s", clstyle_last_error());
     cs_rng_seed(&rng, 77);
-    CHECK_OK(cs_backend_reference_create(&ref));
+    CHECK_OK(cs_backend_create("reference", NULL, &ref));
     for (int i = 0; i < n; i++) {
         char spec[16];
         snprintf(spec, sizeof spec, "%d", i);
@@ -297,19 +299,20 @@ int main(void)
         build_checks(spec);
         /* Both convolution paths: im2col + GEMM with whole-image bands and with
          * bands of a few rows (1 MiB cap), and the direct kernel. */
-        static const char *const modes[][2] = { { "gemm", "256" }, { "gemm", "1" }, { "direct", "256" } };
-        for (int m = 0; m < 3; m++) {
-            setenv("CLSTYLE_CONV", modes[m][0], 1);
-            setenv("CLSTYLE_BAND_MB", modes[m][1], 1);
-            fprintf(stderr, "  convolution: %s, band cap %s MiB\n", modes[m][0], modes[m][1]);
-            clstyle_status st = cs_backend_opencl_create(spec, &dev);
+        static const struct { const char *conv; int band_mb; } modes[] = { { "gemm", 256 }, { "gemm", 1 }, { "direct", 256 } };
+        for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
+            cs_backend_params p;
+            cs_backend_params_from_env(&p);
+            p.device = spec;
+            p.conv = modes[m].conv;
+            p.band_bytes = (size_t)modes[m].band_mb << 20;
+            fprintf(stderr, "  convolution: %s, band cap %d MiB\n", modes[m].conv, modes[m].band_mb);
+            clstyle_status st = cs_backend_create("opencl", &p, &dev);
             CHECK_OK(st);
             if (st) continue;
             run_all();
             cs_backend_destroy(dev);
         }
-        unsetenv("CLSTYLE_CONV");
-        unsetenv("CLSTYLE_BAND_MB");
     }
     fprintf(stderr, "%d comparisons on %d device(s)\n", n_compared, n);
     free(list);

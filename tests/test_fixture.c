@@ -84,16 +84,14 @@ int main(int argc, char **argv)
     const char *data = argc > 2 ? argv[2] : "tests/data/gatys_vgg19.bin";
     const char *which = argc > 3 ? argv[3] : "default";
     const char *wpath = tu_weights_or_skip();
+    cs_backend *be = tu_backend(backend); /* first: a skip then leaves nothing allocated */
     fixture fx;
-    if (load_fixture(data, &fx)) { fprintf(stderr, "cannot read fixture %s\n", data); return 1; }
+    if (load_fixture(data, &fx)) {
+        fprintf(stderr, "cannot read fixture %s\n", data);
+        cs_backend_destroy(be);
+        return 1;
+    }
 
-    cs_backend *be = NULL;
-    clstyle_status st = strcmp(backend, "opencl") ? cs_backend_reference_create(&be)
-                                                  : cs_backend_opencl_create(getenv("CLSTYLE_DEVICE"), &be);
-    if (st != CLSTYLE_OK) free_fixture(&fx);
-    if (st == CLSTYLE_ERR_DEVICE) SKIP("no OpenCL device: %s", clstyle_last_error());
-    CHECK_OK(st);
-    if (st) return 1;
     cs_weights w;
     CHECK_OK(cs_weights_load(wpath, &w));
     clstyle_options o;

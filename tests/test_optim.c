@@ -104,12 +104,7 @@ static double run(cs_backend *be, int kind, double lr, int steps, double *x_out)
 
 int main(int argc, char **argv)
 {
-    cs_backend *be;
-    clstyle_status st = argc > 1 && !strcmp(argv[1], "opencl") ? cs_backend_opencl_create(getenv("CLSTYLE_DEVICE"), &be)
-                                                                : cs_backend_reference_create(&be);
-    if (st == CLSTYLE_ERR_DEVICE) SKIP("no OpenCL device: %s", clstyle_last_error());
-    CHECK_OK(st);
-    if (st) return 1;
+    cs_backend *be = tu_backend(argc > 1 ? argv[1] : "reference");
     cs_rng r;
     cs_rng_seed(&r, 9);
     for (int i = 0; i < N; i++) { A[i] = 1 + 99 * cs_rng_uniform(&r); C[i] = cs_rng_normal(&r); }

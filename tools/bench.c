@@ -83,14 +83,12 @@ static int parse_list(const char *s, int *out, int max)
     return n;
 }
 
-static clstyle_status make_backend(int reference, const char *device, cs_backend **be)
-{
-    return reference ? cs_backend_reference_create(be) : cs_backend_opencl_create(device, be);
-}
 
 int main(int argc, char **argv)
 {
-    const char *device = getenv("CLSTYLE_DEVICE");
+    cs_backend_params params;
+    cs_backend_params_from_env(&params);
+    const char *device = params.device;
     int archs[4] = { 16, 19 }, n_arch = 2, sizes[8] = { 256, 512, 1024 }, n_sizes = 3, iters = 10, ref = 0, ref_iters = 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
@@ -109,22 +107,23 @@ int main(int argc, char **argv)
     }
     if (iters < 1) iters = 1;
     /* Setup cost of a first run: the program compiled from source. */
+    params.device = device;
+    cs_backend_params uncached = params;
+    uncached.cache_dir[0] = 0;
     cs_backend *be = NULL;
-    setenv("CLSTYLE_NO_CACHE", "1", 1);
     double t0 = cs_now();
-    clstyle_status st = cs_backend_opencl_create(device, &be);
+    clstyle_status st = cs_backend_create("opencl", &uncached, &be);
     double compile_s = cs_now() - t0;
-    unsetenv("CLSTYLE_NO_CACHE");
     if (st != CLSTYLE_OK) {
         fprintf(stderr, "clstyle-bench: %s\n", clstyle_last_error());
         return 1;
     }
     printf("device: %s\n", be->device);
     cs_backend_destroy(be);
-    cs_backend_opencl_create(device, &be); /* fills the cache if it was empty */
+    cs_backend_create("opencl", &params, &be); /* fills the cache if it was empty */
     cs_backend_destroy(be);
     t0 = cs_now();
-    st = cs_backend_opencl_create(device, &be);
+    st = cs_backend_create("opencl", &params, &be);
     double cached_s = cs_now() - t0;
     printf("program build: %.3f s from source, %.3f s from the cache\n", compile_s, cached_s);
     printf("%-6s %-10s %12s %12s %12s %14s %s\n", "net", "size", "ms/iter", "setup s", "peak MiB", "reference", "loss 0 -> end");
@@ -137,11 +136,11 @@ int main(int argc, char **argv)
             snprintf(shape, sizeof shape, "%dx%d", sizes[k], square ? sizes[k] : sizes[k] * 3 / 4);
             /* A fresh backend per run, so the peak is this run's alone (scratch buffers included). */
             cs_backend_destroy(be);
-            if ((st = cs_backend_opencl_create(device, &be)) != CLSTYLE_OK) break;
+            if ((st = cs_backend_create("opencl", &params, &be)) != CLSTYLE_OK) break;
             if ((st = run_one(be, &w, sizes[k], iters, &r)) != CLSTYLE_OK) break;
             if (ref) {
                 cs_backend *rb;
-                if ((st = make_backend(1, NULL, &rb)) != CLSTYLE_OK || (st = run_one(rb, &w, sizes[k], ref_iters, &rr)) != CLSTYLE_OK) break;
+                if ((st = cs_backend_create("reference", NULL, &rb)) != CLSTYLE_OK || (st = run_one(rb, &w, sizes[k], ref_iters, &rr)) != CLSTYLE_OK) break;
                 cs_backend_destroy(rb);
                 snprintf(refcol, sizeof refcol, "%.0f ms (%.1fx)", rr.ms_per_iter, rr.ms_per_iter / r.ms_per_iter);
             }
