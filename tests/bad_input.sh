@@ -204,6 +204,7 @@ case $case in
     expect 2 "limit is 4095 (PATH_MAX)" -- run -o "$long" --weights "$tmp/none" ;;
   output-name-too-long) expect 2 "file name is 300 characters long" -- run -o "$tmp/$(printf '%0296d' 0).png" --weights "$tmp/none" ;;
   # Errors that keep their cause.
+  log-unopenable) real_weights; expect 1 "nodir/run.jsonl: cannot open log file" -- run --log "$tmp/nodir/run.jsonl" ;;
   log-full) real_weights; expect 1 "/dev/full: cannot write the log: No space left on device" -- run --log /dev/full ;;
   disk-full) real_weights
     [ "$(id -u)" -eq 0 ] || { echo "SKIP: mounting a small tmpfs needs root"; exit 77; }
