@@ -74,6 +74,7 @@ struct cs_backend {
     char device[256];       /* human-readable device description */
     size_t bytes_in_use, bytes_peak; /* buffer memory, tracked by each backend */
     size_t mem_limit;       /* device memory for buffers; 0 when unknown (host) */
+    char notes[1024];       /* setup choices and why, for --verbose ("" if none) */
 };
 
 /* Everything that configures a backend, read once at the edge (the command

@@ -58,18 +58,6 @@ static void set_limits(cl_be *c)
     c->col_cap = band_cap(c);
 }
 
-static clstyle_status choose_conv(cl_be *c)
-{
-    const char *name = c->params.conv;
-    if (!name || !*name || !strcmp(name, "auto")) {
-        c->conv_algo = cl_conv_default(&c->dev);
-        return CLSTYLE_OK;
-    }
-    c->conv_algo = cl_conv_find(name);
-    if (c->conv_algo >= 0) return CLSTYLE_OK;
-    return cs_fail(CLSTYLE_ERR_USAGE, "unknown convolution algorithm '%s' (CLSTYLE_CONV: auto, gemm, direct)", name);
-}
-
 static clstyle_status setup(cl_be *c)
 {
     cs_backend *be = &c->base;
@@ -79,7 +67,6 @@ static clstyle_status setup(cl_be *c)
     snprintf(be->name, sizeof be->name, "opencl");
     snprintf(be->device, sizeof be->device, "%.100s (%.60s, %.60s)", c->dev.device_name, c->dev.platform_name, c->dev.version);
     set_limits(c);
-    CS_TRY(choose_conv(c));
     c->ctx = clCreateContext(NULL, 1, &c->dev.device, NULL, NULL, &err);
     CS_TRY(cl_err(err, "clCreateContext", c->dev.device_name));
     c->profile = c->params.profile;
@@ -91,7 +78,8 @@ static clstyle_status setup(cl_be *c)
     c->partial = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, (DEFER_BASE + DEFERRED * MAX_GROUPS) * sizeof(float), NULL, &err);
     CS_TRY(cl_err(err, "clCreateBuffer", "partial sums"));
     c->coef = clCreateBuffer(c->ctx, CL_MEM_READ_ONLY, CS_MAX_ROWS * sizeof(float), NULL, &err);
-    return cl_err(err, "clCreateBuffer", "combine coefficients");
+    CS_TRY(cl_err(err, "clCreateBuffer", "combine coefficients"));
+    return cl_choose_conv(c);
 }
 
 clstyle_status cs_backend_opencl_create(const cs_backend_params *params, cs_backend **out)

@@ -53,6 +53,14 @@ clstyle_status cl_download(cs_backend *be, cs_buf *src, size_t off, float *dst, 
     return cl_err(clEnqueueReadBuffer(CB(be)->q, src->m, CL_TRUE, off * 4, n * 4, dst, 0, NULL, NULL), "clEnqueueReadBuffer", "download");
 }
 
+void cl_scratch_free(cl_be *c, cl_mem *m, size_t *have)
+{
+    if (*m) clReleaseMemObject(*m);
+    c->base.bytes_in_use -= *have * 4;
+    *m = NULL;
+    *have = 0;
+}
+
 /* Makes a scratch buffer hold at least `need` floats. Sizes are fixed after
  * setup (the targets are computed at the largest sizes), so the loop never grows it. */
 clstyle_status cl_scratch(cl_be *c, cl_mem *m, size_t *have, size_t need, const char *what)
@@ -62,9 +70,7 @@ clstyle_status cl_scratch(cl_be *c, cl_mem *m, size_t *have, size_t need, const 
         return cs_fail(CLSTYLE_ERR_NOMEM, "%s: the %s needs a %.1f MiB buffer, more than the device's largest (%.0f MiB)",
                        c->dev.device_name, what, need * 4 / 1048576.0, c->max_alloc / 1048576.0);
     cl_int err;
-    if (*m) clReleaseMemObject(*m);
-    c->base.bytes_in_use -= *have * 4;
-    *have = 0;
+    cl_scratch_free(c, m, have);
     *m = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, need * 4, NULL, &err);
     CS_TRY(cl_err(err, "clCreateBuffer", what));
     *have = need;

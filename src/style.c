@@ -311,6 +311,7 @@ clstyle_status clstyle_run(const clstyle_options *o)
         fprintf(stderr, "clstyle: %s on %s (%s), %dx%d, weights %s (%s), %.1f MiB of device memory at peak\n", j.be->name,
                 j.be->device, j.weights.arch, j.content.w, j.content.h, j.weights_path, j.weights.input,
                 j.be->bytes_peak / 1048576.0);
+    if (o->verbose && j.be->notes[0]) fprintf(stderr, "clstyle: %s", j.be->notes);
     log_start(&j);
     cs_progress_start(&pr, o->iterations, o->quiet);
     record(&j, 0, ms, &pr);
