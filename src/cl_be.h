@@ -122,6 +122,7 @@ clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx
 clstyle_status cl_choose_conv(cl_be *c);
 /* The shape class of a convolution with ci input channels. */
 int cl_conv_class(int ci);
+const char *cl_conv_class_name(int k);
 
 /* backend_cl.c */
 void cl_destroy(cs_backend *be);

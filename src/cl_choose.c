@@ -45,6 +45,8 @@ int cl_conv_class(int ci)
     return k;
 }
 
+const char *cl_conv_class_name(int k) { return classes[k].name; }
+
 static double flops(int ci, int co, int h, int w) { return 2.0 * 2 * 9 * ci * co * h * w; } /* fwd + bwd */
 
 typedef struct {
