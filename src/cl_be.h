@@ -11,7 +11,7 @@
 #include "error.h"
 
 enum { CS_CONV_CLASSES = 5, CS_MAX_CONV_ALGOS = 16 };
-enum { WG = 256, MAX_GROUPS = 256, ROW_GROUPS = 32, DEFERRED = 64, N_PROF = 32 };
+enum { MAX_WG = 256, MAX_GROUPS = 256, ROW_GROUPS = 32, DEFERRED = 64, N_PROF = 32 };
 /* c->partial: CS_MAX_ROWS * ROW_GROUPS floats for the blocking reductions,
  * then DEFERRED slots of MAX_GROUPS for the deferred ones (sqdiff, tv). */
 #define DEFER_BASE ((size_t)CS_MAX_ROWS * ROW_GROUPS)
@@ -46,7 +46,8 @@ typedef struct cl_be {
     } k;
     int from_cache;
     int conv_algo[CS_CONV_CLASSES]; /* per shape class (cl_choose.c): index into cl_conv_algos[] */
-    size_t max_alloc;          /* largest buffer: the device's, or params.max_alloc when lower */
+    int wg;                    /* work-group size of the reductions (WG_SIZE): a power of two <= MAX_WG the device runs */
+    size_t local1d;            /* work-group size of the 1-D launches: <= 64 and every kernel's CL_KERNEL_WORK_GROUP_SIZE */
     /* profiling */
     int profile;
     cl_event ev;

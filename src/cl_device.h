@@ -11,7 +11,8 @@ typedef struct {
     char vendor[256];           /* platform vendor, then device vendor */
     char tags[64];              /* the short names people type: "pocl", "rusticl mesa", "nvidia" */
     cl_device_type type;
-    cl_ulong global_mem, max_alloc;
+    cl_ulong global_mem, max_alloc, local_mem;
+    size_t max_wg;              /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     cl_uint compute_units;
     int cl_major, cl_minor;     /* OpenCL C version */
 } cs_cl_device;

@@ -14,11 +14,11 @@ clstyle_status cl_alloc(cs_backend *be, size_t n, cs_buf **out)
 {
     cl_be *c = CB(be);
     size_t bytes = (n ? n : 1) * sizeof(float);
-    if (bytes > c->max_alloc || be->bytes_in_use + bytes > be->mem_limit)
+    if (bytes > c->base.max_alloc || be->bytes_in_use + bytes > be->mem_limit)
         return cs_fail(CLSTYLE_ERR_NOMEM, "%s: out of device memory: a %.1f MiB buffer on top of %.1f MiB in use exceeds the device's "
                        "%.0f MiB (largest buffer %.0f MiB); try a smaller --size or --lbfgs-history",
                        c->dev.device_name, bytes / 1048576.0, be->bytes_in_use / 1048576.0, be->mem_limit / 1048576.0,
-                       c->max_alloc / 1048576.0);
+                       c->base.max_alloc / 1048576.0);
     cs_buf *b = calloc(1, sizeof *b);
     if (!b) return cs_fail(CLSTYLE_ERR_NOMEM, "out of host memory");
     cl_int err;
@@ -66,9 +66,9 @@ void cl_scratch_free(cl_be *c, cl_mem *m, size_t *have)
 clstyle_status cl_scratch(cl_be *c, cl_mem *m, size_t *have, size_t need, const char *what)
 {
     if (need <= *have) return CLSTYLE_OK;
-    if (need * 4 > c->max_alloc)
+    if (need * 4 > c->base.max_alloc)
         return cs_fail(CLSTYLE_ERR_NOMEM, "%s: the %s needs a %.1f MiB buffer, more than the device's largest (%.0f MiB)",
-                       c->dev.device_name, what, need * 4 / 1048576.0, c->max_alloc / 1048576.0);
+                       c->dev.device_name, what, need * 4 / 1048576.0, c->base.max_alloc / 1048576.0);
     cl_int err;
     cl_scratch_free(c, m, have);
     *m = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, need * 4, NULL, &err);
