@@ -69,10 +69,16 @@ clstyle_status cl_scratch(cl_be *c, cl_mem *m, size_t *have, size_t need, const 
     if (need * 4 > c->base.max_alloc)
         return cs_fail(CLSTYLE_ERR_NOMEM, "%s: the %s needs a %.1f MiB buffer, more than the device's largest (%.0f MiB)",
                        c->dev.device_name, what, need * 4 / 1048576.0, c->base.max_alloc / 1048576.0);
+    /* The new buffer first, then the old one goes, so the two never share an
+     * id under Oclgrind: its uninitialized-value checker keeps the shadow of a
+     * released buffer, and a larger buffer given the same id (written by
+     * kernels only, as scratch is) reads as uninitialized past the old size.
+     * Growth happens in the first evaluation only; the two coexist a moment. */
     cl_int err;
-    cl_scratch_free(c, m, have);
-    *m = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, need * 4, NULL, &err);
+    cl_mem grown = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, need * 4, NULL, &err);
     CS_TRY(cl_err(err, "clCreateBuffer", what));
+    cl_scratch_free(c, m, have);
+    *m = grown;
     *have = need;
     count(&c->base, need * 4);
     return CLSTYLE_OK;
