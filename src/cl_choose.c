@@ -326,7 +326,12 @@ clstyle_status cl_choose_conv(cl_be *c)
     if (cl_n_conv_algos > CS_MAX_CONV_ALGOS) return cs_fail(CLSTYLE_ERR_OPENCL, "more than %d convolution algorithms", CS_MAX_CONV_ALGOS);
     if (forced && *forced && strcmp(forced, "auto")) {
         int a = cl_conv_find(forced);
-        if (a < 0) return cs_fail(CLSTYLE_ERR_USAGE, "unknown convolution algorithm '%s' (CLSTYLE_CONV: auto or one of cl_conv.c's table)", forced);
+        if (a < 0) {
+            char names[256] = "auto";
+            for (int k = 0; k < cl_n_conv_algos; k++)
+                snprintf(names + strlen(names), sizeof names - strlen(names), ", %s", cl_conv_algos[k].name);
+            return cs_fail(CLSTYLE_ERR_USAGE, "unknown convolution algorithm '%s' (CLSTYLE_CONV: %s)", forced, names);
+        }
         for (int cl = 0; cl < CS_CONV_CLASSES; cl++) c->conv_algo[cl] = a;
         snprintf(c->base.notes, sizeof c->base.notes, "convolution algorithm %s (forced)\n", cl_conv_algos[a].name);
         return CLSTYLE_OK;
