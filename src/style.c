@@ -314,6 +314,7 @@ clstyle_status clstyle_run(const clstyle_options *o)
         fprintf(stderr, "clstyle: %s on %s (%s), %dx%d, weights %s (%s; %s, sha256 %.16s...), %.1f MiB of device memory at peak\n",
                 j.be->name, j.be->device, j.weights.arch, j.content.w, j.content.h, j.weights_path, j.weights.input,
                 j.weights_id.name ? j.weights_id.name : "not a known file", j.weights_id.sha256, j.be->bytes_peak / 1048576.0);
+    if (o->verbose && j.be->notes[0]) fprintf(stderr, "clstyle: %s", j.be->notes);
     CS_CHECK(log_start(&j));
     cs_progress_start(&pr, o->iterations, o->quiet);
     CS_CHECK(record(&j, 0, ms, &pr));

@@ -6,7 +6,10 @@
  *   options  --save-every, --original-colors, --init FILE, two blended styles, avg pooling
  *   jpeg     a JPEG content and a .jpg output: --iterations 0 writes the initial image as JPEG
  *   vgg16    a VGG-16 file (synthetic weights, torchvision layout) runs and descends
- *   backends OpenCL vs reference: 20 L-BFGS iterations, losses agree */
+ *   backends OpenCL vs reference: 20 L-BFGS iterations, losses agree
+ *   small-device  OpenCL at 256 px with --lbfgs-history 20 as a device whose largest
+ *            buffer is 16 MiB (CLSTYLE_MAX_ALLOC_MB=16, set by meson): the 24 MiB
+ *            history is stored in blocks, and the run descends */
 #include <unistd.h>
 
 #include "image.h"
@@ -230,6 +233,23 @@ static void case_backends(void)
     cs_image_free(&b);
 }
 
+static void case_small_device(void)
+{
+    clstyle_options o;
+    double loss[32];
+    const char *mb = getenv("CLSTYLE_MAX_ALLOC_MB");
+    CHECK(mb && atoi(mb) == 16, "run with CLSTYLE_MAX_ALLOC_MB=16 (got %s)", mb ? mb : "nothing");
+    base_options(&o, path("small.png"), 256, 21); /* the history holds min(history, iterations) pairs */
+    o.backend = CLSTYLE_BACKEND_OPENCL;
+    o.lbfgs_history = 20;
+    o.log_path = path("small.jsonl");
+    clstyle_status st = clstyle_run(&o);
+    if (st == CLSTYLE_ERR_DEVICE) SKIP("no OpenCL device: %s", clstyle_last_error());
+    CHECK(st == CLSTYLE_OK, "256 px with a 16 MiB largest buffer: %s", clstyle_last_error());
+    int starts, n = read_log(o.log_path, loss, 32, &starts);
+    CHECK(n == 22 && loss[21] < 0.5 * loss[0], "%d iterations, loss %g -> %g", n - 1, loss[0], n > 0 ? loss[n - 1] : 0.0);
+}
+
 int main(int argc, char **argv)
 {
     const char *which = argc > 1 ? argv[1] : "lbfgs";
@@ -244,6 +264,7 @@ int main(int argc, char **argv)
     else if (!strcmp(which, "jpeg")) case_jpeg();
     else if (!strcmp(which, "vgg16")) case_vgg16();
     else if (!strcmp(which, "backends")) case_backends();
+    else if (!strcmp(which, "small-device")) case_small_device();
     else { fprintf(stderr, "unknown case %s\n", which); return 1; }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
