@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include "clstyle.h"
 
-typedef struct cs_buf cs_buf;
-enum { CS_MAX_ROWS = 2048 };          /* rows of multi_dot / combine: 2 x the L-BFGS history */         /* opaque, defined by each backend */
+typedef struct cs_buf cs_buf;        /* opaque, defined by each backend */
+enum { CS_MAX_ROWS = 2048 };          /* rows of multi_dot / combine: 2 x the L-BFGS history */
 typedef struct cs_backend cs_backend;
 
 typedef struct cs_backend_ops {
@@ -74,13 +74,35 @@ struct cs_backend {
     char device[256];       /* human-readable device description */
     size_t bytes_in_use, bytes_peak; /* buffer memory, tracked by each backend */
     size_t mem_limit;       /* device memory for buffers; 0 when unknown (host) */
+    size_t max_alloc;       /* largest single buffer in bytes; 0 = no limit (host) */
+    char notes[1024];       /* setup choices and why, for --verbose ("" if none) */
 };
 
+/* Everything that configures a backend, read once at the edge (the command
+ * line and the CLSTYLE_* environment, see cs_backend_params_from_env) so that
+ * backends never call getenv and tests choose paths by setting fields. */
+typedef struct cs_backend_params {
+    const char *device;     /* OpenCL device: index or name (CLSTYLE_DEVICE); NULL = default */
+    const char *conv;       /* convolution algorithm (CLSTYLE_CONV); NULL or "auto" = the device's choice */
+    int profile;            /* time every launch and print a table at destroy (CLSTYLE_PROFILE) */
+    size_t band_bytes;      /* im2col band cap (CLSTYLE_BAND_MB); 0 = default */
+    size_t mem_limit;       /* device memory clstyle may use (--max-memory, CLSTYLE_DEVICE_MEM_MB); 0 = the device's */
+    size_t max_alloc;       /* largest single buffer (CLSTYLE_MAX_ALLOC_MB); 0 = the device's */
+    size_t max_wg;          /* largest work-group (CLSTYLE_MAX_WG), to act as a small device; 0 = the device's */
+    char cache_dir[1024];   /* program binary cache (CLSTYLE_CACHE_DIR, XDG); "" = no cache (CLSTYLE_NO_CACHE) */
+} cs_backend_params;
+
+/* Defaults plus the CLSTYLE_* environment variables (the only place they are read). */
+void cs_backend_params_from_env(cs_backend_params *p);
+
+/* name: "opencl", "reference" or "null" (counts buffer memory only, computes
+ * nothing: sizing a job for a device). params may be NULL (defaults, no environment). */
+clstyle_status cs_backend_create(const char *name, const cs_backend_params *params, cs_backend **out);
+
+/* The factories behind cs_backend_create. */
 clstyle_status cs_backend_reference_create(cs_backend **out);
-/* Counts buffer memory only; computes nothing (sizing a job for a device). */
 clstyle_status cs_backend_null_create(cs_backend **out);
-/* device: index or case-insensitive name substring; NULL = first GPU, else first CPU. */
-clstyle_status cs_backend_opencl_create(const char *device, cs_backend **out);
+clstyle_status cs_backend_opencl_create(const cs_backend_params *params, cs_backend **out);
 
 /* Convenience wrappers so call sites read like the math. */
 #define CS_OP(be, op, ...) ((be)->ops->op((be), __VA_ARGS__))

@@ -2,9 +2,9 @@
 #include "backend.h"
 #include "error.h"
 
-clstyle_status cs_backend_opencl_create(const char *device, cs_backend **out)
+clstyle_status cs_backend_opencl_create(const cs_backend_params *params, cs_backend **out)
 {
-    (void)device;
+    (void)params;
     *out = NULL;
     return cs_fail(CLSTYLE_ERR_DEVICE, "this clstyle was built without OpenCL; use --backend reference "
                                        "or rebuild with the OpenCL ICD loader and CLBlast installed");

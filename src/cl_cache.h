@@ -4,9 +4,10 @@
 #define CS_CL_CACHE_H
 #include "cl_device.h"
 
-/* *from_cache tells whether the binary came from the cache. CLSTYLE_NO_CACHE=1
- * disables the cache; CLSTYLE_CACHE_DIR overrides its folder. */
-clstyle_status cs_cl_build(cl_context ctx, const cs_cl_device *dev, const char *options, cl_program *out, int *from_cache);
+/* cache: the cache folder (created if needed), "" or NULL for none.
+ * *from_cache tells whether the binary came from the cache. */
+clstyle_status cs_cl_build(cl_context ctx, const cs_cl_device *dev, const char *options, const char *cache, cl_program *out,
+                           int *from_cache);
 /* Compiles one embedded file on its own (to check that each does). */
 clstyle_status cs_cl_build_file(cl_context ctx, const cs_cl_device *dev, int index, const char **name);
 extern const int cs_cl_count;

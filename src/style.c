@@ -7,26 +7,23 @@
  * previous scale's result resized up, and builds its device state from
  * scratch after the previous scale's is freed. One size is a pyramid of one. */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "error.h"
 #include "image.h"
+#include "interrupt.h"
 #include "loss.h"
 #include "optim.h"
+#include "preflight.h"
 #include "progress.h"
 #include "rng.h"
-
-static volatile sig_atomic_t stop_requested;
-
-void clstyle_interrupt(void) { stop_requested = 1; }
+#include "runlog.h"
+#include "weights_id.h"
 
 static int file_exists(const char *p) { return access(p, R_OK) == 0; }
 
@@ -44,19 +41,6 @@ static clstyle_status resolve_weights(const clstyle_options *o, char *out, size_
     }
     return cs_fail(CLSTYLE_ERR_IO, "no VGG weights found: pass --weights FILE, set CLSTYLE_WEIGHTS, "
                                    "or run tools/demo once to download them to ~/.cache/clstyle/");
-}
-
-/* Fails now, not after a long run, if the output cannot be written. */
-static clstyle_status check_output_dir(const char *path)
-{
-    char dir[4096];
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return cs_fail(CLSTYLE_ERR_USAGE, "-o %s is a folder; give a file name such as %s/out.png", path, path);
-    const char *slash = strrchr(path, '/');
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1, slash ? path : ".");
-    if (access(dir, W_OK) != 0) return cs_fail(CLSTYLE_ERR_IO, "%s: cannot write to folder '%s': %s", path, dir, strerror(errno));
-    return CLSTYLE_OK;
 }
 
 static clstyle_status resize_fitted(const cs_image *raw, int longer, cs_image *out)
@@ -111,7 +95,9 @@ typedef struct {
     cs_backend *be;
     run_state rs;
     FILE *log;
+    int iter;           /* the last iteration evaluated */
     char weights_path[4096];
+    cs_weights_id weights_id;   /* filled for --verbose and --log */
 } job;
 
 static clstyle_status make_init(job *j)
@@ -136,17 +122,22 @@ static clstyle_status make_init(job *j)
 static clstyle_status load_inputs(job *j)
 {
     const clstyle_options *o = j->o;
-    CS_TRY(check_output_dir(o->output));
-    CS_TRY(cs_image_load_png(o->content, &j->content_src));
+    CS_TRY(resolve_weights(o, j->weights_path, sizeof j->weights_path));
+    CS_TRY(cs_preflight(o, j->weights_path));
+    CS_TRY(cs_stop_phase("reading the content image"));
+    CS_TRY(cs_image_load(o->content, o->max_input_megapixels, &j->content_src));
     double bsum = 0;
     for (int k = 0; k < o->n_styles; k++) {
-        CS_TRY(cs_image_load_png(o->styles[k], &j->style_src[k]));
+        CS_TRY(cs_stop_phase("reading the style images"));
+        CS_TRY(cs_image_load(o->styles[k], o->max_input_megapixels, &j->style_src[k]));
         j->blend[k] = o->n_blend ? o->blend[k] : 1.0;
         bsum += j->blend[k];
     }
     for (int k = 0; k < o->n_styles; k++) j->blend[k] /= bsum;
-    if (strcmp(o->init, "content") && strcmp(o->init, "random")) CS_TRY(cs_image_load_png(o->init, &j->init_src));
-    CS_TRY(resolve_weights(o, j->weights_path, sizeof j->weights_path));
+    CS_TRY(cs_stop_phase("preparing the initial image"));
+    if (strcmp(o->init, "content") && strcmp(o->init, "random"))
+        CS_TRY(cs_image_load(o->init, o->max_input_megapixels, &j->init_src));
+    CS_TRY(cs_stop_phase("loading the weights"));
     return cs_weights_load(j->weights_path, &j->weights);
 }
 
@@ -208,7 +199,7 @@ static cs_loss_image as_loss_image(const cs_image *im, double scale)
 static size_t bytes_needed(job *j, double scale)
 {
     cs_backend *nb;
-    if (cs_backend_null_create(&nb) != CLSTYLE_OK) return (size_t)-1;
+    if (cs_backend_create("null", NULL, &nb) != CLSTYLE_OK) return (size_t)-1;
     cs_loss_image styles[CLSTYLE_MAX_STYLES];
     for (int k = 0; k < j->o->n_styles; k++) styles[k] = as_loss_image(&j->styles[k], scale);
     run_state rs;
@@ -234,9 +225,19 @@ static clstyle_status explain_oom(job *j)
     return CLSTYLE_ERR_NOMEM;
 }
 
+static clstyle_status create_backend(job *j)
+{
+    const clstyle_options *o = j->o;
+    cs_backend_params p;
+    cs_backend_params_from_env(&p);
+    if (o->device) p.device = o->device;
+    return cs_backend_create(o->backend == CLSTYLE_BACKEND_REFERENCE ? "reference" : "opencl", &p, &j->be);
+}
+
 static clstyle_status setup(job *j)
 {
     const clstyle_options *o = j->o;
+    CS_TRY(cs_stop_phase("computing the style and content targets"));
     cs_loss_image styles[CLSTYLE_MAX_STYLES];
     for (int k = 0; k < o->n_styles; k++) styles[k] = as_loss_image(&j->styles[k], 1);
     clstyle_status st = state_create(j->be, &j->weights, o, j->iterations, as_loss_image(&j->content, 1), styles, j->blend, &j->rs);
@@ -248,20 +249,22 @@ static clstyle_status setup(job *j)
 static const char *const line_search_names[] = { "none", "backtrack", "wolfe" };
 
 /* One start event per scale, with that scale's size and iterations. */
-static void log_start(job *j)
+static clstyle_status log_start(job *j)
 {
     const clstyle_options *o = j->o;
-    if (!j->log) return;
+    if (!j->log) return CLSTYLE_OK;
     fprintf(j->log,
             "{\"event\":\"start\",\"version\":\"%s\",\"backend\":\"%s\",\"device\":\"%s\",\"arch\":\"%s\","
             "\"width\":%d,\"height\":%d,\"styles\":%d,\"optimizer\":\"%s\",\"line_search\":\"%s\",\"iterations\":%d,"
             "\"scale\":%d,\"scales\":%d,\"style_width\":%d,\"style_height\":%d,"
-            "\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g,\"peak_device_bytes\":%zu}\n",
+            "\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g,\"peak_device_bytes\":%zu,"
+            "\"weights\":%s%s%s,\"weights_sha256\":\"%s\"}\n",
             CLSTYLE_VERSION, j->be->name, j->be->device, j->weights.arch, j->content.w, j->content.h, o->n_styles,
             o->optimizer == CLSTYLE_ADAM ? "adam" : "lbfgs", line_search_names[o->line_search], j->iterations,
             j->scale + 1, j->n_scales, j->styles[0].w, j->styles[0].h, o->content_weight, o->style_weight, o->tv_weight,
-            j->be->bytes_peak);
-    fflush(j->log);
+            j->be->bytes_peak, j->weights_id.name ? "\"" : "", /* known names need no escaping */
+            j->weights_id.name ? j->weights_id.name : "null", j->weights_id.name ? "\"" : "", j->weights_id.sha256);
+    return cs_log_check(j->log, o->log_path);
 }
 
 /* x of the current scale into j->result, replacing the previous scale's. */
@@ -278,7 +281,7 @@ static clstyle_status save_image(job *j, const char *path)
     cs_image out;
     CS_TRY(cs_image_resize(&j->result, j->result.w, j->result.h, &out)); /* a copy: colours change only the file */
     if (j->o->original_colors) cs_image_transfer_colors(&out, &j->content);
-    clstyle_status st = cs_image_save_png(path, &out, j->o->output_bits);
+    clstyle_status st = cs_image_save(path, &out, j->o->output_bits, j->o->jpeg_quality);
     cs_image_free(&out);
     return st;
 }
@@ -314,22 +317,23 @@ static clstyle_status check_finite(job *j, int iter)
 
 /* The log line of an evaluation: `extra` marks trials ("rejected") and the
  * iteration that fell back to its start ("restored"); pyramids add the scale. */
-static void log_eval(job *j, int iter, const cs_loss *L, double ms, const char *extra)
+static clstyle_status log_eval(job *j, int iter, const cs_loss *L, double ms, const char *extra)
 {
     char where[96] = "";
-    if (!j->log) return;
+    if (!j->log) return CLSTYLE_OK;
     if (j->n_scales > 1)
         snprintf(where, sizeof where, ",\"scale\":%d,\"width\":%d,\"height\":%d", j->scale + 1, j->content.w, j->content.h);
     fprintf(j->log, "{\"iter\":%d,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g,\"ms\":%.3f%s%s}\n", iter,
             L->total, L->content, L->style, L->tv, ms, where, extra);
-    fflush(j->log);
+    return cs_log_check(j->log, j->o->log_path);
 }
 
 /* The log line and the progress update of the last evaluation. */
-static void record(job *j, int iter, double ms, cs_progress *pr)
+static clstyle_status record(job *j, int iter, double ms, cs_progress *pr)
 {
-    log_eval(j, iter, &j->rs.loss, ms, "");
+    j->iter = iter;
     cs_progress_update(pr, iter, j->rs.loss.total);
+    return log_eval(j, iter, &j->rs.loss, ms, "");
 }
 
 /* One optimizer iteration: trial evaluations until one is accepted, each
@@ -343,19 +347,18 @@ static clstyle_status iterate(job *j, int it, cs_progress *pr, int *stuck)
     while (verdict == CS_STEP_RETRY) {
         CS_TRY(evaluate(j, &ms));
         CS_TRY(cs_optim_judge(j->rs.opt, j->rs.x, j->rs.g, L->total, &verdict));
-        if (verdict != CS_STEP_ACCEPT) log_eval(j, it, L, ms, ",\"trial\":true,\"rejected\":true");
+        if (verdict != CS_STEP_ACCEPT) CS_TRY(log_eval(j, it, L, ms, ",\"trial\":true,\"rejected\":true"));
     }
     *stuck = verdict == CS_STEP_STUCK;
     if (verdict == CS_STEP_ACCEPT) {
         CS_TRY(check_finite(j, it));
-        record(j, it, ms, pr);
-        return CLSTYLE_OK;
+        return record(j, it, ms, pr);
     }
     /* back at the start: the iteration's line repeats the start's loss */
     L->total = start[0], L->content = start[1], L->style = start[2], L->tv = start[3];
-    log_eval(j, it, L, 0, ",\"restored\":true");
+    j->iter = it;
     cs_progress_update(pr, it, L->total);
-    return CLSTYLE_OK;
+    return log_eval(j, it, L, 0, ",\"restored\":true");
 }
 
 /* Iterations 1..N; iteration 0 was evaluated (and recorded) before. */
@@ -364,8 +367,7 @@ static clstyle_status optimize(job *j, cs_progress *pr)
     const clstyle_options *o = j->o;
     clstyle_status st = CLSTYLE_OK;
     int stuck = 0, last = j->scale == j->n_scales - 1;
-    for (int it = 1; it <= j->iterations && !stuck; it++) {
-        if (stop_requested) CS_CHECK(cs_fail(CLSTYLE_ERR_INTERRUPTED, "interrupted at iteration %d; %s not written", it - 1, o->output));
+    for (int it = 1; it <= j->iterations && !stuck && !cs_stop_requested(); it++) {
         CS_CHECK(iterate(j, it, pr, &stuck));
         if (o->save_every > 0 && it % o->save_every == 0 && (it < j->iterations || !last)) CS_CHECK(save_snapshot(j, it));
     }
@@ -400,22 +402,38 @@ static clstyle_status run_scale(job *j, int s)
     CS_TRY(prepare_scale(j, s));
     j->be->bytes_peak = j->be->bytes_in_use; /* each scale reports its own peak */
     CS_TRY(setup(j));
+    if (o->log_path && !j->log) CS_TRY(cs_log_open(o->log_path, &j->log));
+    CS_TRY(cs_stop_phase("evaluating the initial image"));
     /* Iteration 0 before the start event, so the peak it reports includes the
      * scratch buffers the first backward pass sizes; the loop adds none. */
     CS_TRY(evaluate(j, &ms));
     CS_TRY(check_finite(j, 0));
+    cs_stop_set_iterating(1);
+    if (s == 0 && (o->verbose || j->log)) CS_TRY(cs_weights_identify(j->weights_path, &j->weights_id));
     if (o->verbose)
-        fprintf(stderr, "clstyle: %s on %s (%s), scale %d/%d: %dx%d, weights %s (%s), %.1f MiB of device memory at peak\n",
-                j->be->name, j->be->device, j->weights.arch, s + 1, j->n_scales, j->content.w, j->content.h,
-                j->weights_path, j->weights.input, j->be->bytes_peak / 1048576.0);
-    log_start(j);
+        fprintf(stderr, "clstyle: %s on %s (%s), scale %d/%d: %dx%d, weights %s (%s; %s, sha256 %.16s...), %.1f MiB of device memory at peak\n",
+                j->be->name, j->be->device, j->weights.arch, s + 1, j->n_scales, j->content.w, j->content.h, j->weights_path,
+                j->weights.input, j->weights_id.name ? j->weights_id.name : "not a known file", j->weights_id.sha256,
+                j->be->bytes_peak / 1048576.0);
+    if (o->verbose && s == 0 && j->be->notes[0]) fprintf(stderr, "clstyle: %s", j->be->notes);
+    CS_TRY(log_start(j));
     cs_progress_start(&pr, j->iterations, o->quiet);
     cs_progress_scale(&pr, s + 1, j->n_scales);
-    record(j, 0, ms, &pr);
+    CS_TRY(record(j, 0, ms, &pr));
     CS_TRY(optimize(j, &pr));
     CS_TRY(download_result(j));
     state_free(j->be, &j->rs);
     return CLSTYLE_OK;
+}
+
+/* After the first signal during the iterations: the picture so far is kept
+ * (in a pyramid, at the size of the scale it was stopped in). */
+static clstyle_status finish_interrupted(job *j)
+{
+    CS_TRY(cs_log_interrupted(j->log, j->o->log_path, j->iter));
+    CS_TRY(cs_log_close(&j->log, j->o->log_path));
+    return cs_fail(CLSTYLE_ERR_INTERRUPTED, "interrupted after iteration %d; %s holds the result so far", j->iter,
+                   j->o->output);
 }
 
 clstyle_status clstyle_run(const clstyle_options *o)
@@ -424,16 +442,16 @@ clstyle_status clstyle_run(const clstyle_options *o)
     memset(&j, 0, sizeof j);
     j.o = o;
     j.n_scales = o->n_sizes ? o->n_sizes : 1;
-    stop_requested = 0;
+    cs_stop_begin(o->verbose);
     clstyle_status st;
     CS_CHECK(load_inputs(&j));
-    if (o->backend == CLSTYLE_BACKEND_REFERENCE) CS_CHECK(cs_backend_reference_create(&j.be));
-    else CS_CHECK(cs_backend_opencl_create(o->device, &j.be));
-    if (o->log_path && !(j.log = fopen(o->log_path, "w")))
-        CS_CHECK(cs_fail(CLSTYLE_ERR_IO, "%s: cannot open log file: %s", o->log_path, strerror(errno)));
-    for (int s = 0; s < j.n_scales; s++) CS_CHECK(run_scale(&j, s));
+    CS_CHECK(create_backend(&j));
+    for (int s = 0; s < j.n_scales && !cs_stop_requested(); s++) CS_CHECK(run_scale(&j, s));
     CS_CHECK(save_image(&j, o->output));
+    if (cs_stop_requested()) CS_CHECK(finish_interrupted(&j));
+    CS_CHECK(cs_log_close(&j.log, o->log_path));
 done:
     job_free(&j);
+    cs_stop_end();
     return st;
 }

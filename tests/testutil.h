@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
+
 static int tu_failures;
 
 #define CHECK(cond, ...) do { \
@@ -38,6 +40,22 @@ static inline double tu_nmse(const float *a, const float *b, size_t n)
         den += (double)b[i] * b[i];
     }
     return den > 0 ? num / den : num;
+}
+
+/* The backend a test names ("reference" or "opencl"), configured like the
+ * program (CLSTYLE_* environment); exits 77 when there is no OpenCL device. */
+static inline cs_backend *tu_backend(const char *name)
+{
+    cs_backend_params p;
+    cs_backend *be = NULL;
+    cs_backend_params_from_env(&p);
+    clstyle_status st = cs_backend_create(name, &p, &be);
+    if (st == CLSTYLE_ERR_DEVICE) SKIP("no OpenCL device: %s", clstyle_last_error());
+    if (st != CLSTYLE_OK) {
+        fprintf(stderr, "FAIL: cannot create the %s backend: %s\n", name, clstyle_last_error());
+        exit(1);
+    }
+    return be;
 }
 
 static inline const char *tu_weights_or_skip(void)

@@ -1,0 +1,141 @@
+/* The OpenCL backend's private state and the helpers its modules share:
+ * cl_launch.c (launches, reductions, profiling), cl_mem.c (buffers),
+ * cl_gemm.c (CLBlast), cl_conv.c (convolution algorithms), cl_ops.c (the
+ * other ops) and backend_cl.c (setup and the vtable). */
+#ifndef CS_CL_BE_H
+#define CS_CL_BE_H
+#include <clblast_c.h>
+
+#include "backend.h"
+#include "cl_device.h"
+#include "error.h"
+
+enum { CS_CONV_CLASSES = 5, CS_MAX_CONV_ALGOS = 16 };
+enum { MAX_WG = 256, MAX_GROUPS = 256, ROW_GROUPS = 32, DEFERRED = 64, N_PROF = 32 };
+/* c->partial: CS_MAX_ROWS * ROW_GROUPS floats for the blocking reductions,
+ * then DEFERRED slots of MAX_GROUPS for the deferred ones (sqdiff, tv). */
+#define DEFER_BASE ((size_t)CS_MAX_ROWS * ROW_GROUPS)
+
+/* Every kernel of cl/, once: X(field, kernel name). */
+#define CS_CL_KERNELS(X)                                                                                              \
+    X(im2col, "im2col3x3") X(col2im, "col2im3x3") X(bias_relu, "bias_relu") X(relu_bwd, "relu_bwd") X(affine, "affine3") \
+    X(axpy, "axpy") X(scale, "scale") X(fill, "fill") X(pool, "pool2x2") X(pool_bwd, "pool2x2_bwd") X(dot, "dot_asum")  \
+    X(sqdiff, "sqdiff") X(tv, "tv") X(adam, "adam") X(sum_parts, "sum_parts") X(multi_dot, "multi_dot")              \
+    X(combine, "combine") X(pad1, "pad1") X(direct_fwd, "conv3x3_direct_fwd") X(direct_bwd, "conv3x3_direct_bwd")
+
+struct cs_buf {
+    cl_mem m;
+    size_t n;
+};
+
+/* Profiling (params.profile): device time per kernel/GEMM from OpenCL events
+ * (this serializes the queue) and the host time of the enqueue call. */
+typedef struct { const char *name; double ms, host_ms; long calls; } prof_entry;
+
+typedef struct cl_be {
+    cs_backend base;
+    cs_backend_params params;
+    cs_cl_device dev;
+    cl_context ctx;
+    cl_command_queue q;
+    cl_program prog;
+    struct {
+#define CS_KERNEL_FIELD(f, name) cl_kernel f;
+        CS_CL_KERNELS(CS_KERNEL_FIELD)
+#undef CS_KERNEL_FIELD
+    } k;
+    int from_cache;
+    int conv_algo[CS_CONV_CLASSES]; /* per shape class (cl_choose.c): index into cl_conv_algos[] */
+    int wg;                    /* work-group size of the reductions (WG_SIZE): a power of two <= MAX_WG the device runs */
+    size_t local1d;            /* work-group size of the 1-D launches: <= 64 and every kernel's CL_KERNEL_WORK_GROUP_SIZE */
+    /* profiling */
+    int profile;
+    cl_event ev;
+    double t_enqueue;          /* when the profiled call started, for its host time */
+    prof_entry prof[N_PROF];
+    int n_prof;
+    /* scratch buffers, grown on demand and kept */
+    cl_mem col;                /* im2col band, up to col_cap floats */
+    size_t col_n, col_cap;
+    cl_mem pad;                /* zero-padded input of the direct convolution */
+    size_t pad_n;
+    cl_mem gemm_tmp;           /* CLBlast's GEMM scratch, ours so it is not allocated per call */
+    size_t gemm_tmp_n;
+    struct { size_t key[11], bytes; } tmp_sizes[256]; /* temp sizes per GEMM shape seen */
+    int n_tmp_sizes;
+    cl_mem parts;              /* split-K partial Gram matrices */
+    size_t parts_n;
+    /* reductions */
+    cl_mem partial;            /* partial sums: MAX_GROUPS, or ROW_GROUPS per multi_dot row */
+    cl_mem coef;               /* CS_MAX_ROWS combine coefficients */
+    struct { double *dst; int groups; } pending[DEFERRED]; /* deferred sums, slot i */
+    int n_pending;
+    float host_part[CS_MAX_ROWS * ROW_GROUPS]; /* partial sums read back (per backend: thread safe) */
+} cl_be;
+
+#define CB(be) ((cl_be *)(be))
+
+/* cl_launch.c */
+clstyle_status cl_err(cl_int err, const char *call, const char *what);
+cl_event *cl_ev(cl_be *c);
+void cl_prof(cl_be *c, const char *name);
+void cl_prof_print(cl_be *c);
+cl_int cl_set_args(cl_kernel k, int count, ...);
+clstyle_status cl_run1d(cl_be *c, cl_kernel k, const char *name, size_t n);
+clstyle_status cl_run(cl_be *c, cl_kernel k, const char *name, cl_uint dims, const size_t *global, const size_t *local);
+clstyle_status cl_reduce(cl_be *c, cl_kernel k, const char *name, size_t n, double *out);
+clstyle_status cl_defer_slot(cl_be *c, int *poff);
+clstyle_status cl_reduce_deferred(cl_be *c, cl_kernel k, const char *name, size_t n, double *out);
+clstyle_status cl_settle(cl_be *c);
+
+/* cl_mem.c */
+clstyle_status cl_alloc(cs_backend *be, size_t n, cs_buf **out);
+void cl_release(cs_backend *be, cs_buf *b);
+clstyle_status cl_upload(cs_backend *be, cs_buf *dst, size_t off, const float *src, size_t n);
+clstyle_status cl_download(cs_backend *be, cs_buf *src, size_t off, float *dst, size_t n);
+clstyle_status cl_scratch(cl_be *c, cl_mem *m, size_t *have, size_t need, const char *what);
+void cl_scratch_free(cl_be *c, cl_mem *m, size_t *have);
+
+/* cl_gemm.c */
+clstyle_status cl_gemm(cl_be *c, int ta, int tb, size_t m, size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
+                       cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem cm, size_t c_off, size_t ldc, const char *what);
+clstyle_status cl_gram(cs_backend *be, cs_buf *f, cs_buf *g, int c, int m);
+clstyle_status cl_gram_bwd(cs_backend *be, cs_buf *dg, cs_buf *f, cs_buf *df, int c, int m);
+
+/* cl_conv.c. The direct kernel computes CS_DIRECT_PX pixels (one float16
+ * vector in cl/conv.cl) times CS_DIRECT_COB output channels per work-item. */
+enum { CS_DIRECT_PX = 16, CS_DIRECT_COB = 16 };
+typedef struct {
+    const char *name;
+    clstyle_status (*fwd)(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
+    clstyle_status (*bwd)(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+} cl_conv_algo;
+extern const cl_conv_algo cl_conv_algos[];
+extern const int cl_n_conv_algos;
+/* Index of an algorithm by name, or -1. */
+int cl_conv_find(const char *name);
+clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
+clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+
+/* cl_choose.c: c->conv_algo[] from params.conv when forced, else from the
+ * cache or by measurement (self-check, then timing per shape class); the
+ * choice and its reasons go to c->base.notes. */
+clstyle_status cl_choose_conv(cl_be *c);
+/* The shape class of a convolution with ci input channels. */
+int cl_conv_class(int ci);
+const char *cl_conv_class_name(int k);
+
+/* backend_cl.c */
+void cl_destroy(cs_backend *be);
+
+/* cl_ops.c: the vtable (the entries that are one kernel each live there). */
+extern const cs_backend_ops cl_ops;
+clstyle_status cl_fill(cs_backend *be, cs_buf *x, float v, size_t n);
+
+/* Kernel arguments: ARGS(kernel, A(x), A(y), ...), each A() a (size, pointer) pair. */
+#define A(x) sizeof(x), (const void *)&(x)
+#define NARGS(...) NARGS_(__VA_ARGS__, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define NARGS_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, _20, _21, _22, _23, _24, N, ...) N
+#define ARGS(k, ...) CS_TRY(cl_err(cl_set_args(k, NARGS(__VA_ARGS__) / 2, __VA_ARGS__), "clSetKernelArg", #k))
+
+#endif

@@ -1,0 +1,103 @@
+/* 3x3 convolutions (stride 1, zero pad 1), forward and backward to the input,
+ * as a table of algorithms; the backend dispatches per shape class to the
+ * one cl_choose.c picked (any number of entries; each must handle any shape).
+ * - gemm: im2col in row bands (capped memory) + CLBlast SGEMM; col2im back.
+ * - direct: one kernel over a zero-padded copy, vectorized over 16 pixels and
+ *   a block of output channels (on PoCL ~10x faster than CLBlast; on Mesa's
+ *   rusticl ~20x slower). */
+#include <string.h>
+#include <strings.h>
+
+#include "cl_be.h"
+
+/* Rows per im2col band for k = ci*9 columns of width w. */
+static clstyle_status band_rows(cl_be *c, int k, int h, int w, int *rows)
+{
+    size_t per_row = (size_t)k * w, r = c->col_cap / per_row;
+    if (r < 1) r = 1;
+    if (r > (size_t)h) r = (size_t)h;
+    *rows = (int)r;
+    return cl_scratch(c, &c->col, &c->col_n, r * per_row, "im2col band");
+}
+
+static clstyle_status gemm_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
+{
+    int k = ci * 9, R;
+    CS_TRY(band_rows(c, k, h, w, &R));
+    for (int row0 = 0; row0 < h; row0 += R) {
+        int rows = row0 + R <= h ? R : h - row0;
+        size_t n = (size_t)rows * w;
+        ARGS(c->k.im2col, A(x->m), A(c->col), A(ci), A(h), A(w), A(row0), A(rows));
+        CS_TRY(cl_run1d(c, c->k.im2col, "im2col3x3", (size_t)ci * n));
+        CS_TRY(cl_gemm(c, 0, 0, (size_t)co, n, (size_t)k, 1.0f, wt->m, 0, (size_t)k, c->col, 0, n, 0.0f, y->m, (size_t)row0 * w,
+                       (size_t)h * w, "gemm conv fwd"));
+    }
+    return CLSTYLE_OK;
+}
+
+static clstyle_status gemm_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
+{
+    int k = ci * 9, R;
+    CS_TRY(band_rows(c, k, h, w, &R));
+    int accum = R < h; /* several bands add into dx */
+    if (accum) CS_TRY(cl_fill(&c->base, dx, 0.0f, (size_t)ci * h * w));
+    for (int row0 = 0; row0 < h; row0 += R) {
+        int rows = row0 + R <= h ? R : h - row0;
+        size_t n = (size_t)rows * w;
+        /* dcol (k, n) = W^T (k, co) dy[:, band] (co, n) */
+        CS_TRY(cl_gemm(c, 1, 0, (size_t)k, n, (size_t)co, 1.0f, wt->m, 0, (size_t)k, dy->m, (size_t)row0 * w, (size_t)h * w, 0.0f,
+                       c->col, 0, n, "gemm conv bwd"));
+        int p0 = row0 > 0 ? row0 - 1 : 0, p1 = row0 + rows + 1 < h ? row0 + rows + 1 : h, prows = p1 - p0;
+        ARGS(c->k.col2im, A(c->col), A(dx->m), A(ci), A(h), A(w), A(row0), A(rows), A(p0), A(prows), A(accum));
+        CS_TRY(cl_run1d(c, c->k.col2im, "col2im3x3", (size_t)ci * prows * w));
+    }
+    return CLSTYLE_OK;
+}
+
+/* Direct convolution: pad the input, then one launch; flip selects the
+ * gradient to the input (the weights transposed and flipped). */
+static clstyle_status direct(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int n_in, int n_out, int h, int w, int flip)
+{
+    int wp = (w + CS_DIRECT_PX - 1) / CS_DIRECT_PX * CS_DIRECT_PX + 2;
+    size_t np = (size_t)n_in * (h + 2) * wp;
+    CS_TRY(cl_scratch(c, &c->pad, &c->pad_n, np, "padded input"));
+    ARGS(c->k.pad1, A(x->m), A(c->pad), A(n_in), A(h), A(w), A(wp));
+    CS_TRY(cl_run1d(c, c->k.pad1, "pad1", np));
+    size_t global[3] = { (size_t)(wp - 2) / CS_DIRECT_PX, (size_t)h, (size_t)(n_out + CS_DIRECT_COB - 1) / CS_DIRECT_COB };
+    cl_kernel k = flip ? c->k.direct_bwd : c->k.direct_fwd;
+    ARGS(k, A(c->pad), A(wt->m), A(y->m), A(n_in), A(n_out), A(h), A(w), A(wp));
+    return cl_run(c, k, flip ? "conv_direct bwd" : "conv_direct fwd", 3, global, NULL);
+}
+
+static clstyle_status direct_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
+{
+    return direct(c, x, wt, y, ci, co, h, w, 0);
+}
+
+static clstyle_status direct_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
+{
+    return direct(c, dy, wt, dx, co, ci, h, w, 1);
+}
+
+const cl_conv_algo cl_conv_algos[] = {
+    { "gemm", gemm_fwd, gemm_bwd },
+    { "direct", direct_fwd, direct_bwd },
+};
+const int cl_n_conv_algos = (int)(sizeof cl_conv_algos / sizeof *cl_conv_algos);
+
+int cl_conv_find(const char *name)
+{
+    for (int i = 0; i < cl_n_conv_algos; i++)
+        if (!strcasecmp(cl_conv_algos[i].name, name)) return i;
+    return -1;
+}
+
+clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
+{
+    return cl_conv_algos[CB(be)->conv_algo[cl_conv_class(ci)]].fwd(CB(be), x, wt, y, ci, co, h, w);
+}
+
+clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
+{
+    return cl_conv_algos[CB(be)->conv_algo[cl_conv_class(ci)]].bwd(CB(be), dy, wt, dx, ci, co, h, w);
+}

@@ -1,0 +1,165 @@
+/* The OpenCL backend's vtable and its entries that are one kernel launch
+ * each (element-wise ops, pooling, loss terms, optimizer vector ops). */
+#include <math.h>
+
+#include "cl_be.h"
+
+clstyle_status cl_fill(cs_backend *be, cs_buf *x, float v, size_t n)
+{
+    int ni = (int)n;
+    ARGS(CB(be)->k.fill, A(x->m), A(v), A(ni));
+    return cl_run1d(CB(be), CB(be)->k.fill, "fill", n);
+}
+
+static clstyle_status cl_finish(cs_backend *be) { return cl_settle(CB(be)); }
+
+static clstyle_status cl_bias_relu(cs_backend *be, cs_buf *y, cs_buf *bias, int ch, int hw, int relu)
+{
+    cl_be *c = CB(be);
+    int n = ch * hw, has = bias != NULL;
+    cl_mem b = bias ? bias->m : y->m;
+    ARGS(c->k.bias_relu, A(y->m), A(b), A(has), A(hw), A(relu), A(n));
+    return cl_run1d(c, c->k.bias_relu, "bias_relu", (size_t)n);
+}
+
+static clstyle_status cl_relu_bwd(cs_backend *be, cs_buf *y, cs_buf *dy, size_t n)
+{
+    int ni = (int)n;
+    ARGS(CB(be)->k.relu_bwd, A(y->m), A(dy->m), A(ni));
+    return cl_run1d(CB(be), CB(be)->k.relu_bwd, "relu_bwd", n);
+}
+
+static clstyle_status cl_pool(cs_backend *be, cs_buf *x, cs_buf *y, int ch, int h, int w, int avg)
+{
+    ARGS(CB(be)->k.pool, A(x->m), A(y->m), A(ch), A(h), A(w), A(avg));
+    return cl_run1d(CB(be), CB(be)->k.pool, "pool2x2", (size_t)ch * (h / 2) * (w / 2));
+}
+
+static clstyle_status cl_pool_bwd(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf *dx, int ch, int h, int w, int avg)
+{
+    ARGS(CB(be)->k.pool_bwd, A(x->m), A(dy->m), A(dx->m), A(ch), A(h), A(w), A(avg));
+    return cl_run1d(CB(be), CB(be)->k.pool_bwd, "pool2x2_bwd", (size_t)ch * h * w);
+}
+
+static clstyle_status cl_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, float gscale, cs_buf *grad, double *sum)
+{
+    cl_be *c = CB(be);
+    int ni = (int)n, has = grad != NULL;
+    cl_mem g = grad ? grad->m : a->m;
+    int poff;
+    CS_TRY(cl_defer_slot(c, &poff));
+    ARGS(c->k.sqdiff, A(a->m), A(b->m), A(ni), A(gscale), A(g), A(has), A(c->partial), A(poff));
+    return cl_reduce_deferred(c, c->k.sqdiff, "sqdiff", n, sum);
+}
+
+static clstyle_status cl_tv(cs_backend *be, cs_buf *x, int ch, int h, int w, float gscale, cs_buf *grad, double *val)
+{
+    cl_be *c = CB(be);
+    float inv_nv = h > 1 ? (float)(1.0 / ((double)ch * (h - 1) * w)) : 0.0f;
+    float inv_nh = w > 1 ? (float)(1.0 / ((double)ch * h * (w - 1))) : 0.0f;
+    int has = grad != NULL;
+    cl_mem g = grad ? grad->m : x->m;
+    int poff;
+    CS_TRY(cl_defer_slot(c, &poff));
+    ARGS(c->k.tv, A(x->m), A(ch), A(h), A(w), A(inv_nv), A(inv_nh), A(gscale), A(g), A(has), A(c->partial), A(poff));
+    return cl_reduce_deferred(c, c->k.tv, "tv", (size_t)ch * h * w, val);
+}
+
+static clstyle_status cl_affine(cs_backend *be, cs_buf *x, cs_buf *y, int ch, int hw, const float *s, const float *o)
+{
+    cl_be *c = CB(be);
+    if (ch != 3) return cs_fail(CLSTYLE_ERR_USAGE, "affine: OpenCL backend supports 3 channels, got %d", ch);
+    int n = ch * hw;
+    ARGS(c->k.affine, A(x->m), A(y->m), A(hw), A(s[0]), A(s[1]), A(s[2]), A(o[0]), A(o[1]), A(o[2]), A(n));
+    return cl_run1d(c, c->k.affine, "affine3", (size_t)n);
+}
+
+static clstyle_status dot_or_asum(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, int mode, double *out)
+{
+    cl_be *c = CB(be);
+    int ni = (int)n;
+    ARGS(c->k.dot, A(a->m), A(b->m), A(ni), A(mode), A(c->partial));
+    return cl_reduce(c, c->k.dot, mode ? "asum" : "dot", n, out);
+}
+
+static clstyle_status cl_dot(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, double *out) { return dot_or_asum(be, a, b, n, 0, out); }
+static clstyle_status cl_asum(cs_backend *be, cs_buf *a, size_t n, double *out) { return dot_or_asum(be, a, a, n, 1, out); }
+
+static clstyle_status cl_axpy(cs_backend *be, float a, cs_buf *x, cs_buf *y, size_t n)
+{
+    int ni = (int)n;
+    ARGS(CB(be)->k.axpy, A(a), A(x->m), A(y->m), A(ni));
+    return cl_run1d(CB(be), CB(be)->k.axpy, "axpy", n);
+}
+
+static clstyle_status cl_scale(cs_backend *be, float a, cs_buf *x, size_t n)
+{
+    int ni = (int)n;
+    ARGS(CB(be)->k.scale, A(a), A(x->m), A(ni));
+    return cl_run1d(CB(be), CB(be)->k.scale, "scale", n);
+}
+
+static clstyle_status cl_copy_at(cs_backend *be, cs_buf *src, cs_buf *dst, size_t off, size_t n)
+{
+    if (n == 0) return CLSTYLE_OK;
+    return cl_err(clEnqueueCopyBuffer(CB(be)->q, src->m, dst->m, 0, off * 4, n * 4, 0, NULL, NULL), "clEnqueueCopyBuffer", "copy_at");
+}
+
+static clstyle_status cl_copy(cs_backend *be, cs_buf *src, cs_buf *dst, size_t n)
+{
+    if (src == dst) return CLSTYLE_OK;
+    return cl_copy_at(be, src, dst, 0, n);
+}
+
+static clstyle_status cl_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf *v, size_t n, double *out)
+{
+    cl_be *c = CB(be);
+    if (rows <= 0) return CLSTYLE_OK;
+    if (rows > CS_MAX_ROWS) return cs_fail(CLSTYLE_ERR_USAGE, "multi_dot: %d rows, at most %d", rows, CS_MAX_ROWS);
+    size_t wg = (size_t)c->wg, groups = (n + wg - 1) / wg;
+    if (groups > ROW_GROUPS) groups = ROW_GROUPS;
+    size_t global[2] = { groups * wg, (size_t)rows }, local[2] = { wg, 1 };
+    int ni = (int)n;
+    ARGS(c->k.multi_dot, A(mat->m), A(v->m), A(ni), A(c->partial));
+    CS_TRY(cl_run(c, c->k.multi_dot, "multi_dot", 2, global, local));
+    float *part = c->host_part;
+    CS_TRY(cl_err(clEnqueueReadBuffer(c->q, c->partial, CL_TRUE, 0, groups * rows * sizeof(float), part, 0, NULL, NULL),
+                  "clEnqueueReadBuffer", "multi_dot"));
+    for (int r = 0; r < rows; r++) {
+        double s = 0;
+        for (size_t g = 0; g < groups; g++) s += part[(size_t)r * groups + g];
+        out[r] = s;
+    }
+    return CLSTYLE_OK;
+}
+
+static clstyle_status cl_combine(cs_backend *be, cs_buf *mat, int rows, const float *coef, cs_buf *out, size_t n)
+{
+    cl_be *c = CB(be);
+    if (rows > CS_MAX_ROWS) return cs_fail(CLSTYLE_ERR_USAGE, "combine: %d rows, at most %d", rows, CS_MAX_ROWS);
+    if (rows <= 0) return cl_fill(be, out, 0.0f, n);
+    CS_TRY(cl_err(clEnqueueWriteBuffer(c->q, c->coef, CL_TRUE, 0, (size_t)rows * 4, coef, 0, NULL, NULL), "clEnqueueWriteBuffer",
+                  "combine coefficients"));
+    int ni = (int)n;
+    ARGS(c->k.combine, A(mat->m), A(rows), A(c->coef), A(out->m), A(ni));
+    return cl_run1d(c, c->k.combine, "combine", n);
+}
+
+static clstyle_status cl_adam(cs_backend *be, cs_buf *x, cs_buf *g, cs_buf *m, cs_buf *v, size_t n, float lr, float b1, float b2,
+                              float eps, int t)
+{
+    cl_be *c = CB(be);
+    int ni = (int)n;
+    float c1 = (float)(1.0 - pow(b1, t)), c2 = (float)(1.0 - pow(b2, t));
+    ARGS(c->k.adam, A(x->m), A(g->m), A(m->m), A(v->m), A(ni), A(lr), A(b1), A(b2), A(eps), A(c1), A(c2));
+    return cl_run1d(c, c->k.adam, "adam", n);
+}
+
+const cs_backend_ops cl_ops = {
+    .destroy = cl_destroy, .alloc = cl_alloc, .release = cl_release, .upload = cl_upload, .download = cl_download,
+    .conv3x3 = cl_conv3x3, .conv3x3_bwd = cl_conv3x3_bwd, .bias_relu = cl_bias_relu, .relu_bwd = cl_relu_bwd,
+    .pool = cl_pool, .pool_bwd = cl_pool_bwd, .gram = cl_gram, .gram_bwd = cl_gram_bwd, .sqdiff = cl_sqdiff,
+    .tv = cl_tv, .affine = cl_affine, .dot = cl_dot, .asum = cl_asum, .axpy = cl_axpy, .scale = cl_scale,
+    .copy = cl_copy, .fill = cl_fill, .adam = cl_adam, .copy_at = cl_copy_at, .multi_dot = cl_multi_dot, .combine = cl_combine,
+    .finish = cl_finish,
+};
