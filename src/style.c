@@ -141,13 +141,13 @@ static clstyle_status load_inputs(job *j)
     return cs_weights_load(j->weights_path, &j->weights);
 }
 
-/* Longer side of the styles at content size `size`: size x --style-scale, but
- * never more than the style's own (an enlarged style only adds blur, which the
- * Gram matrices of the shallow layers would then ask of the result), and at least 16. */
-static int style_size(const clstyle_options *o, const cs_image *style, int size)
+/* Longer side of the styles at content size `size`: size x --style-scale, at
+ * least 16, as SPEC fixes it. A style smaller than that is enlarged like any
+ * other input (README: pass a larger painting or a --style-scale below 1 for
+ * print sizes, since an enlarged style only adds blur). */
+static int style_size(const clstyle_options *o, int size)
 {
-    int want = (int)lround(size * o->style_scale), own = style->w > style->h ? style->w : style->h;
-    if (want > own) want = own;
+    int want = (int)lround(size * o->style_scale);
     return want < 16 ? 16 : want;
 }
 
@@ -182,7 +182,7 @@ static clstyle_status prepare_scale(job *j, int s)
     CS_TRY(resize_fitted(&j->content_src, j->size, &j->content));
     for (int k = 0; k < o->n_styles; k++) {
         cs_image_free(&j->styles[k]);
-        CS_TRY(resize_fitted(&j->style_src[k], style_size(o, &j->style_src[k], j->size), &j->styles[k]));
+        CS_TRY(resize_fitted(&j->style_src[k], style_size(o, j->size), &j->styles[k]));
     }
     if (s == 0) return make_init(j);
     CS_TRY(cs_image_resize(&j->result, j->content.w, j->content.h, &j->init));
