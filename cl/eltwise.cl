@@ -52,3 +52,17 @@ __kernel void combine(__global const float *mat, int rows, __global const float 
     for (int r = 0; r < rows; r++) s += coef[r] * mat[(size_t)r * n + i];
     out[i] = s;
 }
+
+/* A window of a (c,H,W) buffer against a contiguous (c,h,w) one, n = c*h*w:
+ * add = 0 copies the window out (crop), add = 1 adds into it (paste_add).
+ * 64-bit indices: the big buffer may hold more than 2^31 floats. */
+__kernel void window(__global float *big, __global float *small, ulong H, ulong W, ulong y0, ulong x0, ulong h, ulong w,
+                     ulong n, int add)
+{
+    size_t i = get_global_id(0);
+    if (i >= n) return;
+    size_t hw = h * w, ch = i / hw, r = i - ch * hw, y = r / w, x = r - y * w;
+    size_t k = (ch * H + y0 + y) * W + x0 + x;
+    if (add) big[k] += small[i];
+    else small[i] = big[k];
+}

@@ -13,6 +13,11 @@ typedef struct cs_buf cs_buf;        /* opaque, defined by each backend */
 enum { CS_MAX_ROWS = 2048 };          /* rows of multi_dot / combine: 2 x the L-BFGS history */
 typedef struct cs_backend cs_backend;
 
+/* A window of rows y0..y0+h and columns x0..x0+w of every channel of a
+ * (c, H, W) buffer: what the image and its feature maps are cut into when a
+ * job is evaluated in pieces. 64-bit throughout: a whole map may pass 2^31. */
+typedef struct { size_t c, H, W, y0, x0, h, w; } cs_window;
+
 typedef struct cs_backend_ops {
     void (*destroy)(cs_backend *be);
 
@@ -47,6 +52,11 @@ typedef struct cs_backend_ops {
     clstyle_status (*tv)(cs_backend *be, cs_buf *x, int c, int h, int w, float gscale, cs_buf *grad, double *val);
     /* y (c,hw) = x * s[c] + o[c]; preprocessing (and, with o = 0, its backward). */
     clstyle_status (*affine)(cs_backend *be, cs_buf *x, cs_buf *y, int c, int hw, const float *s, const float *o);
+
+    /* dst (c,h,w) = window win of src (c,H,W). */
+    clstyle_status (*crop)(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst);
+    /* window win of dst (c,H,W) += src (c,h,w): the inverse of crop, accumulating. */
+    clstyle_status (*paste_add)(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst);
 
     /* Vector operations for the optimizers. */
     clstyle_status (*dot)(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, double *out);

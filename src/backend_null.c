@@ -46,6 +46,7 @@ NOP(nb_axpy, float a, cs_buf *x, cs_buf *y, size_t n)
 NOP(nb_scale, float a, cs_buf *x, size_t n)
 NOP(nb_copy, cs_buf *s, cs_buf *d, size_t n)
 NOP(nb_copy_at, cs_buf *s, cs_buf *d, size_t off, size_t n)
+NOP(nb_window, cs_buf *s, cs_window win, cs_buf *d)
 NOP(nb_fill, cs_buf *x, float v, size_t n)
 NOP(nb_combine, cs_buf *m, int rows, const float *coef, cs_buf *out, size_t n)
 NOP(nb_adam, cs_buf *x, cs_buf *g, cs_buf *m, cs_buf *v, size_t n, float lr, float b1, float b2, float eps, int t)
@@ -91,6 +92,7 @@ static const cs_backend_ops null_ops = {
     .pool_bwd = nb_pool_bwd, .gram = nb_gram, .gram_bwd = nb_gram_bwd, .sqdiff = nb_sqdiff, .tv = nb_tv, .affine = nb_affine,
     .dot = nb_dot, .asum = nb_asum, .axpy = nb_axpy, .scale = nb_scale, .copy = nb_copy, .copy_at = nb_copy_at,
     .multi_dot = nb_multi_dot, .combine = nb_combine, .fill = nb_fill, .adam = nb_adam, .finish = nb_finish,
+    .crop = nb_window, .paste_add = nb_window,
 };
 
 clstyle_status cs_backend_null_create(cs_backend **out)

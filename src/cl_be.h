@@ -20,7 +20,8 @@ enum { WG = 256, MAX_GROUPS = 256, ROW_GROUPS = 32, DEFERRED = 64, N_PROF = 32 }
     X(im2col, "im2col3x3") X(col2im, "col2im3x3") X(bias_relu, "bias_relu") X(relu_bwd, "relu_bwd") X(affine, "affine3") \
     X(axpy, "axpy") X(scale, "scale") X(fill, "fill") X(pool, "pool2x2") X(pool_bwd, "pool2x2_bwd") X(dot, "dot_asum")  \
     X(sqdiff, "sqdiff") X(tv, "tv") X(adam, "adam") X(sum_parts, "sum_parts") X(multi_dot, "multi_dot")              \
-    X(combine, "combine") X(pad1, "pad1") X(direct_fwd, "conv3x3_direct_fwd") X(direct_bwd, "conv3x3_direct_bwd")
+    X(combine, "combine") X(pad1, "pad1") X(direct_fwd, "conv3x3_direct_fwd") X(direct_bwd, "conv3x3_direct_bwd") \
+    X(window, "window")
 
 struct cs_buf {
     cl_mem m;

@@ -111,6 +111,18 @@ static clstyle_status cl_copy(cs_backend *be, cs_buf *src, cs_buf *dst, size_t n
     return cl_copy_at(be, src, dst, 0, n);
 }
 
+/* crop (add = 0) and paste_add (add = 1): one kernel, the window's offsets as 64-bit values. */
+static clstyle_status window_op(cs_backend *be, cs_buf *big, cs_buf *small, cs_window win, int add)
+{
+    cl_be *c = CB(be);
+    cl_ulong H = win.H, W = win.W, y0 = win.y0, x0 = win.x0, h = win.h, w = win.w, n = (cl_ulong)win.c * win.h * win.w;
+    ARGS(c->k.window, A(big->m), A(small->m), A(H), A(W), A(y0), A(x0), A(h), A(w), A(n), A(add));
+    return cl_run1d(c, c->k.window, add ? "paste_add" : "crop", (size_t)n);
+}
+
+static clstyle_status cl_crop(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst) { return window_op(be, src, dst, win, 0); }
+static clstyle_status cl_paste_add(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst) { return window_op(be, dst, src, win, 1); }
+
 static clstyle_status cl_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf *v, size_t n, double *out)
 {
     cl_be *c = CB(be);
@@ -161,5 +173,5 @@ const cs_backend_ops cl_ops = {
     .pool = cl_pool, .pool_bwd = cl_pool_bwd, .gram = cl_gram, .gram_bwd = cl_gram_bwd, .sqdiff = cl_sqdiff,
     .tv = cl_tv, .affine = cl_affine, .dot = cl_dot, .asum = cl_asum, .axpy = cl_axpy, .scale = cl_scale,
     .copy = cl_copy, .fill = cl_fill, .adam = cl_adam, .copy_at = cl_copy_at, .multi_dot = cl_multi_dot, .combine = cl_combine,
-    .finish = cl_finish,
+    .crop = cl_crop, .paste_add = cl_paste_add, .finish = cl_finish,
 };

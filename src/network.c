@@ -63,6 +63,18 @@ void cs_net_destroy(cs_net *net)
     memset(net, 0, sizeof *net);
 }
 
+int cs_net_reach(const cs_weights *w, int last)
+{
+    node_desc d[CS_MAX_NODES];
+    describe(w, d);
+    int reach = 0, stride = 1;
+    for (int i = 0; i <= last; i++) {
+        if (d[i].type == NODE_CONV) reach += stride;
+        if (d[i].type == NODE_POOL) stride *= 2;
+    }
+    return reach;
+}
+
 clstyle_status cs_acts_create(cs_net *net, int h, int w, int last, const int *tapped, cs_acts *a)
 {
     cs_backend *be = net->be;
@@ -99,6 +111,17 @@ clstyle_status cs_acts_create(cs_net *net, int h, int w, int last, const int *ta
     for (int g = 0; g < 2 && st == CLSTYLE_OK; g++) st = CS_OP(be, alloc, largest, &a->grad[g]);
     if (st != CLSTYLE_OK) cs_acts_destroy(a);
     return st;
+}
+
+void cs_acts_reshape(cs_acts *a, int h, int w)
+{
+    a->h = h;
+    a->w = w;
+    for (int i = 0; i < a->n; i++) {
+        if (a->nodes[i].type == NODE_POOL) { h /= 2; w /= 2; }
+        a->nodes[i].h = h;
+        a->nodes[i].w = w;
+    }
 }
 
 void cs_acts_destroy(cs_acts *a)
