@@ -84,6 +84,8 @@ struct cs_backend {
     char device[256];       /* human-readable device description */
     size_t bytes_in_use, bytes_peak; /* buffer memory, tracked by each backend */
     size_t mem_limit;       /* device memory for buffers; 0 when unknown (host) */
+    char conv[16];          /* convolution algorithm in use ("direct", "gemm"; "" on the host) */
+    size_t band_bytes;      /* im2col band cap in use (0 on the host) */
 };
 
 /* Everything that configures a backend, read once at the edge (the command
@@ -108,7 +110,7 @@ clstyle_status cs_backend_create(const char *name, const cs_backend_params *para
 
 /* The factories behind cs_backend_create. */
 clstyle_status cs_backend_reference_create(cs_backend **out);
-clstyle_status cs_backend_null_create(cs_backend **out);
+clstyle_status cs_backend_null_create(const cs_backend_params *params, cs_backend **out);
 clstyle_status cs_backend_opencl_create(const cs_backend_params *params, cs_backend **out);
 
 /* Convenience wrappers so call sites read like the math. */

@@ -56,6 +56,7 @@ static void set_limits(cl_be *c)
     c->max_alloc = c->dev.max_alloc;
     if (p->max_alloc && p->max_alloc < c->max_alloc) c->max_alloc = p->max_alloc;
     c->col_cap = band_cap(c);
+    c->base.band_bytes = c->col_cap * 4;
 }
 
 static clstyle_status choose_conv(cl_be *c)
@@ -80,6 +81,7 @@ static clstyle_status setup(cl_be *c)
     snprintf(be->device, sizeof be->device, "%.100s (%.60s, %.60s)", c->dev.device_name, c->dev.platform_name, c->dev.version);
     set_limits(c);
     CS_TRY(choose_conv(c));
+    snprintf(be->conv, sizeof be->conv, "%s", cl_conv_algos[c->conv_algo].name);
     c->ctx = clCreateContext(NULL, 1, &c->dev.device, NULL, NULL, &err);
     CS_TRY(cl_err(err, "clCreateContext", c->dev.device_name));
     c->profile = c->params.profile;

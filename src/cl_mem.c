@@ -61,6 +61,11 @@ clstyle_status cl_scratch(cl_be *c, cl_mem *m, size_t *have, size_t need, const 
     if (need * 4 > c->max_alloc)
         return cs_fail(CLSTYLE_ERR_NOMEM, "%s: the %s needs a %.1f MiB buffer, more than the device's largest (%.0f MiB)",
                        c->dev.device_name, what, need * 4 / 1048576.0, c->max_alloc / 1048576.0);
+    /* Scratch counts against the memory limit like every other buffer. */
+    if (c->base.bytes_in_use - *have * 4 + need * 4 > c->base.mem_limit)
+        return cs_fail(CLSTYLE_ERR_NOMEM, "%s: the %s needs %.1f MiB on top of %.1f MiB in use, over the limit of %.0f MiB",
+                       c->dev.device_name, what, need * 4 / 1048576.0, (c->base.bytes_in_use - *have * 4) / 1048576.0,
+                       c->base.mem_limit / 1048576.0);
     cl_int err;
     if (*m) clReleaseMemObject(*m);
     c->base.bytes_in_use -= *have * 4;

@@ -56,7 +56,10 @@ const char *clstyle_usage(void)
         "      --iterations N         optimizer steps (500); 0 evaluates the initial image\n"
         "      --optimizer lbfgs|adam (lbfgs)\n"
         "      --learning-rate X      Adam step size (0.02)\n"
-        "      --lbfgs-history N      L-BFGS correction pairs kept (100)\n"
+        "      --lbfgs-history N      L-BFGS correction pairs kept (100; fewer when memory is short)\n"
+        "      --tile PX              evaluate in pieces of PX px (multiple of 16; default: only when\n"
+        "                             the whole image does not fit the memory budget)\n"
+        "      --max-memory MB        device memory budget (default: the device's, less headroom)\n"
         "      --content-weight X     alpha (1)\n"
         "      --style-weight X       beta (10)\n"
         "      --tv-weight X          gamma, total variation (10)\n"
@@ -209,6 +212,11 @@ static clstyle_status parse_value(clstyle_options *o, size_t *used, const char *
     else if (is(opt, NULL, "--iterations")) return parse_int(opt, v, 0, 1000000, &o->iterations);
     else if (is(opt, NULL, "--lbfgs-history")) return parse_int(opt, v, 1, 1000, &o->lbfgs_history);
     else if (is(opt, NULL, "--save-every")) return parse_int(opt, v, 0, 1000000, &o->save_every);
+    else if (is(opt, NULL, "--tile")) {
+        CS_TRY(parse_int(opt, v, 16, 16384, &o->tile));
+        if (o->tile % 16) return bad(opt, "a multiple of 16 px", v);
+    }
+    else if (is(opt, NULL, "--max-memory")) return parse_num(opt, v, 0, 1, &o->max_memory_mb);
     else if (is(opt, NULL, "--bits")) {
         if (strcmp(v, "8") && strcmp(v, "16")) return bad(opt, "8 or 16", v);
         o->output_bits = atoi(v);
@@ -255,7 +263,7 @@ static int known_value_option(const char *opt)
     static const char *const opts[] = { "-c", "--content", "-s", "--style", "-o", "--output", "--size",
         "--iterations", "--lbfgs-history", "--save-every", "--learning-rate", "--content-weight", "--style-weight",
         "--tv-weight", "--style-scale", "--style-blend", "--content-layers", "--style-layers", "--init", "--seed",
-        "--optimizer", "--pooling", "--backend", "--device", "--weights", "--log", "--bits" };
+        "--optimizer", "--pooling", "--backend", "--device", "--weights", "--log", "--bits", "--tile", "--max-memory" };
     for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
         if (!strcmp(opt, opts[i])) return 1;
     return 0;

@@ -34,6 +34,7 @@ typedef struct {
     cs_buf *piece;            /* (3, window): a piece of the image, then its gradient */
     cs_buf *fwin, *dwin, *twin; /* a layer's features inside a piece, their gradient, the content target there */
     float *host_piece;        /* host staging for pieces of host images and of the content targets */
+    size_t host_bytes;        /* what the pieces keep on the host: content targets and staging */
 } cs_loss;
 
 typedef struct {

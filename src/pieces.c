@@ -168,6 +168,7 @@ static clstyle_status alloc_scratch(cs_loss *L)
     CS_TRY(CS_OP(L->be, alloc, feat, &L->dwin));
     if (target) CS_TRY(CS_OP(L->be, alloc, target, &L->twin));
     size_t host = px > feat ? px : feat;
+    L->host_bytes += host * sizeof(float);
     L->host_piece = malloc(host * sizeof(float));
     if (!L->host_piece) return cs_fail(CLSTYLE_ERR_NOMEM, "out of host memory for a %zu-float piece", host);
     return CLSTYLE_OK;
@@ -191,6 +192,7 @@ static clstyle_status layer_buffers(cs_loss *L)
         size_t c = (size_t)L->acts.nodes[l->node].c;
         l->m = (size_t)(L->h / s) * (size_t)(L->w / s);
         l->n = c * l->m;
+        if (l->is_content) L->host_bytes += l->n * sizeof(float);
         if (l->is_content && !(l->host_target = calloc(l->n ? l->n : 1, sizeof(float))))
             return cs_fail(CLSTYLE_ERR_NOMEM, "out of host memory for the %s content target (%zu floats)", L->acts.nodes[l->node].name, l->n);
         if (!l->is_style) continue;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "image.h"
 #include "loss.h"
 #include "optim.h"
+#include "plan.h"
 #include "progress.h"
 #include "rng.h"
 
@@ -107,6 +109,9 @@ typedef struct {
     run_state rs;
     FILE *log;
     char weights_path[4096];
+    cs_plan plan;
+    clstyle_options eff;     /* the options with the plan's pieces and history */
+    size_t host_bytes;       /* host memory of the images, weights and pieces */
 } job;
 
 static clstyle_status make_init(job *j)
@@ -159,7 +164,10 @@ static cs_loss_image as_loss_image(const cs_image *im, double scale)
 static size_t bytes_needed(job *j, double scale)
 {
     cs_backend *nb;
-    if (cs_backend_create("null", NULL, &nb) != CLSTYLE_OK) return (size_t)-1;
+    cs_backend_params p = { 0 };
+    p.conv = j->be->conv[0] ? j->be->conv : NULL;
+    p.band_bytes = j->be->band_bytes;
+    if (cs_backend_create("null", &p, &nb) != CLSTYLE_OK) return (size_t)-1;
     cs_loss_image styles[CLSTYLE_MAX_STYLES];
     for (int k = 0; k < j->o->n_styles; k++) styles[k] = as_loss_image(&j->styles[k], scale);
     run_state rs;
@@ -185,16 +193,84 @@ static clstyle_status explain_oom(job *j)
     return CLSTYLE_ERR_NOMEM;
 }
 
+/* What the planner measures: the job's buffers on the null backend, with the
+ * device's convolution scratch, for pieces of `tile` px and `history` pairs. */
+typedef struct { job *j; size_t host; } measure_ctx;
+
+static size_t measure_job(void *ctx, int tile, int history)
+{
+    measure_ctx *mc = ctx;
+    job *j = mc->j;
+    cs_backend_params p = { 0 };
+    p.conv = j->be->conv[0] ? j->be->conv : NULL;
+    p.band_bytes = j->be->band_bytes;
+    cs_backend *nb;
+    if (cs_backend_create("null", &p, &nb) != CLSTYLE_OK) return SIZE_MAX;
+    clstyle_options o = *j->o;
+    o.tile = tile;
+    if (history > 0) o.lbfgs_history = history;
+    cs_loss_image styles[CLSTYLE_MAX_STYLES];
+    for (int k = 0; k < o.n_styles; k++) styles[k] = as_loss_image(&j->styles[k], 1);
+    run_state rs;
+    clstyle_status st = state_create(nb, &j->weights, &o, as_loss_image(&j->content, 1), styles, j->blend, &rs);
+    size_t peak = st == CLSTYLE_OK ? nb->bytes_peak : SIZE_MAX;
+    mc->host = rs.loss.host_bytes;
+    state_free(nb, &rs);
+    cs_backend_destroy(nb);
+    return peak;
+}
+
+/* Device memory the job may use: --max-memory or CLSTYLE_DEVICE_MEM_MB as
+ * given; otherwise the device's less a headroom for the driver, the program
+ * and CLBlast's own buffers (10%, 64 MiB to 1 GiB); no bound on the host. */
+static size_t budget(const cs_backend *be, int explicit_limit)
+{
+    if (!be->mem_limit) return SIZE_MAX;
+    if (explicit_limit) return be->mem_limit;
+    size_t head = be->mem_limit / 10;
+    head = head < ((size_t)64 << 20) ? (size_t)64 << 20 : head > ((size_t)1 << 30) ? (size_t)1 << 30 : head;
+    return be->mem_limit > 2 * head ? be->mem_limit - head : be->mem_limit / 2;
+}
+
+static size_t image_bytes(const cs_image *im) { return (size_t)3 * im->w * im->h * sizeof(float); }
+
+/* Chooses pieces and history for the budget (cs_plan_make) and says when history is given up. */
+static clstyle_status plan_job(job *j, int explicit_limit)
+{
+    const clstyle_options *o = j->o;
+    int history = o->optimizer == CLSTYLE_ADAM ? 0 : o->lbfgs_history < o->iterations ? o->lbfgs_history : (o->iterations > 0 ? o->iterations : 1);
+    size_t limit = budget(j->be, explicit_limit);
+    if (!j->be->mem_limit && explicit_limit) limit = (size_t)(o->max_memory_mb * 1048576.0); /* the reference backend's buffers */
+    measure_ctx mc = { j, 0 };
+    CS_TRY(cs_plan_make(measure_job, &mc, j->content.h, j->content.w, o->tile, history, limit, &j->plan));
+    measure_job(&mc, j->plan.tile, j->plan.history); /* the host bytes of the plan chosen */
+    j->eff = *o;
+    j->eff.tile = j->plan.tile;
+    if (history > 0) j->eff.lbfgs_history = j->plan.history;
+    j->host_bytes = mc.host + image_bytes(&j->content) + image_bytes(&j->init);
+    for (int k = 0; k < o->n_styles; k++) j->host_bytes += image_bytes(&j->styles[k]);
+    for (int k = 0; k < j->weights.n_conv; k++) j->host_bytes += (size_t)j->weights.cout[k] * (j->weights.cin[k] * 9 + 1) * sizeof(float);
+    if (j->plan.history < j->plan.wanted)
+        fprintf(stderr, "clstyle: keeping %d of %d L-BFGS pairs to fit the device memory budget of %.0f MiB\n", j->plan.history,
+                j->plan.wanted, limit / 1048576.0);
+    if (o->verbose && j->plan.tile)
+        fprintf(stderr, "clstyle: evaluating in %d pieces of %d px, planned peak %.1f of %.0f MiB\n", j->plan.pieces, j->plan.tile,
+                j->plan.device_bytes / 1048576.0, limit / 1048576.0);
+    return CLSTYLE_OK;
+}
+
 static clstyle_status setup(job *j)
 {
     const clstyle_options *o = j->o;
     cs_backend_params p;
     cs_backend_params_from_env(&p);
     if (o->device) p.device = o->device;
+    if (o->max_memory_mb > 0) p.mem_limit = (size_t)(o->max_memory_mb * 1048576.0);
     CS_TRY(cs_backend_create(o->backend == CLSTYLE_BACKEND_REFERENCE ? "reference" : "opencl", &p, &j->be));
+    CS_TRY(plan_job(j, p.mem_limit != 0));
     cs_loss_image styles[CLSTYLE_MAX_STYLES];
     for (int k = 0; k < o->n_styles; k++) styles[k] = as_loss_image(&j->styles[k], 1);
-    clstyle_status st = state_create(j->be, &j->weights, o, as_loss_image(&j->content, 1), styles, j->blend, &j->rs);
+    clstyle_status st = state_create(j->be, &j->weights, &j->eff, as_loss_image(&j->content, 1), styles, j->blend, &j->rs);
     if (st == CLSTYLE_ERR_NOMEM) return explain_oom(j);
     CS_TRY(st);
     return CS_OP(j->be, upload, j->rs.x, 0, j->init.p, (size_t)3 * j->content.w * j->content.h);
@@ -207,10 +283,13 @@ static void log_start(job *j)
     fprintf(j->log,
             "{\"event\":\"start\",\"version\":\"%s\",\"backend\":\"%s\",\"device\":\"%s\",\"arch\":\"%s\","
             "\"width\":%d,\"height\":%d,\"styles\":%d,\"optimizer\":\"%s\",\"iterations\":%d,"
-            "\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g,\"peak_device_bytes\":%zu}\n",
+            "\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g,\"peak_device_bytes\":%zu,"
+            "\"pieces\":%d,\"tile\":%d,\"halo\":%d,\"lbfgs_history\":%d,\"lbfgs_history_wanted\":%d,"
+            "\"budget_bytes\":%.0f,\"planned_device_bytes\":%zu,\"host_bytes\":%zu}\n",
             CLSTYLE_VERSION, j->be->name, j->be->device, j->weights.arch, j->content.w, j->content.h, o->n_styles,
             o->optimizer == CLSTYLE_ADAM ? "adam" : "lbfgs", o->iterations, o->content_weight, o->style_weight,
-            o->tv_weight, j->be->bytes_peak);
+            o->tv_weight, j->be->bytes_peak, j->plan.pieces, j->plan.tile, j->rs.loss.halo, j->plan.history, j->plan.wanted,
+            j->plan.budget == SIZE_MAX ? -1.0 : (double)j->plan.budget, j->plan.device_bytes, j->host_bytes);
     fflush(j->log);
 }
 

@@ -28,14 +28,17 @@ static void narrow_vgg19(cs_weights *w)
     }
 }
 
-static float *image(int h, int w)
+/* Smooth structure plus noise, like a photograph more than like white noise;
+ * `freq` sets the structure's scale. The style image gets another one, so
+ * that its Gram matrices differ clearly from the content's (near-equal ones
+ * would measure float32 cancellation in G - A, not the pieces). */
+static float *image(int h, int w, float freq)
 {
     size_t n = (size_t)3 * h * w;
     float *p = malloc(n * sizeof *p);
-    /* Smooth structure plus noise, like a photograph more than like white noise. */
     for (size_t i = 0; i < n; i++) {
-        size_t r = i % ((size_t)h * w);
-        p[i] = 0.5f + 0.3f * sinf((float)(r / w) * 0.11f + (float)(i / ((size_t)h * w))) * cosf((float)(r % w) * 0.07f) +
+        size_t r = i % ((size_t)h * w), ch = i / ((size_t)h * w);
+        p[i] = 0.5f + 0.3f * sinf((float)(r / w) * freq + (float)ch) * cosf((float)(r % w) * 0.6f * freq) +
                0.1f * cs_rng_uniform(&rng);
     }
     return p;
@@ -116,7 +119,7 @@ static double mean_abs_diff(setup *a, setup *b)
 /* Iteration 0 both ways; with iterations > 0, that many L-BFGS steps too. */
 static void run_case(const cs_weights *w, const pieces_case *c, int iterations)
 {
-    float *content = image(c->h, c->w), *style = image(c->h * 5 / 4, c->w * 5 / 4), *x0 = image(c->h, c->w);
+    float *content = image(c->h, c->w, 0.11f), *style = image(c->h * 5 / 4, c->w * 5 / 4, 0.5f), *x0 = image(c->h, c->w, 0.11f);
     setup whole, pieces;
     make(&whole, w, c, 0, content, style, x0);
     make(&pieces, w, c, c->tile, content, style, x0);

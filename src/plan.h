@@ -1,0 +1,30 @@
+/* The memory plan of a job: whether it is evaluated whole or in pieces (and
+ * their size) and how many L-BFGS pairs it keeps, chosen so that every device
+ * buffer fits a budget; or a message giving the smallest budget that would do. */
+#ifndef CS_PLAN_H
+#define CS_PLAN_H
+#include <stddef.h>
+
+#include "clstyle.h"
+
+typedef struct {
+    size_t budget;           /* device bytes allowed */
+    int tile;                /* interior of a piece, px; 0: the whole image at once */
+    int pieces;              /* pieces per evaluation (1 when whole) */
+    int history, wanted;     /* L-BFGS pairs kept, and asked for */
+    size_t device_bytes;     /* predicted peak of the device buffers */
+} cs_plan;
+
+/* Peak device bytes of the job evaluated with pieces of `tile` px (0: whole)
+ * and `history` L-BFGS pairs, measured on the null backend; SIZE_MAX when it cannot be set up. */
+typedef size_t (*cs_plan_measure)(void *ctx, int tile, int history);
+
+/* For an h x w image: forced_tile > 0 fixes the pieces (--tile); history is
+ * the pairs wanted (0 for Adam). Order of preference: the whole image, giving
+ * up history down to CS_PLAN_KEEP pairs; then the largest pieces that fit with
+ * that many, growing the history back as far as it fits; then fewer pairs. */
+enum { CS_PLAN_KEEP = 10 };
+clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, int h, int w, int forced_tile, int history, size_t budget,
+                            cs_plan *out);
+
+#endif
