@@ -13,6 +13,17 @@ static int round_up(int v, int to) { return (v + to - 1) / to * to; }
 
 int cs_pieces_halo(const cs_weights *w, int last) { return round_up(cs_net_reach(w, last), GRID); }
 
+int cs_pieces_halo_for(const cs_weights *w, const clstyle_options *o)
+{
+    int last = 0;
+    for (int i = 0; i < o->n_content_layers + o->n_style_layers; i++) {
+        const char *name = i < o->n_content_layers ? o->content_layers[i] : o->style_layers[i - o->n_content_layers];
+        int node = cs_net_find_node(w, name);
+        if (node > last) last = node;
+    }
+    return cs_pieces_halo(w, last);
+}
+
 int cs_pieces_count(int h, int w, int tile) { return ((h + tile - 1) / tile) * ((w + tile - 1) / tile); }
 
 typedef struct { int y0, x0, h, w; } rect;
@@ -72,7 +83,8 @@ static void host_window(float *big, float *small, cs_window win, int to_small)
         }
 }
 
-/* An image to cut into pieces: on the device (the generated image) or on the host (targets). */
+/* An image to cut into pieces: on the device (the generated image) or on the
+ * host (targets); neither when only sizing a job (the pieces are not loaded). */
 typedef struct {
     cs_buf *dev;
     const float *host;
@@ -85,7 +97,7 @@ static clstyle_status forward_piece(cs_loss *L, cs_acts *a, source src, piece p)
     cs_window win = { 3, (size_t)src.h, (size_t)src.w, (size_t)p.win.y0, (size_t)p.win.x0, (size_t)p.win.h, (size_t)p.win.w };
     if (src.dev) {
         CS_TRY(CS_OP(L->be, crop, src.dev, win, L->piece));
-    } else {
+    } else if (src.host) {
         host_window((float *)src.host, L->host_piece, win, 1);
         CS_TRY(CS_OP(L->be, upload, L->piece, 0, L->host_piece, 3 * win.h * win.w));
     }
@@ -169,7 +181,7 @@ static clstyle_status alloc_scratch(cs_loss *L)
     if (target) CS_TRY(CS_OP(L->be, alloc, target, &L->twin));
     size_t host = px > feat ? px : feat;
     L->host_bytes += host * sizeof(float);
-    L->host_piece = malloc(host * sizeof(float));
+    L->host_piece = calloc(host, sizeof(float));
     if (!L->host_piece) return cs_fail(CLSTYLE_ERR_NOMEM, "out of host memory for a %zu-float piece", host);
     return CLSTYLE_OK;
 }
@@ -178,8 +190,7 @@ static clstyle_status alloc_scratch(cs_loss *L)
 static clstyle_status style_targets(cs_loss *L, const cs_loss_image *styles, const double *blend, int n_styles)
 {
     for (int k = 0; k < n_styles; k++)
-        if (styles[k].pixels) /* NULL when only sizing the job */
-            CS_TRY(add_grams(L, &L->acts, (source){ NULL, styles[k].pixels, styles[k].h, styles[k].w }, blend[k], 1));
+        CS_TRY(add_grams(L, &L->acts, (source){ NULL, styles[k].pixels, styles[k].h, styles[k].w }, blend[k], 1));
     return CLSTYLE_OK;
 }
 
@@ -228,7 +239,7 @@ clstyle_status cs_pieces_init(cs_loss *L, cs_net *net, const int *tapped, int la
     CS_TRY(layer_buffers(L));
     CS_TRY(alloc_scratch(L));
     CS_TRY(style_targets(L, styles, blend, n_styles));
-    if (!content.pixels) return CLSTYLE_OK; /* sizing only */
+    if (!content.pixels) return CLSTYLE_OK; /* sizing only: the style targets ran every piece */
     CS_TRY(content_targets(L, (source){ NULL, content.pixels, content.h, content.w }));
     for (int i = 0; i < L->n; i++) {
         cs_loss_layer *l = &L->layers[i];

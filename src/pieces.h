@@ -13,11 +13,14 @@
 
 /* The halo for layers up to node `last`: their reach rounded up to the grid. */
 int cs_pieces_halo(const cs_weights *w, int last);
+/* The halo for the layers a job's options name. */
+int cs_pieces_halo_for(const cs_weights *w, const clstyle_options *o);
 /* Number of tiles of an h x w image with tile interiors of `tile` px. */
 int cs_pieces_count(int h, int w, int tile);
 
 /* Part of cs_loss_init for L->tile > 0: activations for one piece, the style
- * targets and the content targets (kept on the host), all computed in pieces. */
+ * targets and the content targets (kept on the host), all computed in pieces.
+ * Images without pixels size the job only (on the null backend). */
 clstyle_status cs_pieces_init(cs_loss *L, cs_net *net, const int *tapped, int last, cs_loss_image content,
                               const cs_loss_image *styles, const double *blend, int n_styles);
 void cs_pieces_free(cs_loss *L);

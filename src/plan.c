@@ -5,10 +5,13 @@
 #include "error.h"
 #include "pieces.h"
 
+/* Slack for what the measurement rounds away (an empty buffer still takes 4 bytes). */
+enum { SLACK = 1 << 20 };
+
 static int fits(cs_plan_measure measure, void *ctx, cs_plan *p, int tile, int history)
 {
     size_t bytes = measure(ctx, tile, history);
-    if (bytes > p->budget) return 0;
+    if (bytes == SIZE_MAX || bytes + SLACK > p->budget) return 0;
     p->tile = tile;
     p->history = history;
     p->device_bytes = bytes;
@@ -44,27 +47,38 @@ static void finish_plan(cs_plan *p, int h, int w)
     p->pieces = p->tile ? cs_pieces_count(h, w, p->tile) : 1;
 }
 
-clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, int h, int w, int forced_tile, int history, size_t budget,
-                            cs_plan *out)
+/* The largest piece in tiles[0..n) with lo <= tile < hi that fits with some
+ * history from `from` down to `to`. */
+static int fit_piece(cs_plan_measure measure, void *ctx, cs_plan *p, const int *tiles, int n, int lo, int hi, int from, int to)
+{
+    for (int i = 0; i < n; i++)
+        if (tiles[i] >= lo && tiles[i] < hi && fit_history(measure, ctx, p, tiles[i], from, to)) return 1;
+    return 0;
+}
+
+clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, int h, int w, int halo, int forced_tile, int history,
+                            size_t budget, cs_plan *out)
 {
     cs_plan *p = out;
     *p = (cs_plan){ budget, 0, 1, history, history, 0 };
-    int keep = history < CS_PLAN_KEEP ? history : CS_PLAN_KEEP, tiles[512];
+    int keep = history < CS_PLAN_KEEP ? history : CS_PLAN_KEEP, least = history > 0 ? 1 : 0, tiles[512];
     int n = forced_tile ? 1 : tile_sizes(h, w, tiles, 512);
     if (forced_tile) tiles[0] = forced_tile;
+    /* Pieces of at least twice the halo cost at most about 8x the whole image's work. */
+    int good = forced_tile ? 0 : 2 * halo, any = 1 << 30;
     if (!forced_tile && fit_history(measure, ctx, p, 0, history, keep)) goto done;
-    for (int i = 0; i < n; i++)
-        if (fit_history(measure, ctx, p, tiles[i], keep, keep)) {
-            fit_history(measure, ctx, p, tiles[i], history, keep); /* then as much history as fits */
-            goto done;
-        }
-    int smallest = tiles[n - 1], least = history > 0 ? 1 : 0;
-    if (keep > least && fit_history(measure, ctx, p, smallest, keep - 1, least)) goto done;
+    if (fit_piece(measure, ctx, p, tiles, n, good, any, keep, keep)) {
+        fit_history(measure, ctx, p, p->tile, history, keep); /* then as much history as fits */
+        goto done;
+    }
+    if (keep > least && fit_piece(measure, ctx, p, tiles, n, good, any, keep - 1, least)) goto done;
+    if (fit_piece(measure, ctx, p, tiles, n, 0, good, history, least)) goto done;
+    int smallest = tiles[n - 1];
     size_t need = measure(ctx, smallest, least);
     if (need == SIZE_MAX) return cs_fail(CLSTYLE_ERR_NOMEM, "cannot size this job for its memory budget: %s", clstyle_last_error());
     return cs_fail(CLSTYLE_ERR_NOMEM, "a %dx%d picture needs at least %.0f MiB of device memory (in %d px pieces%s), more than the "
                    "budget of %.0f MiB; raise --max-memory or lower --size",
-                   w, h, need / 1048576.0 + 0.5, smallest, least ? " keeping 1 L-BFGS pair" : "", budget / 1048576.0);
+                   w, h, (need + SLACK) / 1048576.0 + 0.5, smallest, least ? " keeping 1 L-BFGS pair" : "", budget / 1048576.0);
 done:
     finish_plan(p, h, w);
     return CLSTYLE_OK;

@@ -19,12 +19,15 @@ typedef struct {
  * and `history` L-BFGS pairs, measured on the null backend; SIZE_MAX when it cannot be set up. */
 typedef size_t (*cs_plan_measure)(void *ctx, int tile, int history);
 
-/* For an h x w image: forced_tile > 0 fixes the pieces (--tile); history is
- * the pairs wanted (0 for Adam). Order of preference: the whole image, giving
- * up history down to CS_PLAN_KEEP pairs; then the largest pieces that fit with
- * that many, growing the history back as far as it fits; then fewer pairs. */
+/* For an h x w image whose pieces need `halo` px: forced_tile > 0 fixes the
+ * pieces (--tile); history is the pairs wanted (0 for Adam). Preference:
+ * 1. the whole image, giving up history down to CS_PLAN_KEEP pairs;
+ * 2. the largest pieces of at least 2 x halo px (at most ~8x the work) that
+ *    fit with that many pairs, growing the history back as far as it fits;
+ * 3. the largest such pieces with fewer pairs, down to 1;
+ * 4. smaller pieces, the largest that fit, with as many pairs as fit. */
 enum { CS_PLAN_KEEP = 10 };
-clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, int h, int w, int forced_tile, int history, size_t budget,
-                            cs_plan *out);
+clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, int h, int w, int halo, int forced_tile, int history,
+                            size_t budget, cs_plan *out);
 
 #endif

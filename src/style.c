@@ -17,6 +17,7 @@
 #include "image.h"
 #include "loss.h"
 #include "optim.h"
+#include "pieces.h"
 #include "plan.h"
 #include "progress.h"
 #include "rng.h"
@@ -209,10 +210,11 @@ static size_t measure_job(void *ctx, int tile, int history)
     clstyle_options o = *j->o;
     o.tile = tile;
     if (history > 0) o.lbfgs_history = history;
-    cs_loss_image styles[CLSTYLE_MAX_STYLES];
-    for (int k = 0; k < o.n_styles; k++) styles[k] = as_loss_image(&j->styles[k], 1);
+    /* Shapes without pixels: nothing is loaded or computed, only counted. */
+    cs_loss_image styles[CLSTYLE_MAX_STYLES], content = { NULL, j->content.w, j->content.h };
+    for (int k = 0; k < o.n_styles; k++) styles[k] = (cs_loss_image){ NULL, j->styles[k].w, j->styles[k].h };
     run_state rs;
-    clstyle_status st = state_create(nb, &j->weights, &o, as_loss_image(&j->content, 1), styles, j->blend, &rs);
+    clstyle_status st = state_create(nb, &j->weights, &o, content, styles, j->blend, &rs);
     size_t peak = st == CLSTYLE_OK ? nb->bytes_peak : SIZE_MAX;
     mc->host = rs.loss.host_bytes;
     state_free(nb, &rs);
@@ -242,7 +244,8 @@ static clstyle_status plan_job(job *j, int explicit_limit)
     size_t limit = budget(j->be, explicit_limit);
     if (!j->be->mem_limit && explicit_limit) limit = (size_t)(o->max_memory_mb * 1048576.0); /* the reference backend's buffers */
     measure_ctx mc = { j, 0 };
-    CS_TRY(cs_plan_make(measure_job, &mc, j->content.h, j->content.w, o->tile, history, limit, &j->plan));
+    CS_TRY(cs_plan_make(measure_job, &mc, j->content.h, j->content.w, cs_pieces_halo_for(&j->weights, o), o->tile, history, limit,
+                        &j->plan));
     measure_job(&mc, j->plan.tile, j->plan.history); /* the host bytes of the plan chosen */
     j->eff = *o;
     j->eff.tile = j->plan.tile;
