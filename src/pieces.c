@@ -105,52 +105,58 @@ static clstyle_status forward_piece(cs_loss *L, cs_acts *a, source src, piece p)
     return cs_forward(a, L->piece);
 }
 
-/* Adds weight * (the Gram matrices of src) into each style layer's acc (the
- * targets, or the generated image's Gram): each piece's interior Gram, normalized
- * by its own size, scaled by its share of the whole image's positions. */
-static clstyle_status add_grams(cs_loss *L, cs_acts *a, source src, double weight, int into_target)
+/* Called with a layer's interior features of one piece, cropped into L->fwin (window fw of the piece's map). */
+typedef clstyle_status (*interior_fn)(cs_loss *L, const cs_loss_layer *l, source src, piece p, cs_window fw, void *ctx);
+
+/* Runs every piece of src forward and hands each style (or content) layer's interior to fn. */
+static clstyle_status each_interior(cs_loss *L, source src, int style, interior_fn fn, void *ctx)
 {
     int count = cs_pieces_count(src.h, src.w, L->tile);
     for (int k = 0; k < count; k++) {
         piece p = piece_at(src.h, src.w, L->tile, L->halo, k);
-        CS_TRY(forward_piece(L, a, src, p));
+        CS_TRY(forward_piece(L, &L->acts, src, p));
         for (int i = 0; i < L->n; i++) {
             cs_loss_layer *l = &L->layers[i];
-            if (!l->is_style) continue;
-            cs_window fw = feature_window(a, l->node, p);
-            size_t m = fw.h * fw.w, cc = fw.c * fw.c;
-            if (m == 0) continue;
-            int st = node_stride(a, l->node);
-            size_t m_all = (size_t)(src.h / st) * (size_t)(src.w / st); /* the whole image's positions */
-            CS_TRY(CS_OP(L->be, crop, a->nodes[l->node].out, fw, L->fwin));
-            CS_TRY(CS_OP(L->be, gram, L->fwin, l->dgram, (int)fw.c, (int)m));
-            CS_TRY(CS_OP(L->be, axpy, (float)(weight * (double)m / (double)m_all), l->dgram, into_target ? l->gram_target : l->gram, cc));
+            if (style ? !l->is_style : !l->is_content) continue;
+            cs_window fw = feature_window(&L->acts, l->node, p);
+            if (fw.h * fw.w == 0) continue;
+            CS_TRY(CS_OP(L->be, crop, L->acts.nodes[l->node].out, fw, L->fwin));
+            CS_TRY(fn(L, l, src, p, fw, ctx));
         }
     }
     return CLSTYLE_OK;
 }
 
-/* The features of the interiors of the content image's pieces, gathered on the host. */
-static clstyle_status content_targets(cs_loss *L, source src)
+/* Where add_gram accumulates: the targets (weighted by the blend) or the generated image's Gram. */
+typedef struct { double weight; int into_target; } gram_sink;
+
+/* The piece's interior Gram, normalized by its own positions, scaled by its
+ * share of the whole image's positions and added into the layer's sum. */
+static clstyle_status add_gram(cs_loss *L, const cs_loss_layer *l, source src, piece p, cs_window fw, void *ctx)
 {
-    cs_acts *a = &L->acts;
-    int count = cs_pieces_count(src.h, src.w, L->tile);
-    for (int k = 0; k < count; k++) {
-        piece p = piece_at(src.h, src.w, L->tile, L->halo, k);
-        CS_TRY(forward_piece(L, a, src, p));
-        for (int i = 0; i < L->n; i++) {
-            cs_loss_layer *l = &L->layers[i];
-            if (!l->is_content) continue;
-            cs_window fw = feature_window(a, l->node, p);
-            size_t n = fw.c * fw.h * fw.w;
-            if (n == 0) continue;
-            CS_TRY(CS_OP(L->be, crop, a->nodes[l->node].out, fw, L->fwin));
-            CS_TRY(CS_OP(L->be, download, L->fwin, 0, L->host_piece, n));
-            int s = node_stride(a, l->node);
-            cs_window whole = { fw.c, (size_t)(src.h / s), (size_t)(src.w / s), (size_t)(p.in.y0 / s), (size_t)(p.in.x0 / s), fw.h, fw.w };
-            host_window(l->host_target, L->host_piece, whole, 0);
-        }
-    }
+    const gram_sink *g = ctx;
+    (void)p;
+    int s = node_stride(&L->acts, l->node);
+    size_t m = fw.h * fw.w, m_all = (size_t)(src.h / s) * (size_t)(src.w / s), cc = fw.c * fw.c;
+    CS_TRY(CS_OP(L->be, gram, L->fwin, l->dgram, (int)fw.c, (int)m));
+    return CS_OP(L->be, axpy, (float)(g->weight * (double)m / (double)m_all), l->dgram, g->into_target ? l->gram_target : l->gram, cc);
+}
+
+/* Adds weight * (the Gram matrices of src) into each style layer's targets or Gram. */
+static clstyle_status add_grams(cs_loss *L, source src, double weight, int into_target)
+{
+    gram_sink g = { weight, into_target };
+    return each_interior(L, src, 1, add_gram, &g);
+}
+
+/* The interior's features, into the layer's host content target. */
+static clstyle_status keep_target(cs_loss *L, const cs_loss_layer *l, source src, piece p, cs_window fw, void *ctx)
+{
+    (void)ctx;
+    int s = node_stride(&L->acts, l->node);
+    CS_TRY(CS_OP(L->be, download, L->fwin, 0, L->host_piece, fw.c * fw.h * fw.w));
+    cs_window whole = { fw.c, (size_t)(src.h / s), (size_t)(src.w / s), (size_t)(p.in.y0 / s), (size_t)(p.in.x0 / s), fw.h, fw.w };
+    host_window(l->host_target, L->host_piece, whole, 0);
     return CLSTYLE_OK;
 }
 
@@ -190,7 +196,7 @@ static clstyle_status alloc_scratch(cs_loss *L)
 static clstyle_status style_targets(cs_loss *L, const cs_loss_image *styles, const double *blend, int n_styles)
 {
     for (int k = 0; k < n_styles; k++)
-        CS_TRY(add_grams(L, &L->acts, (source){ NULL, styles[k].pixels, styles[k].h, styles[k].w }, blend[k], 1));
+        CS_TRY(add_grams(L, (source){ NULL, styles[k].pixels, styles[k].h, styles[k].w }, blend[k], 1));
     return CLSTYLE_OK;
 }
 
@@ -240,7 +246,7 @@ clstyle_status cs_pieces_init(cs_loss *L, cs_net *net, const int *tapped, int la
     CS_TRY(alloc_scratch(L));
     CS_TRY(style_targets(L, styles, blend, n_styles));
     if (!content.pixels) return CLSTYLE_OK; /* sizing only: the style targets ran every piece */
-    CS_TRY(content_targets(L, (source){ NULL, content.pixels, content.h, content.w }));
+    CS_TRY(each_interior(L, (source){ NULL, content.pixels, content.h, content.w }, 0, keep_target, NULL));
     for (int i = 0; i < L->n; i++) {
         cs_loss_layer *l = &L->layers[i];
         if (l->is_content) l->target_norm = sum_squares(l->host_target, l->n) / (double)l->n + 1e-8;
@@ -329,7 +335,7 @@ clstyle_status cs_pieces_eval(cs_loss *L, cs_buf *x, cs_buf *grad)
         if (l->is_style) CS_TRY(CS_OP(be, fill, l->gram, 0.0f, c * c));
     }
     /* Pass 1: the whole image's Gram matrices, then their loss and its gradient dG. */
-    CS_TRY(add_grams(L, &L->acts, (source){ x, NULL, L->h, L->w }, 1.0, 0));
+    CS_TRY(add_grams(L, (source){ x, NULL, L->h, L->w }, 1.0, 0));
     for (int i = 0; i < L->n; i++) {
         cs_loss_layer *l = &L->layers[i];
         size_t cc = (size_t)L->acts.nodes[l->node].c * L->acts.nodes[l->node].c;

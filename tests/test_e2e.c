@@ -213,6 +213,10 @@ static void case_budget(void)
     clstyle_options o;
     double whole[8], part[8];
     base_options(&o, path("whole.png"), 256, 2);
+    /* Shallow layers (a 16 px halo): at 256 px, pieces save memory; with relu5_1's 80 px they would not. */
+    o.style_layers[0] = "relu1_1", o.style_layers[1] = "relu2_1", o.style_layers[2] = "relu3_1";
+    o.n_style_layers = 3;
+    o.content_layers[0] = "relu3_2";
     o.backend = CLSTYLE_BACKEND_OPENCL;
     o.log_path = path("whole.jsonl");
     clstyle_status st = clstyle_run(&o);
