@@ -85,7 +85,7 @@ struct cs_backend {
     size_t bytes_in_use, bytes_peak; /* buffer memory, tracked by each backend */
     size_t mem_limit;       /* device memory for buffers; 0 when unknown (host) */
     char conv[16];          /* convolution algorithm in use ("direct", "gemm"; "" on the host) */
-    size_t band_bytes;      /* im2col band cap in use (0 on the host) */
+    size_t band_bytes;      /* im2col band cap (0 on the host); the memory planner may lower it */
 };
 
 /* Everything that configures a backend, read once at the edge (the command

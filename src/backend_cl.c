@@ -55,8 +55,7 @@ static void set_limits(cl_be *c)
     if (p->mem_limit && p->mem_limit < c->base.mem_limit) c->base.mem_limit = p->mem_limit;
     c->max_alloc = c->dev.max_alloc;
     if (p->max_alloc && p->max_alloc < c->max_alloc) c->max_alloc = p->max_alloc;
-    c->col_cap = band_cap(c);
-    c->base.band_bytes = c->col_cap * 4;
+    c->base.band_bytes = band_cap(c) * 4;
 }
 
 static clstyle_status choose_conv(cl_be *c)

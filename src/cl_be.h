@@ -54,8 +54,8 @@ typedef struct cl_be {
     prof_entry prof[N_PROF];
     int n_prof;
     /* scratch buffers, grown on demand and kept */
-    cl_mem col;                /* im2col band, up to col_cap floats */
-    size_t col_n, col_cap;
+    cl_mem col;                /* im2col band, up to base.band_bytes */
+    size_t col_n;
     cl_mem pad;                /* zero-padded input of the direct convolution */
     size_t pad_n;
     cl_mem gemm_tmp;           /* CLBlast's GEMM scratch, ours so it is not allocated per call */

@@ -243,6 +243,9 @@ static clstyle_status plan_job(job *j, int explicit_limit)
     int history = o->optimizer == CLSTYLE_ADAM ? 0 : o->lbfgs_history < o->iterations ? o->lbfgs_history : (o->iterations > 0 ? o->iterations : 1);
     size_t limit = budget(j->be, explicit_limit);
     if (!j->be->mem_limit && explicit_limit) limit = (size_t)(o->max_memory_mb * 1048576.0); /* the reference backend's buffers */
+    /* The im2col band: at most a sixteenth of the budget (it only sets how many rows a GEMM takes). */
+    size_t band = limit / 16 < ((size_t)4 << 20) ? (size_t)4 << 20 : limit / 16;
+    if (j->be->band_bytes > band) j->be->band_bytes = band;
     measure_ctx mc = { j, 0 };
     CS_TRY(cs_plan_make(measure_job, &mc, j->content.h, j->content.w, cs_pieces_halo_for(&j->weights, o), o->tile, history, limit,
                         &j->plan));
