@@ -1,7 +1,5 @@
 #include "plan.h"
 
-#include <stdint.h>
-
 #include "error.h"
 #include "pieces.h"
 
@@ -10,8 +8,8 @@ enum { SLACK = 1 << 20 };
 
 static int fits(cs_plan_measure measure, void *ctx, cs_plan *p, int tile, int history)
 {
-    size_t bytes = measure(ctx, tile, history);
-    if (bytes == SIZE_MAX || bytes + SLACK > p->budget) return 0;
+    size_t bytes;
+    if (measure(ctx, tile, history, &bytes) != CLSTYLE_OK || bytes + SLACK > p->budget) return 0;
     p->tile = tile;
     p->history = history;
     p->device_bytes = bytes;
@@ -66,6 +64,8 @@ clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, int h, int w, in
     if (forced_tile) tiles[0] = forced_tile;
     /* Pieces of at least twice the halo cost at most about 8x the whole image's work. */
     int good = forced_tile ? 0 : 2 * halo, any = 1 << 30;
+    size_t need;
+    CS_TRY(measure(ctx, forced_tile, history, &need)); /* can the job be set up at all? */
     if (!forced_tile && fit_history(measure, ctx, p, 0, history, keep)) goto done;
     if (fit_piece(measure, ctx, p, tiles, n, good, any, keep, keep)) {
         fit_history(measure, ctx, p, p->tile, history, keep); /* then as much history as fits */
@@ -74,8 +74,7 @@ clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, int h, int w, in
     if (keep > least && fit_piece(measure, ctx, p, tiles, n, good, any, keep - 1, least)) goto done;
     if (fit_piece(measure, ctx, p, tiles, n, 0, good, history, least)) goto done;
     int smallest = tiles[n - 1];
-    size_t need = measure(ctx, smallest, least);
-    if (need == SIZE_MAX) return cs_fail(CLSTYLE_ERR_NOMEM, "cannot size this job for its memory budget: %s", clstyle_last_error());
+    CS_TRY(measure(ctx, smallest, least, &need));
     return cs_fail(CLSTYLE_ERR_NOMEM, "a %dx%d picture needs at least %.0f MiB of device memory (in %d px pieces%s), more than the "
                    "budget of %.0f MiB; raise --max-memory or lower --size",
                    w, h, (need + SLACK) / 1048576.0 + 0.5, smallest, least ? " keeping 1 L-BFGS pair" : "", budget / 1048576.0);

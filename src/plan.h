@@ -15,9 +15,9 @@ typedef struct {
     size_t device_bytes;     /* predicted peak of the device buffers */
 } cs_plan;
 
-/* Peak device bytes of the job evaluated with pieces of `tile` px (0: whole)
- * and `history` L-BFGS pairs, measured on the null backend; SIZE_MAX when it cannot be set up. */
-typedef size_t (*cs_plan_measure)(void *ctx, int tile, int history);
+/* *bytes = peak device bytes of the job evaluated with pieces of `tile` px
+ * (0: whole) and `history` L-BFGS pairs, measured on the null backend. */
+typedef clstyle_status (*cs_plan_measure)(void *ctx, int tile, int history, size_t *bytes);
 
 /* For an h x w image whose pieces need `halo` px: forced_tile > 0 fixes the
  * pieces (--tile); history is the pairs wanted (0 for Adam). Preference:
@@ -25,7 +25,9 @@ typedef size_t (*cs_plan_measure)(void *ctx, int tile, int history);
  * 2. the largest pieces of at least 2 x halo px (at most ~8x the work) that
  *    fit with that many pairs, growing the history back as far as it fits;
  * 3. the largest such pieces with fewer pairs, down to 1;
- * 4. smaller pieces, the largest that fit, with as many pairs as fit. */
+ * 4. smaller pieces, the largest that fit, with as many pairs as fit.
+ * A job that cannot be set up at all (an image too small for its layers)
+ * fails with the measurement's own status and message. */
 enum { CS_PLAN_KEEP = 10 };
 clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, int h, int w, int halo, int forced_tile, int history,
                             size_t budget, cs_plan *out);

@@ -198,7 +198,7 @@ static clstyle_status explain_oom(job *j)
  * device's convolution scratch, for pieces of `tile` px and `history` pairs. */
 typedef struct { job *j; size_t host; } measure_ctx;
 
-static size_t measure_job(void *ctx, int tile, int history)
+static clstyle_status measure_job(void *ctx, int tile, int history, size_t *bytes)
 {
     measure_ctx *mc = ctx;
     job *j = mc->j;
@@ -206,7 +206,7 @@ static size_t measure_job(void *ctx, int tile, int history)
     p.conv = j->be->conv[0] ? j->be->conv : NULL;
     p.band_bytes = j->be->band_bytes;
     cs_backend *nb;
-    if (cs_backend_create("null", &p, &nb) != CLSTYLE_OK) return SIZE_MAX;
+    CS_TRY(cs_backend_create("null", &p, &nb));
     clstyle_options o = *j->o;
     o.tile = tile;
     if (history > 0) o.lbfgs_history = history;
@@ -215,11 +215,11 @@ static size_t measure_job(void *ctx, int tile, int history)
     for (int k = 0; k < o.n_styles; k++) styles[k] = (cs_loss_image){ NULL, j->styles[k].w, j->styles[k].h };
     run_state rs;
     clstyle_status st = state_create(nb, &j->weights, &o, content, styles, j->blend, &rs);
-    size_t peak = st == CLSTYLE_OK ? nb->bytes_peak : SIZE_MAX;
+    *bytes = nb->bytes_peak;
     mc->host = rs.loss.host_bytes;
     state_free(nb, &rs);
     cs_backend_destroy(nb);
-    return peak;
+    return st;
 }
 
 /* Device memory the job may use: --max-memory or CLSTYLE_DEVICE_MEM_MB as
@@ -249,7 +249,8 @@ static clstyle_status plan_job(job *j, int explicit_limit)
     measure_ctx mc = { j, 0 };
     CS_TRY(cs_plan_make(measure_job, &mc, j->content.h, j->content.w, cs_pieces_halo_for(&j->weights, o), o->tile, history, limit,
                         &j->plan));
-    measure_job(&mc, j->plan.tile, j->plan.history); /* the host bytes of the plan chosen */
+    size_t bytes;
+    CS_TRY(measure_job(&mc, j->plan.tile, j->plan.history, &bytes)); /* the host bytes of the plan chosen */
     j->eff = *o;
     j->eff.tile = j->plan.tile;
     if (history > 0) j->eff.lbfgs_history = j->plan.history;
