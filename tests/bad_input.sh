@@ -85,11 +85,12 @@ case $case in
     [ -n "$need" ] && [ "$need" -gt 100 ] || fail "no smallest budget given: $(cat "$tmp/stderr")"
     # That budget is accepted by the planner (the run itself, in 16 px pieces, is not waited for).
     unset CLSTYLE_DEVICE_MEM_MB
-    "$bin" -c "$c" -s "$s" -o "$out" --size 512 --iterations 1 --max-memory "$need" -q -v 2> "$tmp/stderr" &
+    : > "$tmp/plan"
+    "$bin" -c "$c" -s "$s" -o "$out" --size 512 --iterations 1 --max-memory "$need" -q -v 2> "$tmp/plan" &
     pid=$!
-    for _ in $(seq 120); do grep -q "clstyle:" "$tmp/stderr" && break; sleep 1; done
+    for _ in $(seq 120); do grep -q "clstyle:" "$tmp/plan" && break; sleep 1; done
     kill -9 "$pid" 2> /dev/null; wait "$pid" 2> /dev/null
-    grep -q "evaluating in .* pieces" "$tmp/stderr" || fail "--max-memory $need was not planned: $(cat "$tmp/stderr")"
+    grep -q "evaluating in .* pieces" "$tmp/plan" || fail "--max-memory $need was not planned: $(cat "$tmp/plan")"
     rm -f "$out" ;;
   too-small) real_weights; expect 2 "too small" -- run --size 20 ;;
   keep-existing) real_weights
