@@ -18,7 +18,7 @@ typedef struct {
     cs_backend base;
     int direct, gemm;          /* which convolution scratch to count */
     size_t band;               /* im2col band cap, floats */
-    size_t pad, col, parts, gemm; /* scratch grown so far, floats */
+    size_t pad, col, parts, gemm_tmp; /* scratch grown so far, floats */
 } null_be;
 
 enum { PAD_PX = 16, GRAM_CHUNK = 4096 }; /* cl_be.h CS_DIRECT_PX, cl_gemm.c GRAM_CHUNK */
@@ -94,7 +94,7 @@ static clstyle_status nb_gram(cs_backend *be, cs_buf *f, cs_buf *g, int c, int m
     (void)f; (void)g;
     size_t chunks = (size_t)m / GRAM_CHUNK + ((size_t)m % GRAM_CHUNK > 0);
     if ((size_t)m / GRAM_CHUNK >= 2) grow(be, &nb->parts, chunks * c * c);
-    grow(be, &nb->gemm, (size_t)c * m);
+    grow(be, &nb->gemm_tmp, (size_t)c * m);
     return CLSTYLE_OK;
 }
 
