@@ -6,6 +6,20 @@
 /* Slack for what the measurement rounds away (an empty buffer still takes 4 bytes). */
 enum { SLACK = 1 << 20 };
 
+enum { BAND_SHARE = 16 };
+static const size_t BAND_MIN = (size_t)4 << 20;
+
+size_t cs_plan_band(size_t budget) { return budget / BAND_SHARE > BAND_MIN ? budget / BAND_SHARE : BAND_MIN; }
+
+/* The smallest budget B with base + band(B) <= B, from a measurement `need`
+ * made with the band of `budget`. */
+static size_t smallest_budget(size_t need, size_t budget)
+{
+    size_t base = need - (need > cs_plan_band(budget) ? cs_plan_band(budget) : 0) + SLACK;
+    size_t b = base / (BAND_SHARE - 1) * BAND_SHARE + BAND_SHARE;
+    return b > base + BAND_MIN ? b : base + BAND_MIN;
+}
+
 static int fits(cs_plan_measure measure, void *ctx, cs_plan *p, int tile, int history)
 {
     size_t bytes;
@@ -77,7 +91,7 @@ clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, int h, int w, in
     CS_TRY(measure(ctx, smallest, least, &need));
     return cs_fail(CLSTYLE_ERR_NOMEM, "a %dx%d picture needs at least %.0f MiB of device memory (in %d px pieces%s), more than the "
                    "budget of %.0f MiB; raise --max-memory or lower --size",
-                   w, h, (need + SLACK) / 1048576.0 + 0.5, smallest, least ? " keeping 1 L-BFGS pair" : "", budget / 1048576.0);
+                   w, h, smallest_budget(need, budget) / 1048576.0 + 0.5, smallest, least ? " keeping 1 L-BFGS pair" : "", budget / 1048576.0);
 done:
     finish_plan(p, h, w);
     return CLSTYLE_OK;

@@ -29,6 +29,10 @@ typedef clstyle_status (*cs_plan_measure)(void *ctx, int tile, int history, size
  * A job that cannot be set up at all (an image too small for its layers)
  * fails with the measurement's own status and message. */
 enum { CS_PLAN_KEEP = 10 };
+/* The im2col band cap for a budget: a sixteenth of it, at least 4 MiB (it
+ * only sets how many rows one GEMM takes). Measurements count it, so the
+ * smallest budget reported on failure includes the band that budget gets. */
+size_t cs_plan_band(size_t budget);
 clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, int h, int w, int halo, int forced_tile, int history,
                             size_t budget, cs_plan *out);
 
