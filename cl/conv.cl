@@ -1,3 +1,4 @@
+/* Global ids are 64-bit where channels times a plane may pass 2^31. */
 /* Convolution helpers around CLBlast's GEMM: im2col for the forward pass and
  * col2im for the gradient to the input. Both work on a band of output rows
  * [row0, row0 + rows) so the column buffer stays bounded. */
@@ -6,9 +7,9 @@
 __kernel void im2col3x3(__global const float *x, __global float *col, int ci, int h, int w, int row0, int rows)
 {
     int n = rows * w;
-    int gid = get_global_id(0);
-    if (gid >= ci * n) return;
-    int c = gid / n, p = gid - c * n;
+    size_t gid = get_global_id(0);
+    if (gid >= (size_t)ci * n) return;
+    int c = (int)(gid / n), p = (int)(gid - (size_t)c * n);
     int i = row0 + p / w, j = p - (p / w) * w;
     __global const float *xc = x + (size_t)c * h * w;
     __global float *out = col + (size_t)c * 9 * n + p;
@@ -29,9 +30,9 @@ __kernel void col2im3x3(__global const float *dcol, __global float *dx, int ci, 
                         int prow0, int prows, int accum)
 {
     int n = rows * w;
-    int gid = get_global_id(0);
-    if (gid >= ci * prows * w) return;
-    int c = gid / (prows * w), r = gid - c * prows * w;
+    size_t gid = get_global_id(0);
+    if (gid >= (size_t)ci * prows * w) return;
+    int c = (int)(gid / ((size_t)prows * w)), r = (int)(gid - (size_t)c * prows * w);
     int p = prow0 + r / w, q = r - (r / w) * w;
     float s = 0.0f;
     for (int ky = 0; ky < 3; ky++) {
@@ -58,9 +59,10 @@ __kernel void col2im3x3(__global const float *dcol, __global float *dx, int ci, 
 /* xp (c, h+2, wp) = x (c, h, w) with a zero border; wp = 16*ceil(w/16) + 2. */
 __kernel void pad1(__global const float *x, __global float *xp, int c, int h, int w, int wp)
 {
-    int gid = get_global_id(0);
-    if (gid >= c * (h + 2) * wp) return;
-    int ch = gid / ((h + 2) * wp), r = gid - ch * (h + 2) * wp, i = r / wp - 1, j = r - (r / wp) * wp - 1;
+    size_t gid = get_global_id(0), plane = (size_t)(h + 2) * wp;
+    if (gid >= (size_t)c * plane) return;
+    size_t ch = gid / plane;
+    int r = (int)(gid - ch * plane), i = r / wp - 1, j = r - (r / wp) * wp - 1;
     xp[gid] = (i >= 0 && i < h && j >= 0 && j < w) ? x[((size_t)ch * h + i) * w + j] : 0.0f;
 }
 

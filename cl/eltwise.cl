@@ -1,54 +1,69 @@
-/* Element-wise operations: activations, preprocessing, optimizer vectors. */
+/* Element-wise operations: activations, preprocessing, optimizer vectors.
+ * Lengths and indices are 64-bit: a feature map may hold more than 2^31 floats. */
 
-__kernel void bias_relu(__global float *y, __global const float *bias, int has_bias, int hw, int relu, int n)
+__kernel void bias_relu(__global float *y, __global const float *bias, int has_bias, ulong hw, int relu, ulong n)
 {
-    int i = get_global_id(0);
+    size_t i = get_global_id(0);
     if (i >= n) return;
     float v = y[i] + (has_bias ? bias[i / hw] : 0.0f);
     y[i] = relu && v < 0.0f ? 0.0f : v;
 }
 
-__kernel void relu_bwd(__global const float *y, __global float *dy, int n)
+__kernel void relu_bwd(__global const float *y, __global float *dy, ulong n)
 {
-    int i = get_global_id(0);
+    size_t i = get_global_id(0);
     if (i < n && !(y[i] > 0.0f)) dy[i] = 0.0f;
 }
 
 /* y = x * s[c] + o[c] for 3 channels (scalars passed by value: no buffer needed). */
-__kernel void affine3(__global const float *x, __global float *y, int hw, float s0, float s1, float s2,
-                      float o0, float o1, float o2, int n)
+__kernel void affine3(__global const float *x, __global float *y, ulong hw, float s0, float s1, float s2,
+                      float o0, float o1, float o2, ulong n)
 {
-    int i = get_global_id(0);
+    size_t i = get_global_id(0);
     if (i >= n) return;
-    int c = i / hw;
+    size_t c = i / hw;
     float s = c == 0 ? s0 : c == 1 ? s1 : s2, o = c == 0 ? o0 : c == 1 ? o1 : o2;
     y[i] = x[i] * s + o;
 }
 
-__kernel void axpy(float a, __global const float *x, __global float *y, int n)
+__kernel void axpy(float a, __global const float *x, __global float *y, ulong n)
 {
-    int i = get_global_id(0);
+    size_t i = get_global_id(0);
     if (i < n) y[i] += a * x[i];
 }
 
-__kernel void scale(float a, __global float *x, int n)
+__kernel void scale(float a, __global float *x, ulong n)
 {
-    int i = get_global_id(0);
+    size_t i = get_global_id(0);
     if (i < n) x[i] *= a;
 }
 
-__kernel void fill(__global float *x, float v, int n)
+__kernel void fill(__global float *x, float v, ulong n)
 {
-    int i = get_global_id(0);
+    size_t i = get_global_id(0);
     if (i < n) x[i] = v;
 }
 
 /* out = sum over r of coef[r] mat[r,:]: the L-BFGS direction from its basis. */
-__kernel void combine(__global const float *mat, int rows, __global const float *coef, __global float *out, int n)
+__kernel void combine(__global const float *mat, int rows, __global const float *coef, __global float *out, ulong n)
 {
-    int i = get_global_id(0);
+    size_t i = get_global_id(0);
     if (i >= n) return;
     float s = 0.0f;
     for (int r = 0; r < rows; r++) s += coef[r] * mat[(size_t)r * n + i];
     out[i] = s;
+}
+
+/* A window of a (c,H,W) buffer against a contiguous (c,h,w) one, n = c*h*w:
+ * add = 0 copies the window out (crop), add = 1 adds into it (paste_add).
+ * 64-bit indices: the big buffer may hold more than 2^31 floats. */
+__kernel void window(__global float *big, __global float *small, ulong H, ulong W, ulong y0, ulong x0, ulong h, ulong w,
+                     ulong n, int add)
+{
+    size_t i = get_global_id(0);
+    if (i >= n) return;
+    size_t hw = h * w, ch = i / hw, r = i - ch * hw, y = r / w, x = r - y * w;
+    size_t k = (ch * H + y0 + y) * W + x0 + x;
+    if (add) big[k] += small[i];
+    else small[i] = big[k];
 }

@@ -19,22 +19,22 @@ inline void group_sum(float v, __local float *tmp, __global float *partial)
 
 /* mode 0: sum a*b; 1: sum |a|. */
 __kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
-void dot_asum(__global const float *a, __global const float *b, int n, int mode, __global float *partial)
+void dot_asum(__global const float *a, __global const float *b, ulong n, int mode, __global float *partial)
 {
     __local float tmp[WG_SIZE];
     float s = 0.0f;
-    for (int i = get_global_id(0); i < n; i += get_global_size(0)) s += mode ? fabs(a[i]) : a[i] * b[i];
+    for (size_t i = get_global_id(0); i < n; i += get_global_size(0)) s += mode ? fabs(a[i]) : a[i] * b[i];
     group_sum(s, tmp, partial);
 }
 
 /* sum (a-b)^2, and grad += gscale (a-b) when has_grad; partial sums at partial + poff. */
 __kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
-void sqdiff(__global const float *a, __global const float *b, int n, float gscale, __global float *grad, int has_grad,
+void sqdiff(__global const float *a, __global const float *b, ulong n, float gscale, __global float *grad, int has_grad,
             __global float *partial, int poff)
 {
     __local float tmp[WG_SIZE];
     float s = 0.0f;
-    for (int i = get_global_id(0); i < n; i += get_global_size(0)) {
+    for (size_t i = get_global_id(0); i < n; i += get_global_size(0)) {
         float d = a[i] - b[i];
         s += d * d;
         if (has_grad) grad[i] += gscale * d;
@@ -50,9 +50,9 @@ void tv(__global const float *x, int c, int h, int w, float inv_nv, float inv_nh
 {
     __local float tmp[WG_SIZE];
     float s = 0.0f;
-    int n = c * h * w;
-    for (int k = get_global_id(0); k < n; k += get_global_size(0)) {
-        int r = k % (h * w), i = r / w, j = r - (r / w) * w;
+    size_t n = (size_t)c * h * w;
+    for (size_t k = get_global_id(0); k < n; k += get_global_size(0)) {
+        int r = (int)(k % ((size_t)h * w)), i = r / w, j = r - (r / w) * w;
         float v = x[k], g = 0.0f;
         if (i + 1 < h) { float d = x[k + w] - v; s += d * d * inv_nv; g -= d * inv_nv; }
         if (i > 0)     { float d = v - x[k - w]; g += d * inv_nv; }
@@ -66,7 +66,7 @@ void tv(__global const float *x, int c, int h, int w, float inv_nv, float inv_nh
 /* g[i] = alpha * sum over b of parts[b][i]: the split-K Gram partial products. */
 __kernel void sum_parts(__global const float *parts, __global float *g, int n, int nparts, float alpha)
 {
-    int i = get_global_id(0);
+    int i = get_global_id(0); /* n = c*c <= 512^2 */
     if (i >= n) return;
     float s = 0.0f;
     for (int b = 0; b < nparts; b++) s += parts[(size_t)b * n + i];
@@ -76,12 +76,12 @@ __kernel void sum_parts(__global const float *parts, __global float *g, int n, i
 /* Dot products of the rows of mat (rows, n) with v: a 2-D launch with one
  * row per second index; partial[row * groups + group]. */
 __kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
-void multi_dot(__global const float *mat, __global const float *v, int n, __global float *partial)
+void multi_dot(__global const float *mat, __global const float *v, ulong n, __global float *partial)
 {
     __local float tmp[WG_SIZE];
     int row = get_global_id(1), groups = get_num_groups(0);
     __global const float *m = mat + (size_t)row * n;
     float s = 0.0f;
-    for (int i = get_global_id(0); i < n; i += get_global_size(0)) s += m[i] * v[i];
+    for (size_t i = get_global_id(0); i < n; i += get_global_size(0)) s += m[i] * v[i];
     group_sum(s, tmp, partial + (size_t)row * groups);
 }

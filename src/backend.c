@@ -54,7 +54,7 @@ clstyle_status cs_backend_create(const char *name, const cs_backend_params *para
     }
     *out = NULL;
     if (!strcmp(name, "reference")) return cs_backend_reference_create(out);
-    if (!strcmp(name, "null")) return cs_backend_null_create(out);
+    if (!strcmp(name, "null")) return cs_backend_null_create(params, out);
     if (!strcmp(name, "opencl")) return cs_backend_opencl_create(params, out);
     return cs_fail(CLSTYLE_ERR_USAGE, "unknown backend '%s' (opencl, reference)", name);
 }

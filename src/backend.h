@@ -13,6 +13,11 @@ typedef struct cs_buf cs_buf;        /* opaque, defined by each backend */
 enum { CS_MAX_ROWS = 2048 };          /* rows of multi_dot / combine: 2 x the L-BFGS history */
 typedef struct cs_backend cs_backend;
 
+/* A window of rows y0..y0+h and columns x0..x0+w of every channel of a
+ * (c, H, W) buffer: what the image and its feature maps are cut into when a
+ * job is evaluated in pieces. 64-bit throughout: a whole map may pass 2^31. */
+typedef struct { size_t c, H, W, y0, x0, h, w; } cs_window;
+
 typedef struct cs_backend_ops {
     void (*destroy)(cs_backend *be);
 
@@ -48,6 +53,11 @@ typedef struct cs_backend_ops {
     /* y (c,hw) = x * s[c] + o[c]; preprocessing (and, with o = 0, its backward). */
     clstyle_status (*affine)(cs_backend *be, cs_buf *x, cs_buf *y, int c, int hw, const float *s, const float *o);
 
+    /* dst (c,h,w) = window win of src (c,H,W). */
+    clstyle_status (*crop)(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst);
+    /* window win of dst (c,H,W) += src (c,h,w): the inverse of crop, accumulating. */
+    clstyle_status (*paste_add)(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst);
+
     /* Vector operations for the optimizers. */
     clstyle_status (*dot)(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, double *out);
     clstyle_status (*asum)(cs_backend *be, cs_buf *a, size_t n, double *out);
@@ -76,6 +86,7 @@ struct cs_backend {
     size_t mem_limit;       /* device memory for buffers; 0 when unknown (host) */
     size_t max_alloc;       /* largest single buffer in bytes; 0 = no limit (host) */
     char notes[1024];       /* setup choices and why, for --verbose ("" if none) */
+    size_t band_bytes;      /* im2col band cap (0 on the host); the memory planner may lower it */
 };
 
 /* Everything that configures a backend, read once at the edge (the command
@@ -101,7 +112,7 @@ clstyle_status cs_backend_create(const char *name, const cs_backend_params *para
 
 /* The factories behind cs_backend_create. */
 clstyle_status cs_backend_reference_create(cs_backend **out);
-clstyle_status cs_backend_null_create(cs_backend **out);
+clstyle_status cs_backend_null_create(const cs_backend_params *params, cs_backend **out);
 clstyle_status cs_backend_opencl_create(const cs_backend_params *params, cs_backend **out);
 
 /* Convenience wrappers so call sites read like the math. */

@@ -120,7 +120,7 @@ static void set_limits(cl_be *c)
     if (p->mem_limit && p->mem_limit < c->base.mem_limit) c->base.mem_limit = p->mem_limit;
     c->base.max_alloc = c->dev.max_alloc ? c->dev.max_alloc : (size_t)-1;
     if (p->max_alloc && p->max_alloc < c->base.max_alloc) c->base.max_alloc = p->max_alloc;
-    c->col_cap = band_cap(c);
+    c->base.band_bytes = band_cap(c) * 4;
 }
 
 static clstyle_status setup(cl_be *c)

@@ -263,6 +263,30 @@ static clstyle_status ref_affine(cs_backend *be, cs_buf *xb, cs_buf *yb, int c, 
     return CLSTYLE_OK;
 }
 
+/* Row r of channel ch of the window, as an offset into the (c,H,W) buffer. */
+static size_t window_row(cs_window win, size_t ch, size_t r) { return (ch * win.H + win.y0 + r) * win.W + win.x0; }
+
+static clstyle_status ref_crop(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst)
+{
+    (void)be;
+    for (size_t ch = 0; ch < win.c; ch++)
+        for (size_t r = 0; r < win.h; r++)
+            memcpy(P(dst) + (ch * win.h + r) * win.w, P(src) + window_row(win, ch, r), win.w * sizeof(float));
+    return CLSTYLE_OK;
+}
+
+static clstyle_status ref_paste_add(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst)
+{
+    (void)be;
+    for (size_t ch = 0; ch < win.c; ch++)
+        for (size_t r = 0; r < win.h; r++) {
+            const float *s = P(src) + (ch * win.h + r) * win.w;
+            float *d = P(dst) + window_row(win, ch, r);
+            for (size_t j = 0; j < win.w; j++) d[j] += s[j];
+        }
+    return CLSTYLE_OK;
+}
+
 static clstyle_status ref_dot(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, double *out)
 {
     (void)be;
@@ -370,7 +394,7 @@ static const cs_backend_ops ref_ops = {
     .gram = ref_gram, .gram_bwd = ref_gram_bwd, .sqdiff = ref_sqdiff, .tv = ref_tv, .affine = ref_affine,
     .dot = ref_dot, .asum = ref_asum, .axpy = ref_axpy, .scale = ref_scale, .copy = ref_copy,
     .fill = ref_fill, .adam = ref_adam, .copy_at = ref_copy_at, .multi_dot = ref_multi_dot, .combine = ref_combine,
-    .finish = ref_finish,
+    .crop = ref_crop, .paste_add = ref_paste_add, .finish = ref_finish,
 };
 
 clstyle_status cs_backend_reference_create(cs_backend **out)

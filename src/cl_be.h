@@ -21,7 +21,8 @@ enum { MAX_WG = 256, MAX_GROUPS = 256, ROW_GROUPS = 32, DEFERRED = 64, N_PROF = 
     X(im2col, "im2col3x3") X(col2im, "col2im3x3") X(bias_relu, "bias_relu") X(relu_bwd, "relu_bwd") X(affine, "affine3") \
     X(axpy, "axpy") X(scale, "scale") X(fill, "fill") X(pool, "pool2x2") X(pool_bwd, "pool2x2_bwd") X(dot, "dot_asum")  \
     X(sqdiff, "sqdiff") X(tv, "tv") X(adam, "adam") X(sum_parts, "sum_parts") X(multi_dot, "multi_dot")              \
-    X(combine, "combine") X(pad1, "pad1") X(direct_fwd, "conv3x3_direct_fwd") X(direct_bwd, "conv3x3_direct_bwd")
+    X(combine, "combine") X(pad1, "pad1") X(direct_fwd, "conv3x3_direct_fwd") X(direct_bwd, "conv3x3_direct_bwd") \
+    X(window, "window")
 
 struct cs_buf {
     cl_mem m;
@@ -55,8 +56,8 @@ typedef struct cl_be {
     prof_entry prof[N_PROF];
     int n_prof;
     /* scratch buffers, grown on demand and kept */
-    cl_mem col;                /* im2col band, up to col_cap floats */
-    size_t col_n, col_cap;
+    cl_mem col;                /* im2col band, up to base.band_bytes */
+    size_t col_n;
     cl_mem pad;                /* zero-padded input of the direct convolution */
     size_t pad_n;
     cl_mem gemm_tmp;           /* CLBlast's GEMM scratch, ours so it is not allocated per call */

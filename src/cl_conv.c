@@ -13,7 +13,7 @@
 /* Rows per im2col band for k = ci*9 columns of width w. */
 static clstyle_status band_rows(cl_be *c, int k, int h, int w, int *rows)
 {
-    size_t per_row = (size_t)k * w, r = c->col_cap / per_row;
+    size_t per_row = (size_t)k * w, r = c->base.band_bytes / 4 / per_row; /* the planner may lower the cap */
     if (r < 1) r = 1;
     if (r > (size_t)h) r = (size_t)h;
     *rows = (int)r;

@@ -69,6 +69,11 @@ clstyle_status cl_scratch(cl_be *c, cl_mem *m, size_t *have, size_t need, const 
     if (need * 4 > c->base.max_alloc)
         return cs_fail(CLSTYLE_ERR_NOMEM, "%s: the %s needs a %.1f MiB buffer, more than the device's largest (%.0f MiB)",
                        c->dev.device_name, what, need * 4 / 1048576.0, c->base.max_alloc / 1048576.0);
+    /* Scratch counts against the memory limit like every other buffer. */
+    if (c->base.bytes_in_use - *have * 4 + need * 4 > c->base.mem_limit)
+        return cs_fail(CLSTYLE_ERR_NOMEM, "%s: the %s needs %.1f MiB on top of %.1f MiB in use, over the limit of %.0f MiB",
+                       c->dev.device_name, what, need * 4 / 1048576.0, (c->base.bytes_in_use - *have * 4) / 1048576.0,
+                       c->base.mem_limit / 1048576.0);
     /* The new buffer first, then the old one goes, so the two never share an
      * id under Oclgrind: its uninitialized-value checker keeps the shadow of a
      * released buffer, and a larger buffer given the same id (written by

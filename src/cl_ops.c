@@ -6,7 +6,7 @@
 
 clstyle_status cl_fill(cs_backend *be, cs_buf *x, float v, size_t n)
 {
-    int ni = (int)n;
+    cl_ulong ni = n;
     ARGS(CB(be)->k.fill, A(x->m), A(v), A(ni));
     return cl_run1d(CB(be), CB(be)->k.fill, "fill", n);
 }
@@ -16,15 +16,16 @@ static clstyle_status cl_finish(cs_backend *be) { return cl_settle(CB(be)); }
 static clstyle_status cl_bias_relu(cs_backend *be, cs_buf *y, cs_buf *bias, int ch, int hw, int relu)
 {
     cl_be *c = CB(be);
-    int n = ch * hw, has = bias != NULL;
+    cl_ulong n = (cl_ulong)ch * hw, plane = (cl_ulong)hw;
+    int has = bias != NULL;
     cl_mem b = bias ? bias->m : y->m;
-    ARGS(c->k.bias_relu, A(y->m), A(b), A(has), A(hw), A(relu), A(n));
+    ARGS(c->k.bias_relu, A(y->m), A(b), A(has), A(plane), A(relu), A(n));
     return cl_run1d(c, c->k.bias_relu, "bias_relu", (size_t)n);
 }
 
 static clstyle_status cl_relu_bwd(cs_backend *be, cs_buf *y, cs_buf *dy, size_t n)
 {
-    int ni = (int)n;
+    cl_ulong ni = n;
     ARGS(CB(be)->k.relu_bwd, A(y->m), A(dy->m), A(ni));
     return cl_run1d(CB(be), CB(be)->k.relu_bwd, "relu_bwd", n);
 }
@@ -44,7 +45,8 @@ static clstyle_status cl_pool_bwd(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf 
 static clstyle_status cl_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, float gscale, cs_buf *grad, double *sum)
 {
     cl_be *c = CB(be);
-    int ni = (int)n, has = grad != NULL;
+    cl_ulong ni = n;
+    int has = grad != NULL;
     cl_mem g = grad ? grad->m : a->m;
     int poff;
     CS_TRY(cl_defer_slot(c, &poff));
@@ -69,15 +71,15 @@ static clstyle_status cl_affine(cs_backend *be, cs_buf *x, cs_buf *y, int ch, in
 {
     cl_be *c = CB(be);
     if (ch != 3) return cs_fail(CLSTYLE_ERR_USAGE, "affine: OpenCL backend supports 3 channels, got %d", ch);
-    int n = ch * hw;
-    ARGS(c->k.affine, A(x->m), A(y->m), A(hw), A(s[0]), A(s[1]), A(s[2]), A(o[0]), A(o[1]), A(o[2]), A(n));
+    cl_ulong n = (cl_ulong)ch * hw, plane = (cl_ulong)hw;
+    ARGS(c->k.affine, A(x->m), A(y->m), A(plane), A(s[0]), A(s[1]), A(s[2]), A(o[0]), A(o[1]), A(o[2]), A(n));
     return cl_run1d(c, c->k.affine, "affine3", (size_t)n);
 }
 
 static clstyle_status dot_or_asum(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, int mode, double *out)
 {
     cl_be *c = CB(be);
-    int ni = (int)n;
+    cl_ulong ni = n;
     ARGS(c->k.dot, A(a->m), A(b->m), A(ni), A(mode), A(c->partial));
     return cl_reduce(c, c->k.dot, mode ? "asum" : "dot", n, out);
 }
@@ -87,14 +89,14 @@ static clstyle_status cl_asum(cs_backend *be, cs_buf *a, size_t n, double *out) 
 
 static clstyle_status cl_axpy(cs_backend *be, float a, cs_buf *x, cs_buf *y, size_t n)
 {
-    int ni = (int)n;
+    cl_ulong ni = n;
     ARGS(CB(be)->k.axpy, A(a), A(x->m), A(y->m), A(ni));
     return cl_run1d(CB(be), CB(be)->k.axpy, "axpy", n);
 }
 
 static clstyle_status cl_scale(cs_backend *be, float a, cs_buf *x, size_t n)
 {
-    int ni = (int)n;
+    cl_ulong ni = n;
     ARGS(CB(be)->k.scale, A(a), A(x->m), A(ni));
     return cl_run1d(CB(be), CB(be)->k.scale, "scale", n);
 }
@@ -111,6 +113,18 @@ static clstyle_status cl_copy(cs_backend *be, cs_buf *src, cs_buf *dst, size_t n
     return cl_copy_at(be, src, dst, 0, n);
 }
 
+/* crop (add = 0) and paste_add (add = 1): one kernel, the window's offsets as 64-bit values. */
+static clstyle_status window_op(cs_backend *be, cs_buf *big, cs_buf *small, cs_window win, int add)
+{
+    cl_be *c = CB(be);
+    cl_ulong H = win.H, W = win.W, y0 = win.y0, x0 = win.x0, h = win.h, w = win.w, n = (cl_ulong)win.c * win.h * win.w;
+    ARGS(c->k.window, A(big->m), A(small->m), A(H), A(W), A(y0), A(x0), A(h), A(w), A(n), A(add));
+    return cl_run1d(c, c->k.window, add ? "paste_add" : "crop", (size_t)n);
+}
+
+static clstyle_status cl_crop(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst) { return window_op(be, src, dst, win, 0); }
+static clstyle_status cl_paste_add(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst) { return window_op(be, dst, src, win, 1); }
+
 static clstyle_status cl_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf *v, size_t n, double *out)
 {
     cl_be *c = CB(be);
@@ -119,7 +133,7 @@ static clstyle_status cl_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf
     size_t wg = (size_t)c->wg, groups = (n + wg - 1) / wg;
     if (groups > ROW_GROUPS) groups = ROW_GROUPS;
     size_t global[2] = { groups * wg, (size_t)rows }, local[2] = { wg, 1 };
-    int ni = (int)n;
+    cl_ulong ni = n;
     ARGS(c->k.multi_dot, A(mat->m), A(v->m), A(ni), A(c->partial));
     CS_TRY(cl_run(c, c->k.multi_dot, "multi_dot", 2, global, local));
     float *part = c->host_part;
@@ -140,7 +154,7 @@ static clstyle_status cl_combine(cs_backend *be, cs_buf *mat, int rows, const fl
     if (rows <= 0) return cl_fill(be, out, 0.0f, n);
     CS_TRY(cl_err(clEnqueueWriteBuffer(c->q, c->coef, CL_TRUE, 0, (size_t)rows * 4, coef, 0, NULL, NULL), "clEnqueueWriteBuffer",
                   "combine coefficients"));
-    int ni = (int)n;
+    cl_ulong ni = n;
     ARGS(c->k.combine, A(mat->m), A(rows), A(c->coef), A(out->m), A(ni));
     return cl_run1d(c, c->k.combine, "combine", n);
 }
@@ -149,7 +163,7 @@ static clstyle_status cl_adam(cs_backend *be, cs_buf *x, cs_buf *g, cs_buf *m, c
                               float eps, int t)
 {
     cl_be *c = CB(be);
-    int ni = (int)n;
+    cl_ulong ni = n;
     float c1 = (float)(1.0 - pow(b1, t)), c2 = (float)(1.0 - pow(b2, t));
     ARGS(c->k.adam, A(x->m), A(g->m), A(m->m), A(v->m), A(ni), A(lr), A(b1), A(b2), A(eps), A(c1), A(c2));
     return cl_run1d(c, c->k.adam, "adam", n);
@@ -161,5 +175,5 @@ const cs_backend_ops cl_ops = {
     .pool = cl_pool, .pool_bwd = cl_pool_bwd, .gram = cl_gram, .gram_bwd = cl_gram_bwd, .sqdiff = cl_sqdiff,
     .tv = cl_tv, .affine = cl_affine, .dot = cl_dot, .asum = cl_asum, .axpy = cl_axpy, .scale = cl_scale,
     .copy = cl_copy, .fill = cl_fill, .adam = cl_adam, .copy_at = cl_copy_at, .multi_dot = cl_multi_dot, .combine = cl_combine,
-    .finish = cl_finish,
+    .crop = cl_crop, .paste_add = cl_paste_add, .finish = cl_finish,
 };

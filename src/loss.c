@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "pieces.h"
 
 static const double EPS = 1e-8;
 
@@ -63,6 +64,16 @@ static clstyle_status content_targets(cs_loss *L, cs_loss_image content)
         l->target_norm = ss / (double)n + EPS;
     }
     return CLSTYLE_OK;
+}
+
+/* The whole image's feature counts of each layer (its activations are the whole image's). */
+static void whole_shapes(cs_loss *L)
+{
+    for (int i = 0; i < L->n; i++) {
+        const cs_node *nd = &L->acts.nodes[L->layers[i].node];
+        L->layers[i].m = (size_t)nd->h * nd->w;
+        L->layers[i].n = (size_t)nd->c * L->layers[i].m;
+    }
 }
 
 /* Adds b G_l(s) to each A_l, allocating the Gram buffers on first use. */
@@ -130,8 +141,15 @@ clstyle_status cs_loss_init(cs_loss *L, cs_net *net, const clstyle_options *o, c
         if (L->layers[i].node > last) last = L->layers[i].node;
     }
     clstyle_status st;
+    L->tile = o->tile;
+    if (L->tile > 0) {
+        CS_CHECK(cs_pieces_init(L, net, tapped, last, content, styles, blend, n_styles));
+        CS_CHECK(style_norms(L));
+        goto done;
+    }
     CS_CHECK(style_targets(L, net, tapped, last, styles, blend, n_styles));
     CS_CHECK(cs_acts_create(net, content.h, content.w, last, tapped, &L->acts));
+    whole_shapes(L);
     CS_CHECK(style_norms(L));
     CS_CHECK(content_targets(L, content));
 done:
@@ -141,6 +159,7 @@ done:
 
 void cs_loss_free(cs_loss *L)
 {
+    if (L->tile > 0) cs_pieces_free(L);
     for (int i = 0; i < L->n; i++) {
         cs_loss_layer *l = &L->layers[i];
         cs_buf_release(L->be, l->target);
@@ -181,17 +200,21 @@ static clstyle_status layer_grads(void *ctx, int node, cs_buf *grad)
 
 clstyle_status cs_loss_eval(cs_loss *L, cs_buf *x, cs_buf *grad)
 {
-    CS_TRY(cs_forward(&L->acts, x));
-    CS_TRY(cs_backward(&L->acts, layer_grads, L, grad));
-    CS_TRY(CS_OP(L->be, tv, x, 3, L->acts.h, L->acts.w, (float)L->gamma, grad, &L->tv));
+    if (L->tile > 0) {
+        CS_TRY(cs_pieces_eval(L, x, grad));
+    } else {
+        CS_TRY(cs_forward(&L->acts, x));
+        CS_TRY(cs_backward(&L->acts, layer_grads, L, grad));
+        CS_TRY(CS_OP(L->be, tv, x, 3, L->acts.h, L->acts.w, (float)L->gamma, grad, &L->tv));
+    }
     /* The loss terms come back together here, so the device never waits mid-pass. */
     CS_TRY(cs_backend_finish(L->be));
     L->content = L->style = 0;
     for (int i = 0; i < L->n; i++) {
         const cs_loss_layer *l = &L->layers[i];
         const cs_node *nd = &L->acts.nodes[l->node];
-        size_t n = (size_t)nd->c * nd->h * nd->w, cc = (size_t)nd->c * nd->c;
-        if (l->is_content) L->content += l->content_sum / (double)n / l->target_norm;
+        size_t cc = (size_t)nd->c * nd->c;
+        if (l->is_content) L->content += l->content_sum / (double)l->n / l->target_norm;
         if (l->is_style) L->style += l->style_weight * l->style_sum / (double)cc / l->gram_norm;
     }
     L->total = L->alpha * L->content + L->beta * L->style + L->gamma * L->tv;

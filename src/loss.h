@@ -15,6 +15,8 @@ typedef struct {
     double gram_norm;         /* mean(A_l^2) + eps */
     cs_buf *gram, *dgram;     /* scratch (c,c) */
     double content_sum, style_sum; /* raw sums of the last evaluation (filled at finish) */
+    size_t n, m;              /* the whole image's features: n = c m values, m positions */
+    float *host_target;       /* content features on the host, when evaluated in pieces */
 } cs_loss_layer;
 
 typedef struct {
@@ -25,6 +27,14 @@ typedef struct {
     double alpha, beta, gamma;
     /* Values of the last evaluation: unweighted terms and weighted total. */
     double content, style, tv, total;
+    /* Evaluation in pieces (pieces.c); tile == 0: the whole image at once,
+     * acts then sized for it; otherwise acts are sized for one piece. */
+    int tile, halo;           /* interior of a piece and its margin, px (multiples of 16) */
+    int h, w;                 /* the generated image */
+    cs_buf *piece;            /* (3, window): a piece of the image, then its gradient */
+    cs_buf *fwin, *dwin, *twin; /* a layer's features inside a piece, their gradient, the content target there */
+    float *host_piece;        /* host staging for pieces of host images and of the content targets */
+    size_t host_bytes;        /* what the pieces keep on the host: content targets and staging */
 } cs_loss;
 
 typedef struct {

@@ -40,6 +40,18 @@ void cs_net_destroy(cs_net *net)
     memset(net, 0, sizeof *net);
 }
 
+int cs_net_reach(const cs_weights *w, int last)
+{
+    cs_vgg layout;
+    if (cs_vgg_layout(w->depth, &layout)) return 0;
+    int reach = 0, stride = 1;
+    for (int i = 0; i <= last && i < layout.n_nodes; i++) {
+        if (layout.nodes[i].type == NODE_CONV) reach += stride;
+        if (layout.nodes[i].type == NODE_POOL) stride *= 2;
+    }
+    return reach;
+}
+
 clstyle_status cs_acts_create(cs_net *net, int h, int w, int last, const int *tapped, cs_acts *a)
 {
     cs_backend *be = net->be;
@@ -60,7 +72,7 @@ clstyle_status cs_acts_create(cs_net *net, int h, int w, int last, const int *ta
         snprintf(nd->name, sizeof nd->name, "%s", d[i].name);
         nd->type = d[i].type;
         nd->conv = d[i].conv;
-        c = d[i].channels;
+        if (nd->type == NODE_CONV) c = net->host->cout[nd->conv]; /* the weights' (tests narrow them) */
         if (nd->type == NODE_POOL) { h /= 2; w /= 2; }
         if (h < 1 || w < 1) {
             st = cs_fail(CLSTYLE_ERR_USAGE, "a %dx%d image is too small to reach layer %s (each pooling halves it); "
@@ -78,6 +90,17 @@ clstyle_status cs_acts_create(cs_net *net, int h, int w, int last, const int *ta
     for (int g = 0; g < 2 && st == CLSTYLE_OK; g++) st = CS_OP(be, alloc, largest, &a->grad[g]);
     if (st != CLSTYLE_OK) cs_acts_destroy(a);
     return st;
+}
+
+void cs_acts_reshape(cs_acts *a, int h, int w)
+{
+    a->h = h;
+    a->w = w;
+    for (int i = 0; i < a->n; i++) {
+        if (a->nodes[i].type == NODE_POOL) { h /= 2; w /= 2; }
+        a->nodes[i].h = h;
+        a->nodes[i].w = w;
+    }
 }
 
 void cs_acts_destroy(cs_acts *a)

@@ -41,6 +41,13 @@ void cs_net_destroy(cs_net *net);
 /* tapped[i] marks nodes whose value a loss reads (a tapped conv keeps its pre-ReLU output). */
 clstyle_status cs_acts_create(cs_net *net, int h, int w, int last, const int *tapped, cs_acts *a);
 void cs_acts_destroy(cs_acts *a);
+/* Uses activations made for an image of at least h x w for an h x w image
+ * (a smaller piece of an image): only the shapes change. */
+void cs_acts_reshape(cs_acts *a, int h, int w);
+/* How far, in input pixels, a feature of node `last` sees past its own
+ * position on each side (a 3x3 convolution at pooling depth s adds s; a
+ * 2x2 pooling adds nothing): the halo that makes a piece's features exact. */
+int cs_net_reach(const cs_weights *w, int last);
 
 /* x: image (3,h,w) in RGB [0,1]. */
 clstyle_status cs_forward(cs_acts *a, cs_buf *x);

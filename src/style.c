@@ -8,6 +8,7 @@
  * scratch after the previous scale's is freed. One size is a pyramid of one. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@
 #include "interrupt.h"
 #include "loss.h"
 #include "optim.h"
+#include "pieces.h"
+#include "plan.h"
 #include "preflight.h"
 #include "progress.h"
 #include "rng.h"
@@ -97,6 +100,10 @@ typedef struct {
     FILE *log;
     int iter;           /* the last iteration evaluated */
     char weights_path[4096];
+    cs_plan plan;
+    clstyle_options eff;     /* the options with the plan's pieces and history */
+    size_t host_bytes;       /* host memory of the images, weights and pieces */
+    int explicit_limit;      /* --max-memory or CLSTYLE_DEVICE_MEM_MB given: the budget is exactly that */
     cs_weights_id weights_id;   /* filled for --verbose and --log */
 } job;
 
@@ -199,7 +206,10 @@ static cs_loss_image as_loss_image(const cs_image *im, double scale)
 static size_t bytes_needed(job *j, double scale)
 {
     cs_backend *nb;
-    if (cs_backend_create("null", NULL, &nb) != CLSTYLE_OK) return (size_t)-1;
+    cs_backend_params p = { 0 };
+    p.conv = NULL; /* the algorithm is chosen per shape: count the scratch of both */
+    p.band_bytes = j->be->band_bytes;
+    if (cs_backend_create("null", &p, &nb) != CLSTYLE_OK) return (size_t)-1;
     cs_loss_image styles[CLSTYLE_MAX_STYLES];
     for (int k = 0; k < j->o->n_styles; k++) styles[k] = as_loss_image(&j->styles[k], scale);
     run_state rs;
@@ -225,22 +235,98 @@ static clstyle_status explain_oom(job *j)
     return CLSTYLE_ERR_NOMEM;
 }
 
+/* What the planner measures: the job's buffers on the null backend, with the
+ * device's convolution scratch, for pieces of `tile` px and `history` pairs. */
+typedef struct { job *j; size_t host; } measure_ctx;
+
+static clstyle_status measure_job(void *ctx, int tile, int history, size_t *bytes)
+{
+    measure_ctx *mc = ctx;
+    job *j = mc->j;
+    cs_backend_params p = { 0 };
+    p.conv = NULL; /* the algorithm is chosen per shape: count the scratch of both */
+    p.band_bytes = j->be->band_bytes;
+    cs_backend *nb;
+    CS_TRY(cs_backend_create("null", &p, &nb));
+    clstyle_options o = *j->o;
+    o.tile = tile;
+    if (history > 0) o.lbfgs_history = history;
+    /* Shapes without pixels: nothing is loaded or computed, only counted. */
+    cs_loss_image styles[CLSTYLE_MAX_STYLES], content = { NULL, j->content.w, j->content.h };
+    for (int k = 0; k < o.n_styles; k++) styles[k] = (cs_loss_image){ NULL, j->styles[k].w, j->styles[k].h };
+    run_state rs;
+    clstyle_status st = state_create(nb, &j->weights, &o, j->iterations, content, styles, j->blend, &rs);
+    *bytes = nb->bytes_peak;
+    mc->host = rs.loss.host_bytes;
+    state_free(nb, &rs);
+    cs_backend_destroy(nb);
+    return st;
+}
+
+/* Device memory the job may use: --max-memory or CLSTYLE_DEVICE_MEM_MB as
+ * given; otherwise the device's less a headroom for the driver, the program
+ * and CLBlast's own buffers (10%, 64 MiB to 1 GiB); no bound on the host. */
+static size_t budget(const cs_backend *be, int explicit_limit)
+{
+    if (!be->mem_limit) return SIZE_MAX;
+    if (explicit_limit) return be->mem_limit;
+    size_t head = be->mem_limit / 10;
+    head = head < ((size_t)64 << 20) ? (size_t)64 << 20 : head > ((size_t)1 << 30) ? (size_t)1 << 30 : head;
+    return be->mem_limit > 2 * head ? be->mem_limit - head : be->mem_limit / 2;
+}
+
+static size_t image_bytes(const cs_image *im) { return (size_t)3 * im->w * im->h * sizeof(float); }
+
+/* Chooses pieces and history for the budget (cs_plan_make) and says when history is given up. */
+static clstyle_status plan_job(job *j, int explicit_limit)
+{
+    const clstyle_options *o = j->o;
+    int its = j->iterations, history = o->optimizer == CLSTYLE_ADAM ? 0 : o->lbfgs_history < its ? o->lbfgs_history : (its > 0 ? its : 1);
+    size_t limit = budget(j->be, explicit_limit);
+    if (!j->be->mem_limit && explicit_limit) limit = (size_t)(o->max_memory_mb * 1048576.0); /* the reference backend's buffers */
+    if (j->be->band_bytes > cs_plan_band(limit)) j->be->band_bytes = cs_plan_band(limit);
+    measure_ctx mc = { j, 0 };
+    CS_TRY(cs_plan_make(measure_job, &mc, j->content.h, j->content.w, cs_pieces_halo_for(&j->weights, o), o->tile, history, limit,
+                        &j->plan));
+    size_t bytes;
+    CS_TRY(measure_job(&mc, j->plan.tile, j->plan.history, &bytes)); /* the host bytes of the plan chosen */
+    j->eff = *o;
+    j->eff.tile = j->plan.tile;
+    if (history > 0) j->eff.lbfgs_history = j->plan.history;
+    j->host_bytes = mc.host + image_bytes(&j->content) + image_bytes(&j->init);
+    for (int k = 0; k < o->n_styles; k++) j->host_bytes += image_bytes(&j->styles[k]);
+    for (int k = 0; k < j->weights.n_conv; k++) j->host_bytes += (size_t)j->weights.cout[k] * (j->weights.cin[k] * 9 + 1) * sizeof(float);
+    if (j->plan.history < j->plan.wanted)
+        fprintf(stderr, "clstyle: keeping %d of %d L-BFGS pairs to fit the device memory budget of %.0f MiB\n", j->plan.history,
+                j->plan.wanted, limit / 1048576.0);
+    if (o->verbose && j->plan.tile)
+        fprintf(stderr, "clstyle: evaluating in %d pieces of %d px, planned peak %.1f of %.0f MiB\n", j->plan.pieces, j->plan.tile,
+                j->plan.device_bytes / 1048576.0, limit / 1048576.0);
+    return CLSTYLE_OK;
+}
+
+/* The backend, once for all scales; --max-memory bounds its buffers. */
 static clstyle_status create_backend(job *j)
 {
     const clstyle_options *o = j->o;
     cs_backend_params p;
     cs_backend_params_from_env(&p);
     if (o->device) p.device = o->device;
+    if (o->max_memory_mb > 0) p.mem_limit = (size_t)(o->max_memory_mb * 1048576.0);
+    j->explicit_limit = p.mem_limit != 0;
     return cs_backend_create(o->backend == CLSTYLE_BACKEND_REFERENCE ? "reference" : "opencl", &p, &j->be);
 }
 
+/* The plan and the device state of the current scale. */
 static clstyle_status setup(job *j)
 {
     const clstyle_options *o = j->o;
+    CS_TRY(plan_job(j, j->explicit_limit));
     CS_TRY(cs_stop_phase("computing the style and content targets"));
     cs_loss_image styles[CLSTYLE_MAX_STYLES];
     for (int k = 0; k < o->n_styles; k++) styles[k] = as_loss_image(&j->styles[k], 1);
-    clstyle_status st = state_create(j->be, &j->weights, o, j->iterations, as_loss_image(&j->content, 1), styles, j->blend, &j->rs);
+    clstyle_status st = state_create(j->be, &j->weights, &j->eff, j->iterations, as_loss_image(&j->content, 1), styles, j->blend,
+                                     &j->rs);
     if (st == CLSTYLE_ERR_NOMEM) return explain_oom(j);
     CS_TRY(st);
     return CS_OP(j->be, upload, j->rs.x, 0, j->init.p, (size_t)3 * j->content.w * j->content.h);
@@ -258,12 +344,16 @@ static clstyle_status log_start(job *j)
             "\"width\":%d,\"height\":%d,\"styles\":%d,\"optimizer\":\"%s\",\"line_search\":\"%s\",\"iterations\":%d,"
             "\"scale\":%d,\"scales\":%d,\"style_width\":%d,\"style_height\":%d,"
             "\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g,\"peak_device_bytes\":%zu,"
-            "\"weights\":%s%s%s,\"weights_sha256\":\"%s\"}\n",
+            "\"weights\":%s%s%s,\"weights_sha256\":\"%s\","
+            "\"pieces\":%d,\"tile\":%d,\"halo\":%d,\"lbfgs_history\":%d,\"lbfgs_history_wanted\":%d,"
+            "\"budget_bytes\":%.0f,\"planned_device_bytes\":%zu,\"host_bytes\":%zu}\n",
             CLSTYLE_VERSION, j->be->name, j->be->device, j->weights.arch, j->content.w, j->content.h, o->n_styles,
             o->optimizer == CLSTYLE_ADAM ? "adam" : "lbfgs", line_search_names[o->line_search], j->iterations,
             j->scale + 1, j->n_scales, j->styles[0].w, j->styles[0].h, o->content_weight, o->style_weight, o->tv_weight,
             j->be->bytes_peak, j->weights_id.name ? "\"" : "", /* known names need no escaping */
-            j->weights_id.name ? j->weights_id.name : "null", j->weights_id.name ? "\"" : "", j->weights_id.sha256);
+            j->weights_id.name ? j->weights_id.name : "null", j->weights_id.name ? "\"" : "", j->weights_id.sha256,
+            j->plan.pieces, j->plan.tile, j->rs.loss.halo, j->plan.history, j->plan.wanted,
+            j->plan.budget == SIZE_MAX ? -1.0 : (double)j->plan.budget, j->plan.device_bytes, j->host_bytes);
     return cs_log_check(j->log, o->log_path);
 }
 

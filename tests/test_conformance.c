@@ -197,6 +197,23 @@ static void loss_ops(int c, int h, int w)
     rel(a); rel(b); rel(g); rel(g2);
 }
 
+/* crop of a window, then paste_add of other data into the same window (its
+ * rows must land exactly there: the guard band and the untouched rest check it). */
+static void window_ops(int c, int H, int W, int y0, int x0, int h, int w)
+{
+    char shape[64];
+    snprintf(shape, sizeof shape, "c%d %dx%d @%d,%d %dx%d", c, H, W, y0, x0, h, w);
+    cs_window win = { (size_t)c, (size_t)H, (size_t)W, (size_t)y0, (size_t)x0, (size_t)h, (size_t)w };
+    size_t nb = (size_t)c * H * W, ns = (size_t)c * h * w;
+    pair big = mk_rand(nb, 1), small = mk_rand(ns, 1), add = mk_rand(ns, 1);
+    cs_backend *bes[2] = { ref, dev };
+    for (int k = 0; k < 2; k++) CHECK_OK(CS_OP(bes[k], crop, ON(bes[k], big), win, ON(bes[k], small)));
+    cmp("crop", shape, small, 0);
+    for (int k = 0; k < 2; k++) CHECK_OK(CS_OP(bes[k], paste_add, ON(bes[k], add), win, ON(bes[k], big)));
+    cmp("paste_add", shape, big, 1e-14);
+    rel(big); rel(small); rel(add);
+}
+
 static void vector_ops(size_t n, int hw)
 {
     char shape[64];
@@ -275,6 +292,15 @@ static void run_all(void)
     vector_ops(1, 0);
     vector_ops(3 * 77, 77);
     if (!small) vector_ops(3 * 100003, 100003);
+    /* From a copy of the generator, so every other case keeps the inputs it had before these were added. */
+    cs_rng keep = rng;
+    static const int windows[][7] = { { 1, 1, 1, 0, 0, 1, 1 }, { 3, 37, 29, 16, 0, 21, 29 }, { 64, 48, 80, 16, 32, 17, 33 },
+                                      { 5, 9, 300, 0, 256, 9, 44 }, { 2, 40, 8, 7, 3, 1, 5 } };
+    for (size_t i = 0; i < (small ? 2 : sizeof windows / sizeof *windows); i++) {
+        const int *v = windows[i];
+        window_ops(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+    }
+    rng = keep;
 }
 
 /* Each kernel file builds on its own, and the program cache is used on the second start. */

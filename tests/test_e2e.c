@@ -9,6 +9,9 @@
  *   backends OpenCL vs reference: 20 L-BFGS iterations, losses agree
  *   monotone no accepted L-BFGS iteration raises the loss (32 px, pairs that jump without a line search)
  *   pyramid  --size 32,48: output size, per-scale start events and iteration 0, snapshot names
+ *   budget   OpenCL with --max-memory below what the whole image needs: the
+ *            plan cuts it into pieces, the logged peak stays within the
+ *            budget, and the losses are those of the whole image
  *   small-device  OpenCL at 256 px with --lbfgs-history 20 as a device whose largest
  *            buffer is 16 MiB (CLSTYLE_MAX_ALLOC_MB=16, set by meson): the 24 MiB
  *            history is stored in blocks, and the run descends */
@@ -336,6 +339,55 @@ static void case_pyramid(void)
     CHECK(pyr0 < 0.7 * fresh[0], "scale 2 did not start from scale 1's result (%g vs %g)", pyr0, fresh[0]);
 }
 
+/* A number after "key": in the first line of a log that has it; -1 when absent. */
+static double log_field(const char *file, const char *key)
+{
+    FILE *f = fopen(file, "r");
+    char line[4096], pat[64];
+    double v = -1;
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    while (f && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, pat);
+        if (p && sscanf(p + strlen(pat), "%lf", &v) == 1) break;
+    }
+    if (f) fclose(f);
+    return v;
+}
+
+static void case_budget(void)
+{
+    clstyle_options o;
+    double whole[8], part[8];
+    base_options(&o, path("whole.png"), 256, 2);
+    /* Shallow layers (a 16 px halo): at 256 px, pieces save memory; with relu5_1's 80 px they would not. */
+    o.style_layers[0] = "relu1_1", o.style_layers[1] = "relu2_1", o.style_layers[2] = "relu3_1";
+    o.n_style_layers = 3;
+    o.content_layers[0] = "relu3_2";
+    o.backend = CLSTYLE_BACKEND_OPENCL;
+    o.log_path = path("whole.jsonl");
+    clstyle_status st = clstyle_run(&o);
+    if (st == CLSTYLE_ERR_DEVICE) SKIP("no OpenCL device: %s", clstyle_last_error());
+    CHECK(st == CLSTYLE_OK, "whole run: %s", clstyle_last_error());
+    int starts, n = read_log(o.log_path, whole, 8, &starts);
+    double peak = log_field(o.log_path, "peak_device_bytes");
+    CHECK(log_field(o.log_path, "pieces") == 1 && peak > 0, "the whole run should be one piece (peak %.0f)", peak);
+    o.max_memory_mb = floor(0.9 * peak / 1048576.0);
+    o.output = path("budget.png");
+    run(&o, path("budget.jsonl"), part, 8);
+    double pieces = log_field(o.log_path, "pieces"), got = log_field(o.log_path, "peak_device_bytes");
+    double budget = log_field(o.log_path, "budget_bytes"), hist = log_field(o.log_path, "lbfgs_history");
+    fprintf(stderr, "whole: peak %.1f MiB; budget %.0f MiB: %.0f pieces, %.0f pairs, peak %.1f MiB\n", peak / 1048576.0,
+            o.max_memory_mb, pieces, hist, got / 1048576.0);
+    CHECK(pieces > 1, "a budget below the whole image's needs pieces, got %.0f", pieces);
+    CHECK(got > 0 && got <= budget && budget <= o.max_memory_mb * 1048576.0, "peak %.0f over the budget %.0f", got, budget);
+    CHECK(hist == 2, "both runs keep 2 pairs, got %.0f", hist);
+    for (int i = 0; i < n; i++) {
+        double r = tu_reldiff(part[i], whole[i], 1e-30);
+        fprintf(stderr, "iter %d whole %.9g pieces %.9g rel. %.1e\n", i, whole[i], part[i], r);
+        CHECK(r < (i ? 1e-4 : 1e-5), "iteration %d: losses differ by %.2e", i, r);
+    }
+}
+
 static void case_small_device(void)
 {
     clstyle_options o;
@@ -369,6 +421,7 @@ int main(int argc, char **argv)
     else if (!strcmp(which, "backends")) case_backends();
     else if (!strcmp(which, "monotone")) case_monotone();
     else if (!strcmp(which, "pyramid")) case_pyramid();
+    else if (!strcmp(which, "budget")) case_budget();
     else if (!strcmp(which, "small-device")) case_small_device();
     else { fprintf(stderr, "unknown case %s\n", which); return 1; }
     char cmd[300];

@@ -1,0 +1,98 @@
+#include "plan.h"
+
+#include "error.h"
+#include "pieces.h"
+
+/* Slack for what the measurement rounds away (an empty buffer still takes 4 bytes). */
+enum { SLACK = 1 << 20 };
+
+enum { BAND_SHARE = 16 };
+static const size_t BAND_MIN = (size_t)4 << 20;
+
+size_t cs_plan_band(size_t budget) { return budget / BAND_SHARE > BAND_MIN ? budget / BAND_SHARE : BAND_MIN; }
+
+/* The smallest budget B with base + band(B) <= B, from a measurement `need`
+ * made with the band of `budget`. */
+static size_t smallest_budget(size_t need, size_t budget)
+{
+    size_t base = need - (need > cs_plan_band(budget) ? cs_plan_band(budget) : 0) + SLACK;
+    size_t b = base / (BAND_SHARE - 1) * BAND_SHARE + BAND_SHARE;
+    return b > base + BAND_MIN ? b : base + BAND_MIN;
+}
+
+static int fits(cs_plan_measure measure, void *ctx, cs_plan *p, int tile, int history)
+{
+    size_t bytes;
+    if (measure(ctx, tile, history, &bytes) != CLSTYLE_OK || bytes + SLACK > p->budget) return 0;
+    p->tile = tile;
+    p->history = history;
+    p->device_bytes = bytes;
+    return 1;
+}
+
+/* The largest history from `from` down to `to` (halving) that fits with `tile`. */
+static int fit_history(cs_plan_measure measure, void *ctx, cs_plan *p, int tile, int from, int to)
+{
+    for (int h = from;; h /= 2) {
+        if (h < to) h = to;
+        if (fits(measure, ctx, p, tile, h)) return 1;
+        if (h == to) return 0;
+    }
+}
+
+/* Piece sizes to try, largest first: about the image cut in 2, 3, 4, ... per
+ * side, on the 16 px grid, down to 16 px. */
+static int tile_sizes(int h, int w, int *out, int max)
+{
+    int n = 0, side = h > w ? h : w;
+    for (int k = 2; n < max; k++) {
+        int t = ((side + k - 1) / k + 15) / 16 * 16;
+        if (n && t >= out[n - 1]) continue;
+        out[n++] = t;
+        if (t == 16) break;
+    }
+    return n;
+}
+
+static void finish_plan(cs_plan *p, int h, int w)
+{
+    p->pieces = p->tile ? cs_pieces_count(h, w, p->tile) : 1;
+}
+
+/* The largest piece in tiles[0..n) with lo <= tile < hi that fits with some
+ * history from `from` down to `to`. */
+static int fit_piece(cs_plan_measure measure, void *ctx, cs_plan *p, const int *tiles, int n, int lo, int hi, int from, int to)
+{
+    for (int i = 0; i < n; i++)
+        if (tiles[i] >= lo && tiles[i] < hi && fit_history(measure, ctx, p, tiles[i], from, to)) return 1;
+    return 0;
+}
+
+clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, int h, int w, int halo, int forced_tile, int history,
+                            size_t budget, cs_plan *out)
+{
+    cs_plan *p = out;
+    *p = (cs_plan){ budget, 0, 1, history, history, 0 };
+    int keep = history < CS_PLAN_KEEP ? history : CS_PLAN_KEEP, least = history > 0 ? 1 : 0, tiles[512];
+    int n = forced_tile ? 1 : tile_sizes(h, w, tiles, 512);
+    if (forced_tile) tiles[0] = forced_tile;
+    /* Pieces of at least twice the halo cost at most about 8x the whole image's work. */
+    int good = forced_tile ? 0 : 2 * halo, any = 1 << 30;
+    size_t need;
+    CS_TRY(measure(ctx, forced_tile, history, &need)); /* can the job be set up at all? */
+    if (!forced_tile && fit_history(measure, ctx, p, 0, history, keep)) goto done;
+    if (fit_piece(measure, ctx, p, tiles, n, good, any, keep, keep)) {
+        fit_history(measure, ctx, p, p->tile, history, keep); /* then as much history as fits */
+        goto done;
+    }
+    if (keep > least && fit_piece(measure, ctx, p, tiles, n, good, any, keep - 1, least)) goto done;
+    if (fit_piece(measure, ctx, p, tiles, n, 0, good, history, least)) goto done;
+    int smallest = tiles[n - 1];
+    CS_TRY(measure(ctx, smallest, least, &need));
+    return cs_fail(CLSTYLE_ERR_NOMEM, "a %dx%d picture needs at least %.0f MiB of device memory (in %d px pieces%s), more than the "
+                   "budget of %.0f MiB; raise --max-memory or lower --size",
+                   w, h, smallest_budget(need, budget) / 1048576.0 + 0.5, smallest, least ? " keeping 1 L-BFGS pair" : "", budget / 1048576.0);
+done:
+    finish_plan(p, h, w);
+    return CLSTYLE_OK;
+}

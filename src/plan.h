@@ -1,0 +1,39 @@
+/* The memory plan of a job: whether it is evaluated whole or in pieces (and
+ * their size) and how many L-BFGS pairs it keeps, chosen so that every device
+ * buffer fits a budget; or a message giving the smallest budget that would do. */
+#ifndef CS_PLAN_H
+#define CS_PLAN_H
+#include <stddef.h>
+
+#include "clstyle.h"
+
+typedef struct {
+    size_t budget;           /* device bytes allowed */
+    int tile;                /* interior of a piece, px; 0: the whole image at once */
+    int pieces;              /* pieces per evaluation (1 when whole) */
+    int history, wanted;     /* L-BFGS pairs kept, and asked for */
+    size_t device_bytes;     /* predicted peak of the device buffers */
+} cs_plan;
+
+/* *bytes = peak device bytes of the job evaluated with pieces of `tile` px
+ * (0: whole) and `history` L-BFGS pairs, measured on the null backend. */
+typedef clstyle_status (*cs_plan_measure)(void *ctx, int tile, int history, size_t *bytes);
+
+/* For an h x w image whose pieces need `halo` px: forced_tile > 0 fixes the
+ * pieces (--tile); history is the pairs wanted (0 for Adam). Preference:
+ * 1. the whole image, giving up history down to CS_PLAN_KEEP pairs;
+ * 2. the largest pieces of at least 2 x halo px (at most ~8x the work) that
+ *    fit with that many pairs, growing the history back as far as it fits;
+ * 3. the largest such pieces with fewer pairs, down to 1;
+ * 4. smaller pieces, the largest that fit, with as many pairs as fit.
+ * A job that cannot be set up at all (an image too small for its layers)
+ * fails with the measurement's own status and message. */
+enum { CS_PLAN_KEEP = 10 };
+/* The im2col band cap for a budget: a sixteenth of it, at least 4 MiB (it
+ * only sets how many rows one GEMM takes). Measurements count it, so the
+ * smallest budget reported on failure includes the band that budget gets. */
+size_t cs_plan_band(size_t budget);
+clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, int h, int w, int halo, int forced_tile, int history,
+                            size_t budget, cs_plan *out);
+
+#endif

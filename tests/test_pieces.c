@@ -1,0 +1,183 @@
+/* Evaluation in pieces against the whole image, on the backend named by
+ * argv[1]: iteration-0 loss terms and the input gradient to 1e-5 relative
+ * for deep and shallow layer sets, max and average pooling, piece sizes that
+ * do and do not divide the image and images narrower than a piece; then 10
+ * L-BFGS iterations both ways. The network is a VGG-19 with an eighth of the
+ * channels (random weights): the geometry of the pieces is what is tested,
+ * and it does not depend on the channel counts, so the images can be large
+ * enough for real halos (80 px each side for relu5_1) and still run quickly. */
+#include "backend.h"
+#include "loss.h"
+#include "optim.h"
+#include "pieces.h"
+#include "rng.h"
+#include "testutil.h"
+
+static cs_backend *be;
+static cs_rng rng;
+
+/* VGG-19 with channels / 8, He-initialised. */
+static void narrow_vgg19(cs_weights *w)
+{
+    CHECK_OK(cs_weights_synthetic(19, 5, w));
+    for (int k = 0; k < w->n_conv; k++) {
+        w->cin[k] = k ? w->cout[k - 1] : 3;
+        w->cout[k] /= 8;
+        float sd = sqrtf(2.0f / (float)(w->cin[k] * 9));
+        for (size_t i = 0; i < (size_t)w->cout[k] * w->cin[k] * 9; i++) w->w[k][i] = sd * cs_rng_normal(&rng);
+    }
+}
+
+/* Smooth structure plus noise, like a photograph more than like white noise;
+ * `freq` sets the structure's scale. The style image gets another one, so
+ * that its Gram matrices differ clearly from the content's (near-equal ones
+ * would measure float32 cancellation in G - A, not the pieces). */
+static float *image(int h, int w, float freq)
+{
+    size_t n = (size_t)3 * h * w;
+    float *p = malloc(n * sizeof *p);
+    for (size_t i = 0; i < n; i++) {
+        size_t r = i % ((size_t)h * w), ch = i / ((size_t)h * w);
+        p[i] = 0.5f + 0.3f * sinf((float)(r / w) * freq + (float)ch) * cosf((float)(r % w) * 0.6f * freq) +
+               0.1f * cs_rng_uniform(&rng);
+    }
+    return p;
+}
+
+typedef struct {
+    const char *name;
+    int deep, avg, h, w, tile;
+} pieces_case;
+
+typedef struct {
+    cs_net net;
+    cs_loss loss;
+    cs_buf *x, *g;
+    size_t n;
+} setup;
+
+static void set_layers(clstyle_options *o, int deep)
+{
+    clstyle_options_default(o);
+    if (deep) return; /* the defaults: relu1_1 .. relu5_1 and relu4_2 */
+    o->style_layers[0] = "relu1_1";
+    o->style_layers[1] = "relu2_1";
+    o->n_style_layers = 2;
+    o->content_layers[0] = "conv2_2"; /* a pre-ReLU tap too */
+    o->n_content_layers = 1;
+}
+
+static void make(setup *s, const cs_weights *w, const pieces_case *c, int tile, const float *content, const float *style,
+                 const float *x0)
+{
+    clstyle_options o;
+    set_layers(&o, c->deep);
+    o.tile = tile;
+    o.tv_weight = 1e-2;
+    int sh = c->h * 5 / 4, sw = c->w * 5 / 4; /* a style image larger than the content */
+    cs_loss_image ci = { content, c->w, c->h }, si = { style, sw, sh };
+    double blend = 1;
+    CHECK_OK(cs_net_create(be, w, c->avg, &s->net));
+    CHECK_OK(cs_loss_init(&s->loss, &s->net, &o, ci, &si, &blend, 1));
+    s->n = (size_t)3 * c->h * c->w;
+    CHECK_OK(CS_OP(be, alloc, s->n, &s->x));
+    CHECK_OK(CS_OP(be, alloc, s->n, &s->g));
+    CHECK_OK(CS_OP(be, upload, s->x, 0, x0, s->n));
+}
+
+static void drop(setup *s)
+{
+    cs_buf_release(be, s->x);
+    cs_buf_release(be, s->g);
+    cs_loss_free(&s->loss);
+    cs_net_destroy(&s->net);
+}
+
+static double grad_error(setup *a, setup *b)
+{
+    float *ga = malloc(a->n * sizeof *ga), *gb = malloc(a->n * sizeof *gb);
+    CHECK_OK(CS_OP(be, download, a->g, 0, ga, a->n));
+    CHECK_OK(CS_OP(be, download, b->g, 0, gb, a->n));
+    double e = sqrt(tu_nmse(gb, ga, a->n));
+    free(ga);
+    free(gb);
+    return e;
+}
+
+static double mean_abs_diff(setup *a, setup *b)
+{
+    float *xa = malloc(a->n * sizeof *xa), *xb = malloc(a->n * sizeof *xb);
+    CHECK_OK(CS_OP(be, download, a->x, 0, xa, a->n));
+    CHECK_OK(CS_OP(be, download, b->x, 0, xb, a->n));
+    double s = 0;
+    for (size_t i = 0; i < a->n; i++) s += fabs((double)xa[i] - xb[i]);
+    free(xa);
+    free(xb);
+    return s / (double)a->n;
+}
+
+/* Iteration 0 both ways; with iterations > 0, that many L-BFGS steps too. */
+static void run_case(const cs_weights *w, const pieces_case *c, int iterations)
+{
+    float *content = image(c->h, c->w, 0.11f), *style = image(c->h * 5 / 4, c->w * 5 / 4, 0.5f), *x0 = image(c->h, c->w, 0.11f);
+    setup whole, pieces;
+    make(&whole, w, c, 0, content, style, x0);
+    make(&pieces, w, c, c->tile, content, style, x0);
+    int count = cs_pieces_count(c->h, c->w, c->tile);
+    CHECK_OK(cs_loss_eval(&whole.loss, whole.x, whole.g));
+    CHECK_OK(cs_loss_eval(&pieces.loss, pieces.x, pieces.g));
+    double ec = tu_reldiff(pieces.loss.content, whole.loss.content, 1e-30), es = tu_reldiff(pieces.loss.style, whole.loss.style, 1e-30);
+    double et = tu_reldiff(pieces.loss.tv, whole.loss.tv, 1e-30), eg = grad_error(&whole, &pieces);
+    fprintf(stderr, "%-34s %3dx%-3d tile %3d halo %2d, %2d pieces: content %.1e style %.1e tv %.1e gradient %.1e\n", c->name, c->w,
+            c->h, c->tile, pieces.loss.halo, count, ec, es, et, eg);
+    CHECK(ec <= 1e-5 && es <= 1e-5 && et <= 1e-5, "%s: loss terms differ (content %.2g, style %.2g, tv %.2g)", c->name, ec, es, et);
+    CHECK(eg <= 1e-5, "%s: input gradient differs by %.2g (relative)", c->name, eg);
+    CHECK(whole.loss.style > 0 && whole.loss.content > 0, "%s: degenerate case", c->name);
+    if (iterations > 0) {
+        cs_optim *oa, *ob;
+        CHECK_OK(cs_optim_create(be, CLSTYLE_LBFGS, whole.n, iterations, 1.0, &oa));
+        CHECK_OK(cs_optim_create(be, CLSTYLE_LBFGS, whole.n, iterations, 1.0, &ob));
+        double worst = 0;
+        for (int it = 1; it <= iterations; it++) {
+            CHECK_OK(cs_optim_step(oa, whole.x, whole.g));
+            CHECK_OK(cs_optim_step(ob, pieces.x, pieces.g));
+            CHECK_OK(cs_loss_eval(&whole.loss, whole.x, whole.g));
+            CHECK_OK(cs_loss_eval(&pieces.loss, pieces.x, pieces.g));
+            worst = fmax(worst, tu_reldiff(pieces.loss.total, whole.loss.total, 1e-30));
+        }
+        double mad = mean_abs_diff(&whole, &pieces);
+        fprintf(stderr, "  %d L-BFGS iterations: loss %.6g vs %.6g (worst rel. %.1e), picture mean abs diff %.1e\n", iterations,
+                pieces.loss.total, whole.loss.total, worst, mad);
+        CHECK(worst <= 1e-3, "%s: L-BFGS losses differ by %.2g", c->name, worst);
+        CHECK(mad < 3e-3, "%s: pictures differ by %.2g on average", c->name, mad);
+        cs_optim_destroy(oa);
+        cs_optim_destroy(ob);
+    }
+    drop(&whole);
+    drop(&pieces);
+    free(content);
+    free(style);
+    free(x0);
+}
+
+int main(int argc, char **argv)
+{
+    be = tu_backend(argc > 1 ? argv[1] : "reference");
+    cs_rng_seed(&rng, 31);
+    cs_weights w;
+    narrow_vgg19(&w);
+    static const pieces_case cases[] = {
+        { "deep, max pool, tile not dividing", 1, 0, 208, 240, 64 },
+        { "deep, avg pool, tile dividing", 1, 1, 192, 256, 64 },
+        { "shallow, max pool, odd size", 0, 0, 76, 100, 32 },
+        { "shallow, avg pool, tile dividing", 0, 1, 64, 96, 32 },
+        { "shallow, image narrower than a tile", 0, 0, 150, 40, 48 },
+        { "deep, image smaller than a tile", 1, 0, 60, 44, 64 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_case(&w, &cases[i], 0);
+    static const pieces_case lbfgs = { "shallow, 10 L-BFGS iterations", 0, 0, 80, 112, 32 };
+    run_case(&w, &lbfgs, 10);
+    cs_weights_free(&w);
+    cs_backend_destroy(be);
+    return tu_done("pieces");
+}
