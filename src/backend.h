@@ -101,6 +101,12 @@ clstyle_status cs_backend_reference_create(cs_backend **out);
 clstyle_status cs_backend_null_create(cs_backend **out);
 clstyle_status cs_backend_opencl_create(const cs_backend_params *params, cs_backend **out);
 
+/* Where an OpenCL backend created with params.profile spent its device time
+ * since the previous call (which this resets): ms per family of kernels, and
+ * the FLOPs of the convolutions and Gram products (GFLOP/s = flop / ms / 1e6). */
+typedef struct { double conv_ms, gram_ms, eltwise_ms, optim_ms, conv_flop, gram_flop; } cs_profile;
+clstyle_status cs_backend_opencl_profile(cs_backend *be, cs_profile *out);
+
 /* Convenience wrappers so call sites read like the math. */
 #define CS_OP(be, op, ...) ((be)->ops->op((be), __VA_ARGS__))
 

@@ -110,5 +110,14 @@ clstyle_status cs_backend_opencl_create(const cs_backend_params *params, cs_back
     return CLSTYLE_OK;
 }
 
+clstyle_status cs_backend_opencl_profile(cs_backend *be, cs_profile *out)
+{
+    cl_be *c = CB(be);
+    if (strcmp(be->name, "opencl") || !c->profile) return cs_fail(CLSTYLE_ERR_USAGE, "profile: not an OpenCL backend with profiling on");
+    CS_TRY(cl_err(clFinish(c->q), "clFinish", "profile"));
+    cl_prof_summary(c, out);
+    return CLSTYLE_OK;
+}
+
 /* For tests and the benchmark: whether the program came from the disk cache. */
 int cs_backend_opencl_cached(const cs_backend *be) { return ((const cl_be *)be)->from_cache; }

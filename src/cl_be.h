@@ -52,6 +52,7 @@ typedef struct cl_be {
     double t_enqueue;          /* when the profiled call started, for its host time */
     prof_entry prof[N_PROF];
     int n_prof;
+    double conv_flop, gram_flop; /* arithmetic of the convolutions and Gram products (profile summary) */
     /* scratch buffers, grown on demand and kept */
     cl_mem col;                /* im2col band, up to col_cap floats */
     size_t col_n, col_cap;
@@ -78,6 +79,7 @@ clstyle_status cl_err(cl_int err, const char *call, const char *what);
 cl_event *cl_ev(cl_be *c);
 void cl_prof(cl_be *c, const char *name);
 void cl_prof_print(cl_be *c);
+void cl_prof_summary(cl_be *c, cs_profile *out);
 cl_int cl_set_args(cl_kernel k, int count, ...);
 clstyle_status cl_run1d(cl_be *c, cl_kernel k, const char *name, size_t n);
 clstyle_status cl_run(cl_be *c, cl_kernel k, const char *name, cl_uint dims, const size_t *global, const size_t *local);

@@ -97,10 +97,12 @@ int cl_conv_default(const cs_cl_device *d) { return cl_conv_find(d->type & CL_DE
 
 clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
 {
+    CB(be)->conv_flop += 18.0 * ci * co * h * w;
     return cl_conv_algos[CB(be)->conv_algo].fwd(CB(be), x, wt, y, ci, co, h, w);
 }
 
 clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
 {
+    CB(be)->conv_flop += 18.0 * ci * co * h * w;
     return cl_conv_algos[CB(be)->conv_algo].bwd(CB(be), dy, wt, dx, ci, co, h, w);
 }
