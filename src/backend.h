@@ -82,6 +82,7 @@ struct cs_backend {
 typedef struct cs_backend_params {
     const char *device;     /* OpenCL device: index or name (CLSTYLE_DEVICE); NULL = default */
     const char *conv;       /* convolution algorithm (CLSTYLE_CONV); NULL or "auto" = the device's choice */
+    const char *gram;       /* Gram products: "blas", "own" (CLSTYLE_GRAM); NULL or "auto" = the device's choice */
     int profile;            /* time every launch and print a table at destroy (CLSTYLE_PROFILE) */
     size_t band_bytes;      /* im2col band cap (CLSTYLE_BAND_MB); 0 = default */
     size_t mem_limit;       /* device memory clstyle may use (--max-memory, CLSTYLE_DEVICE_MEM_MB); 0 = the device's */

@@ -80,6 +80,7 @@ static clstyle_status setup(cl_be *c)
     snprintf(be->device, sizeof be->device, "%.100s (%.60s, %.60s)", c->dev.device_name, c->dev.platform_name, c->dev.version);
     set_limits(c);
     CS_TRY(choose_conv(c));
+    CS_TRY(cl_gram_choose(c));
     c->ctx = clCreateContext(NULL, 1, &c->dev.device, NULL, NULL, &err);
     CS_TRY(cl_err(err, "clCreateContext", c->dev.device_name));
     c->profile = c->params.profile;

@@ -20,7 +20,8 @@ enum { WG = 256, MAX_GROUPS = 256, ROW_GROUPS = 32, DEFERRED = 64, N_PROF = 32 }
     X(im2col, "im2col3x3") X(col2im, "col2im3x3") X(bias_relu, "bias_relu") X(relu_bwd, "relu_bwd") X(affine, "affine3") \
     X(axpy, "axpy") X(scale, "scale") X(fill, "fill") X(pool, "pool2x2") X(pool_bwd, "pool2x2_bwd") X(dot, "dot_asum")  \
     X(sqdiff, "sqdiff") X(tv, "tv") X(adam, "adam") X(sum_parts, "sum_parts") X(multi_dot, "multi_dot")              \
-    X(combine, "combine") X(pad1, "pad1") X(direct_fwd, "conv3x3_direct_fwd") X(direct_bwd, "conv3x3_direct_bwd")
+    X(combine, "combine") X(pad1, "pad1") X(direct_fwd, "conv3x3_direct_fwd") X(direct_bwd, "conv3x3_direct_bwd")  \
+    X(gram_blocks, "gram_blocks") X(gram_sum, "gram_sum") X(gram_bwd16, "gram_bwd16")
 
 struct cs_buf {
     cl_mem m;
@@ -45,6 +46,7 @@ typedef struct cl_be {
     } k;
     int from_cache;
     int conv_algo;             /* index into the convolution algorithm table (cl_conv.c) */
+    int gram_own;              /* Gram products by cl/gram.cl instead of CLBlast (cl_gram.c) */
     size_t max_alloc;          /* largest buffer: the device's, or params.max_alloc when lower */
     /* profiling */
     int profile;
@@ -98,6 +100,12 @@ clstyle_status cl_scratch(cl_be *c, cl_mem *m, size_t *have, size_t need, const 
 /* cl_gemm.c */
 clstyle_status cl_gemm(cl_be *c, int ta, int tb, size_t m, size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
                        cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem cm, size_t c_off, size_t ldc, const char *what);
+clstyle_status cl_gram_blas(cl_be *c, cs_buf *f, cs_buf *g, int ch, int m);
+clstyle_status cl_gram_bwd_blas(cl_be *c, cs_buf *dg, cs_buf *f, cs_buf *df, int ch, int m);
+
+/* cl_gram.c: the Gram vtable entries, through CLBlast or our own kernels
+ * (c->gram_own; CLSTYLE_GRAM=auto|blas|own, auto: own on CPU devices). */
+clstyle_status cl_gram_choose(cl_be *c);
 clstyle_status cl_gram(cs_backend *be, cs_buf *f, cs_buf *g, int c, int m);
 clstyle_status cl_gram_bwd(cs_backend *be, cs_buf *dg, cs_buf *f, cs_buf *df, int c, int m);
 

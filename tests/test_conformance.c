@@ -297,16 +297,20 @@ int main(void)
         snprintf(spec, sizeof spec, "%d", i);
         fprintf(stderr, "device %d: %s / %s\n", i, list[i].platform_name, list[i].device_name);
         build_checks(spec);
-        /* Both convolution paths: im2col + GEMM with whole-image bands and with
-         * bands of a few rows (1 MiB cap), and the direct kernel. */
-        static const struct { const char *conv; int band_mb; } modes[] = { { "gemm", 256 }, { "gemm", 1 }, { "direct", 256 } };
+        /* Every convolution path: im2col + GEMM with whole-image bands and with
+         * bands of a few rows (1 MiB cap), and the direct kernel; both Gram paths
+         * (CLBlast and cl/gram.cl). */
+        static const struct { const char *conv; int band_mb; const char *gram; } modes[] = {
+            { "gemm", 256, "blas" }, { "gemm", 1, "own" }, { "direct", 256, "own" }
+        };
         for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
             cs_backend_params p;
             cs_backend_params_from_env(&p);
             p.device = spec;
             p.conv = modes[m].conv;
             p.band_bytes = (size_t)modes[m].band_mb << 20;
-            fprintf(stderr, "  convolution: %s, band cap %d MiB\n", modes[m].conv, modes[m].band_mb);
+            p.gram = modes[m].gram;
+            fprintf(stderr, "  convolution: %s, band cap %d MiB, Gram: %s\n", modes[m].conv, modes[m].band_mb, modes[m].gram);
             clstyle_status st = cs_backend_create("opencl", &p, &dev);
             CHECK_OK(st);
             if (st) continue;
