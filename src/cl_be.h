@@ -20,12 +20,22 @@ enum { WG = 256, MAX_GROUPS = 256, ROW_GROUPS = 32, DEFERRED = 64, N_PROF = 32 }
     X(im2col, "im2col3x3") X(col2im, "col2im3x3") X(bias_relu, "bias_relu") X(relu_bwd, "relu_bwd") X(affine, "affine3") \
     X(axpy, "axpy") X(scale, "scale") X(fill, "fill") X(pool, "pool2x2") X(pool_bwd, "pool2x2_bwd") X(dot, "dot_asum")  \
     X(sqdiff, "sqdiff") X(tv, "tv") X(adam, "adam") X(sum_parts, "sum_parts") X(multi_dot, "multi_dot")              \
-    X(combine, "combine") X(pad1, "pad1") X(direct_fwd, "conv3x3_direct_fwd") X(direct_bwd, "conv3x3_direct_bwd")  \
+    X(combine, "combine") X(wprep, "conv_wprep") X(direct, "conv3x3_direct")    \
     X(gram_blocks, "gram_blocks") X(gram_sum, "gram_sum") X(gram_bwd16, "gram_bwd16")
+
+/* A weight buffer's copy rearranged for one convolution algorithm (made
+ * lazily, kept with the buffer, remade when the buffer was written since). */
+typedef struct {
+    cl_mem m;
+    unsigned gen;
+    int n_in, n_out, cob;
+} cl_prep;
 
 struct cs_buf {
     cl_mem m;
     size_t n;
+    unsigned gen;   /* bumped by upload, copy and fill, which is how weights change */
+    cl_prep prep[2]; /* the direct convolution's forward and backward weights (cl_direct.c) */
 };
 
 /* Profiling (params.profile): device time per kernel/GEMM from OpenCL events
@@ -58,8 +68,6 @@ typedef struct cl_be {
     /* scratch buffers, grown on demand and kept */
     cl_mem col;                /* im2col band, up to col_cap floats */
     size_t col_n, col_cap;
-    cl_mem pad;                /* zero-padded input of the direct convolution */
-    size_t pad_n;
     cl_mem gemm_tmp;           /* CLBlast's GEMM scratch, ours so it is not allocated per call */
     size_t gemm_tmp_n;
     struct { size_t key[11], bytes; } tmp_sizes[256]; /* temp sizes per GEMM shape seen */
@@ -96,6 +104,13 @@ void cl_release(cs_backend *be, cs_buf *b);
 clstyle_status cl_upload(cs_backend *be, cs_buf *dst, size_t off, const float *src, size_t n);
 clstyle_status cl_download(cs_backend *be, cs_buf *src, size_t off, float *dst, size_t n);
 clstyle_status cl_scratch(cl_be *c, cl_mem *m, size_t *have, size_t need, const char *what);
+/* A device buffer of n floats that the backend keeps for itself (counted in bytes_in_use). */
+clstyle_status cl_alloc_raw(cl_be *c, size_t n, cl_mem *out, const char *what);
+void cl_release_raw(cl_be *c, cl_mem m);
+
+/* cl_direct.c: the direct convolution on prepared weights (cl/direct.cl). */
+clstyle_status cl_direct_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
+clstyle_status cl_direct_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
 
 /* cl_gemm.c */
 clstyle_status cl_gemm(cl_be *c, int ta, int tb, size_t m, size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
@@ -110,7 +125,7 @@ clstyle_status cl_gram(cs_backend *be, cs_buf *f, cs_buf *g, int c, int m);
 clstyle_status cl_gram_bwd(cs_backend *be, cs_buf *dg, cs_buf *f, cs_buf *df, int c, int m);
 
 /* cl_conv.c. The direct kernel computes CS_DIRECT_PX pixels (one float16
- * vector in cl/conv.cl) times CS_DIRECT_COB output channels per work-item. */
+ * vector in cl/direct.cl) times CS_DIRECT_COB output channels per work-item. */
 enum { CS_DIRECT_PX = 16, CS_DIRECT_COB = 16 };
 typedef struct {
     const char *name;

@@ -1,9 +1,9 @@
 /* 3x3 convolutions (stride 1, zero pad 1), forward and backward to the input,
  * as a table of algorithms; the backend dispatches to c->conv_algo.
  * - gemm: im2col in row bands (capped memory) + CLBlast SGEMM; col2im back.
- * - direct: one kernel over a zero-padded copy, vectorized over 16 pixels and
- *   a block of output channels (CPU devices: several times faster than CLBlast
- *   there). */
+ * - direct: one kernel on weights rearranged once (cl_direct.c), vectorized
+ *   over 16 pixels and a block of output channels, the zero border folded into
+ *   its loads (CPU devices: several times faster than CLBlast there). */
 #include <string.h>
 #include <strings.h>
 
@@ -53,34 +53,9 @@ static clstyle_status gemm_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int
     return CLSTYLE_OK;
 }
 
-/* Direct convolution: pad the input, then one launch; flip selects the
- * gradient to the input (the weights transposed and flipped). */
-static clstyle_status direct(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int n_in, int n_out, int h, int w, int flip)
-{
-    int wp = (w + CS_DIRECT_PX - 1) / CS_DIRECT_PX * CS_DIRECT_PX + 2;
-    size_t np = (size_t)n_in * (h + 2) * wp;
-    CS_TRY(cl_scratch(c, &c->pad, &c->pad_n, np, "padded input"));
-    ARGS(c->k.pad1, A(x->m), A(c->pad), A(n_in), A(h), A(w), A(wp));
-    CS_TRY(cl_run1d(c, c->k.pad1, "pad1", np));
-    size_t global[3] = { (size_t)(wp - 2) / CS_DIRECT_PX, (size_t)h, (size_t)(n_out + CS_DIRECT_COB - 1) / CS_DIRECT_COB };
-    cl_kernel k = flip ? c->k.direct_bwd : c->k.direct_fwd;
-    ARGS(k, A(c->pad), A(wt->m), A(y->m), A(n_in), A(n_out), A(h), A(w), A(wp));
-    return cl_run(c, k, flip ? "conv_direct bwd" : "conv_direct fwd", 3, global, NULL);
-}
-
-static clstyle_status direct_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
-{
-    return direct(c, x, wt, y, ci, co, h, w, 0);
-}
-
-static clstyle_status direct_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
-{
-    return direct(c, dy, wt, dx, co, ci, h, w, 1);
-}
-
 const cl_conv_algo cl_conv_algos[] = {
     { "gemm", gemm_fwd, gemm_bwd },
-    { "direct", direct_fwd, direct_bwd },
+    { "direct", cl_direct_fwd, cl_direct_bwd },
 };
 const int cl_n_conv_algos = (int)(sizeof cl_conv_algos / sizeof *cl_conv_algos);
 

@@ -36,8 +36,31 @@ clstyle_status cl_alloc(cs_backend *be, size_t n, cs_buf **out)
     return CLSTYLE_OK;
 }
 
+clstyle_status cl_alloc_raw(cl_be *c, size_t n, cl_mem *out, const char *what)
+{
+    size_t bytes = (n ? n : 1) * sizeof(float);
+    if (bytes > c->max_alloc || c->base.bytes_in_use + bytes > c->base.mem_limit)
+        return cs_fail(CLSTYLE_ERR_NOMEM, "%s: out of device memory for the %s (%.1f MiB on top of %.1f MiB in use)", c->dev.device_name,
+                       what, bytes / 1048576.0, c->base.bytes_in_use / 1048576.0);
+    cl_int err;
+    *out = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    CS_TRY(cl_err(err, "clCreateBuffer", what));
+    count(&c->base, bytes);
+    return CLSTYLE_OK;
+}
+
+void cl_release_raw(cl_be *c, cl_mem m)
+{
+    size_t bytes = 0;
+    if (!m) return;
+    clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof bytes, &bytes, NULL);
+    c->base.bytes_in_use -= bytes;
+    clReleaseMemObject(m);
+}
+
 void cl_release(cs_backend *be, cs_buf *b)
 {
+    for (int i = 0; i < 2; i++) cl_release_raw(CB(be), b->prep[i].m);
     be->bytes_in_use -= (b->n ? b->n : 1) * sizeof(float);
     clReleaseMemObject(b->m);
     free(b);
@@ -45,6 +68,7 @@ void cl_release(cs_backend *be, cs_buf *b)
 
 clstyle_status cl_upload(cs_backend *be, cs_buf *dst, size_t off, const float *src, size_t n)
 {
+    dst->gen++;
     return cl_err(clEnqueueWriteBuffer(CB(be)->q, dst->m, CL_TRUE, off * 4, n * 4, src, 0, NULL, NULL), "clEnqueueWriteBuffer", "upload");
 }
 

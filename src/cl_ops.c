@@ -6,6 +6,7 @@
 
 clstyle_status cl_fill(cs_backend *be, cs_buf *x, float v, size_t n)
 {
+    x->gen++;
     int ni = (int)n;
     ARGS(CB(be)->k.fill, A(x->m), A(v), A(ni));
     return cl_run1d(CB(be), CB(be)->k.fill, "fill", n);
@@ -102,6 +103,7 @@ static clstyle_status cl_scale(cs_backend *be, float a, cs_buf *x, size_t n)
 static clstyle_status cl_copy_at(cs_backend *be, cs_buf *src, cs_buf *dst, size_t off, size_t n)
 {
     if (n == 0) return CLSTYLE_OK;
+    dst->gen++;
     return cl_err(clEnqueueCopyBuffer(CB(be)->q, src->m, dst->m, 0, off * 4, n * 4, 0, NULL, NULL), "clEnqueueCopyBuffer", "copy_at");
 }
 

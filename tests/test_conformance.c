@@ -231,6 +231,7 @@ static void run_all(void)
 {
     static const int convs[][4] = {
         { 3, 5, 7, 6 }, { 1, 1, 1, 1 }, { 3, 64, 1, 1 }, { 17, 33, 13, 1 }, { 5, 7, 2, 3 }, { 64, 3, 9, 11 }, { 64, 128, 33, 31 },
+        { 20, 37, 5, 70 }, /* wide: the direct kernels' interior path */
     };
     for (size_t i = 0; i < sizeof convs / sizeof *convs; i++) conv_ops(convs[i][0], convs[i][1], convs[i][2], convs[i][3]);
     static const int pools[][3] = { { 3, 7, 6 }, { 1, 1, 1 }, { 2, 2, 2 }, { 65, 9, 1 }, { 13, 5, 17 }, { 64, 32, 33 } };
