@@ -43,7 +43,7 @@ inline void row3(__global const float *row, int j, int w, const int tail, float1
 
 /* acc[k] += the three taps of row ky of the weights w9 (9 x COB) times l, m, r. */
 #define TAPS(ky)                                                                          \
-    for (int k = 0; k < COB; k++) {                                                       \
+    _Pragma("unroll") for (int k = 0; k < COB; k++) {                                     \
         float16 s = fma((float16)(w9[((ky) * 3 + 0) * COB + k]), l, acc[k]);              \
         s = fma((float16)(w9[((ky) * 3 + 1) * COB + k]), m, s);                           \
         acc[k] = fma((float16)(w9[((ky) * 3 + 2) * COB + k]), r, s);                      \

@@ -23,8 +23,11 @@ __kernel void gram_blocks(__global const float *f, __global float *parts, int c,
     int k = k0;
     for (; k + 16 <= k1; k += 16) {
         float16 va[GB], vb[GB];
+#pragma unroll
         for (int i = 0; i < GB; i++) { va[i] = vload16(0, a[i] + k); vb[i] = vload16(0, b[i] + k); }
+#pragma unroll
         for (int i = 0; i < GB; i++)
+#pragma unroll
             for (int j = 0; j < GB; j++) acc[i][j] = fma(va[i], vb[j], acc[i][j]);
     }
     float s[GB][GB];
@@ -77,6 +80,7 @@ __kernel void gram_bwd16(__global const float *dg, __global const float *f, __gl
             v = vload16(0, tmp);
         }
         __global const float *d = dg + (size_t)k * c;
+#pragma unroll
         for (int r = 0; r < RB; r++) acc[r] = fma((float16)(d[min(r0 + r, c - 1)]), v, acc[r]);
     }
     for (int r = 0; r < RB && r0 + r < c; r++) {

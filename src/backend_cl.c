@@ -17,7 +17,7 @@ void cl_destroy(cs_backend *be)
 #define CS_KERNEL_RELEASE(f, name) if (c->k.f) clReleaseKernel(c->k.f);
     CS_CL_KERNELS(CS_KERNEL_RELEASE)
 #undef CS_KERNEL_RELEASE
-    cl_mem mems[] = { c->col, c->parts, c->gemm_tmp, c->partial, c->coef };
+    cl_mem mems[] = { c->col, c->parts, c->gemm_tmp, c->wino_m, c->partial, c->coef };
     for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
         if (mems[i]) clReleaseMemObject(mems[i]);
     if (c->prog) clReleaseProgram(c->prog);

@@ -21,6 +21,7 @@ enum { WG = 256, MAX_GROUPS = 256, ROW_GROUPS = 32, DEFERRED = 64, N_PROF = 32 }
     X(axpy, "axpy") X(scale, "scale") X(fill, "fill") X(pool, "pool2x2") X(pool_bwd, "pool2x2_bwd") X(dot, "dot_asum")  \
     X(sqdiff, "sqdiff") X(tv, "tv") X(adam, "adam") X(sum_parts, "sum_parts") X(multi_dot, "multi_dot")              \
     X(combine, "combine") X(wprep, "conv_wprep") X(direct, "conv3x3_direct")    \
+    X(wino_wprep, "wino_wprep") X(wino_in, "wino_in") X(wino_gemm, "wino_gemm") X(wino_out, "wino_out") \
     X(gram_blocks, "gram_blocks") X(gram_sum, "gram_sum") X(gram_bwd16, "gram_bwd16")
 
 /* A weight buffer's copy rearranged for one convolution algorithm (made
@@ -31,11 +32,14 @@ typedef struct {
     int n_in, n_out, cob;
 } cl_prep;
 
+/* Prep slots: an algorithm's forward copy, and + 1 its backward one. */
+enum { PREP_DIRECT = 0, PREP_WINO = 2, PREP_SLOTS = 4 };
+
 struct cs_buf {
     cl_mem m;
     size_t n;
-    unsigned gen;   /* bumped by upload, copy and fill, which is how weights change */
-    cl_prep prep[2]; /* the direct convolution's forward and backward weights (cl_direct.c) */
+    unsigned gen;              /* bumped by upload, copy and fill, which is how weights change */
+    cl_prep prep[PREP_SLOTS];  /* see cl_prepared */
 };
 
 /* Profiling (params.profile): device time per kernel/GEMM from OpenCL events
@@ -68,6 +72,8 @@ typedef struct cl_be {
     /* scratch buffers, grown on demand and kept */
     cl_mem col;                /* im2col band, up to col_cap floats */
     size_t col_n, col_cap;
+    cl_mem wino_m;             /* Winograd products of a band of tiles (the input tiles use col) */
+    size_t wino_m_n;
     cl_mem gemm_tmp;           /* CLBlast's GEMM scratch, ours so it is not allocated per call */
     size_t gemm_tmp_n;
     struct { size_t key[11], bytes; } tmp_sizes[256]; /* temp sizes per GEMM shape seen */
@@ -107,10 +113,15 @@ clstyle_status cl_scratch(cl_be *c, cl_mem *m, size_t *have, size_t need, const 
 /* A device buffer of n floats that the backend keeps for itself (counted in bytes_in_use). */
 clstyle_status cl_alloc_raw(cl_be *c, size_t n, cl_mem *out, const char *what);
 void cl_release_raw(cl_be *c, cl_mem m);
+clstyle_status cl_prepared(cl_be *c, cs_buf *wt, int slot, cl_kernel k, int n_in, int n_out, int block, size_t n, size_t items,
+                           cl_mem *out);
 
 /* cl_direct.c: the direct convolution on prepared weights (cl/direct.cl). */
 clstyle_status cl_direct_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
 clstyle_status cl_direct_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+/* cl_winograd.c: Winograd F(2x2, 3x3) (cl/winograd.cl). */
+clstyle_status cl_wino_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
+clstyle_status cl_wino_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
 
 /* cl_gemm.c */
 clstyle_status cl_gemm(cl_be *c, int ta, int tb, size_t m, size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,

@@ -56,6 +56,7 @@ static clstyle_status gemm_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int
 const cl_conv_algo cl_conv_algos[] = {
     { "gemm", gemm_fwd, gemm_bwd },
     { "direct", cl_direct_fwd, cl_direct_bwd },
+    { "winograd", cl_wino_fwd, cl_wino_bwd },
 };
 const int cl_n_conv_algos = (int)(sizeof cl_conv_algos / sizeof *cl_conv_algos);
 

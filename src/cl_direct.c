@@ -5,32 +5,11 @@
  * written. The zero border is handled in the kernel's loads. */
 #include "cl_be.h"
 
-/* The prepared weights of wt for a convolution from n_in to n_out channels. */
-static clstyle_status prepared(cl_be *c, cs_buf *wt, int n_in, int n_out, int flip, int cob, cl_mem *out)
-{
-    cl_prep *p = &wt->prep[flip];
-    if (p->m && p->gen == wt->gen && p->n_in == n_in && p->n_out == n_out && p->cob == cob) {
-        *out = p->m;
-        return CLSTYLE_OK;
-    }
-    cl_release_raw(c, p->m);
-    p->m = NULL;
-    size_t n = (size_t)(n_out + cob - 1) / cob * n_in * 9 * cob;
-    CS_TRY(cl_alloc_raw(c, n, &p->m, "prepared convolution weights"));
-    ARGS(c->k.wprep, A(wt->m), A(p->m), A(n_in), A(n_out), A(flip), A(cob));
-    CS_TRY(cl_run1d(c, c->k.wprep, "conv_wprep", n));
-    p->gen = wt->gen;
-    p->n_in = n_in;
-    p->n_out = n_out;
-    p->cob = cob;
-    *out = p->m;
-    return CLSTYLE_OK;
-}
-
 static clstyle_status direct(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int n_in, int n_out, int h, int w, int flip)
 {
     cl_mem wp;
-    CS_TRY(prepared(c, wt, n_in, n_out, flip, CS_DIRECT_COB, &wp));
+    size_t n = (size_t)(n_out + CS_DIRECT_COB - 1) / CS_DIRECT_COB * n_in * 9 * CS_DIRECT_COB;
+    CS_TRY(cl_prepared(c, wt, PREP_DIRECT + flip, c->k.wprep, n_in, n_out, CS_DIRECT_COB, n, n, &wp));
     size_t global[3] = { (size_t)(w + CS_DIRECT_PX - 1) / CS_DIRECT_PX, (size_t)h,
                          (size_t)(n_out + CS_DIRECT_COB - 1) / CS_DIRECT_COB };
     ARGS(c->k.direct, A(x->m), A(wp), A(y->m), A(n_in), A(n_out), A(h), A(w));

@@ -60,7 +60,7 @@ void cl_release_raw(cl_be *c, cl_mem m)
 
 void cl_release(cs_backend *be, cs_buf *b)
 {
-    for (int i = 0; i < 2; i++) cl_release_raw(CB(be), b->prep[i].m);
+    for (int i = 0; i < PREP_SLOTS; i++) cl_release_raw(CB(be), b->prep[i].m);
     be->bytes_in_use -= (b->n ? b->n : 1) * sizeof(float);
     clReleaseMemObject(b->m);
     free(b);
@@ -93,5 +93,31 @@ clstyle_status cl_scratch(cl_be *c, cl_mem *m, size_t *have, size_t need, const 
     CS_TRY(cl_err(err, "clCreateBuffer", what));
     *have = need;
     count(&c->base, need * 4);
+    return CLSTYLE_OK;
+}
+
+/* The copy of the weights wt in prep slot `slot` (the slot says which
+ * arrangement and direction, PREP_*): n floats made by `items` work-items of
+ * the kernel k (arguments: wt, out, n_in, n_out, flip = slot & 1, block),
+ * unless the buffer's copy is current. */
+clstyle_status cl_prepared(cl_be *c, cs_buf *wt, int slot, cl_kernel k, int n_in, int n_out, int block, size_t n, size_t items,
+                           cl_mem *out)
+{
+    cl_prep *p = &wt->prep[slot];
+    if (p->m && p->gen == wt->gen && p->n_in == n_in && p->n_out == n_out && p->cob == block) {
+        *out = p->m;
+        return CLSTYLE_OK;
+    }
+    cl_release_raw(c, p->m);
+    p->m = NULL;
+    CS_TRY(cl_alloc_raw(c, n, &p->m, "prepared convolution weights"));
+    int flip = slot & 1;
+    ARGS(k, A(wt->m), A(p->m), A(n_in), A(n_out), A(flip), A(block));
+    CS_TRY(cl_run1d(c, k, "conv weight preparation", items));
+    p->gen = wt->gen;
+    p->n_in = n_in;
+    p->n_out = n_out;
+    p->cob = block;
+    *out = p->m;
     return CLSTYLE_OK;
 }

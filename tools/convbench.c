@@ -146,7 +146,6 @@ int main(int argc, char **argv)
     for (char *tok = strtok(list, ","); tok && n_algos < MAX_ALGOS; tok = strtok(NULL, ",")) names[n_algos++] = tok;
     cs_backend *bes[MAX_ALGOS] = { NULL };
     clstyle_status st = CLSTYLE_OK;
-    p.profile = 0;
     for (int a = 0; a < n_algos && st == CLSTYLE_OK; a++) {
         p.conv = names[a];
         st = cs_backend_create("opencl", &p, &bes[a]);
