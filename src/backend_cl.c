@@ -67,7 +67,7 @@ static clstyle_status choose_conv(cl_be *c)
     }
     c->conv_algo = cl_conv_find(name);
     if (c->conv_algo >= 0) return CLSTYLE_OK;
-    return cs_fail(CLSTYLE_ERR_USAGE, "unknown convolution algorithm '%s' (CLSTYLE_CONV: auto, gemm, direct)", name);
+    return cs_fail(CLSTYLE_ERR_USAGE, "unknown convolution algorithm '%s' (CLSTYLE_CONV: auto, gemm, direct, winograd, direct+winograd)", name);
 }
 
 static clstyle_status setup(cl_be *c)

@@ -23,13 +23,13 @@ static clstyle_status wino(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int n_in,
     CS_TRY(cl_scratch(c, &c->wino_m, &c->wino_m_n, (size_t)16 * op * tp_max, "Winograd products"));
     for (int ty0 = 0; ty0 < nty; ty0 += (int)rows) {
         int band = ty0 + (int)rows <= nty ? (int)rows : nty - ty0, tp = (int)round_up((size_t)band * ntx, TILE_VEC);
-        size_t g_in[3] = { (size_t)ntx, (size_t)band, (size_t)n_in };
+        size_t g_in[3] = { (size_t)(ntx + 7) / 8, (size_t)band, (size_t)n_in };
         ARGS(c->k.wino_in, A(x->m), A(c->col), A(n_in), A(h), A(w), A(ty0), A(band), A(tp));
         CS_TRY(cl_run(c, c->k.wino_in, "wino input", 3, g_in, NULL));
         size_t g_mm[3] = { (size_t)tp / TILE_VEC, (size_t)op / WOB, 16 };
         ARGS(c->k.wino_gemm, A(u), A(c->col), A(c->wino_m), A(n_in), A(op), A(tp));
         CS_TRY(cl_run(c, c->k.wino_gemm, "wino products", 3, g_mm, NULL));
-        size_t g_out[3] = { (size_t)ntx, (size_t)band, (size_t)n_out };
+        size_t g_out[3] = { (size_t)(ntx + 7) / 8, (size_t)band, (size_t)n_out };
         ARGS(c->k.wino_out, A(c->wino_m), A(y->m), A(n_out), A(h), A(w), A(ty0), A(band), A(op), A(tp));
         CS_TRY(cl_run(c, c->k.wino_out, "wino output", 3, g_out, NULL));
     }
@@ -44,4 +44,21 @@ clstyle_status cl_wino_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, i
 clstyle_status cl_wino_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
 {
     return wino(c, dy, wt, dx, co, ci, h, w, 1);
+}
+
+/* Winograd where it wins, the direct kernel elsewhere (CPU devices). With
+ * few channels the transforms, passes over 4x the input's size, cost more
+ * than the multiplications they save: clstyle-convbench --cpu-time on PoCL
+ * (AVX-512, VGG-19 at 256 px) gave Winograd 0.5-0.9x the direct kernel's
+ * speed up to 128x128 channels and 1.2-1.9x from 128x256 on. */
+static int wino_wins(int ci, int co) { return (long)ci * co >= 128L * 256; }
+
+clstyle_status cl_hybrid_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
+{
+    return wino_wins(ci, co) ? cl_wino_fwd(c, x, wt, y, ci, co, h, w) : cl_direct_fwd(c, x, wt, y, ci, co, h, w);
+}
+
+clstyle_status cl_hybrid_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
+{
+    return wino_wins(ci, co) ? cl_wino_bwd(c, dy, wt, dx, ci, co, h, w) : cl_direct_bwd(c, dy, wt, dx, ci, co, h, w);
 }
