@@ -22,6 +22,14 @@ __kernel void conv_wprep(__global const float *wt, __global float *wp, int n_in,
     wp[gid] = v;
 }
 
+/* The forward convolution's epilogue as it stores output channel o: epi & 1
+ * adds bias[o], epi & 2 applies the ReLU (saves a pass over the output). */
+inline float16 epilogue(float16 v, __global const float *bias, int o, int epi)
+{
+    if (epi & 1) v += bias[o];
+    return epi & 2 ? fmax(v, 0.0f) : v;
+}
+
 /* Pixels j-1 .. j+16 of an input row as three shifted vectors: one vector
  * load, the two neighbours (zero outside [0, w)) shifted in. tail: the row
  * ends inside this vector (w not a multiple of 16), so load what is there. */
@@ -52,7 +60,7 @@ inline void row3(__global const float *row, int j, int w, const int tail, float1
 /* The body; tail is a constant at each call, so the compiler specializes it
  * (all but the last vector of a row load whole vectors). */
 inline void direct_body(__global const float *x, __global const float *wp, __global float *y, int n_in, int n_out, int h, int w,
-                        const int tail)
+                        __global const float *bias, int epi, const int tail)
 {
     int j = get_global_id(0) * 16, i = get_global_id(1), b = get_global_id(2);
     float16 acc[COB];
@@ -74,22 +82,23 @@ inline void direct_body(__global const float *x, __global const float *wp, __glo
     }
     for (int k = 0; k < COB && b * COB + k < n_out; k++) {
         __global float *yo = y + (size_t)(b * COB + k) * plane + (size_t)i * w + j;
+        float16 v = epilogue(acc[k], bias, b * COB + k, epi);
         if (j + 16 <= w) {
-            vstore16(acc[k], 0, yo);
+            vstore16(v, 0, yo);
         } else {
             float t[16];
-            vstore16(acc[k], 0, t);
+            vstore16(v, 0, t);
             for (int q = 0; q < w - j; q++) yo[q] = t[q];
         }
     }
 }
 
-/* y (n_out, h, w) = conv3x3(x (n_in, h, w)) with prepared weights wp; global
- * (ceil(w / 16), h, ceil(n_out / COB)). */
+/* y (n_out, h, w) = conv3x3(x (n_in, h, w)) with prepared weights wp, then
+ * the epilogue epi (see epilogue()); global (ceil(w / 16), h, ceil(n_out / COB)). */
 __kernel void conv3x3_direct(__global const float *x, __global const float *wp, __global float *y, int n_in, int n_out, int h,
-                              int w)
+                             int w, __global const float *bias, int epi)
 {
     int j = get_global_id(0) * 16;
-    if (j + 16 <= w) direct_body(x, wp, y, n_in, n_out, h, w, 0);
-    else direct_body(x, wp, y, n_in, n_out, h, w, 1);
+    if (j + 16 <= w) direct_body(x, wp, y, n_in, n_out, h, w, bias, epi, 0);
+    else direct_body(x, wp, y, n_in, n_out, h, w, bias, epi, 1);
 }

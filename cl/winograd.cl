@@ -141,9 +141,11 @@ __kernel void wino_gemm(__global const float *u, __global const float *v, __glob
 }
 
 /* y (n_out, h, w) for the band's tiles from m (16, tp / 16, op, 16): A^T m A,
- * A^T rows (1 1 1 0), (0 1 -1 -1); 8 neighbouring tiles per work-item as
- * vectors, global (ceil(ntx / 8), nty, n_out). */
-__kernel void wino_out(__global const float *m, __global float *y, int n_out, int h, int w, int ty0, int nty, int op, int tp)
+ * A^T rows (1 1 1 0), (0 1 -1 -1), then + bias[o] if epi & 1 and the ReLU if
+ * epi & 2; 8 neighbouring tiles per work-item as vectors, global
+ * (ceil(ntx / 8), nty, n_out). */
+__kernel void wino_out(__global const float *m, __global float *y, int n_out, int h, int w, int ty0, int nty, int op, int tp,
+                       __global const float *bias, int epi)
 {
     int tx0 = get_global_id(0) * 8, ty = get_global_id(1), o = get_global_id(2), ntx = (w + 1) / 2;
     if (tx0 >= ntx || ty >= nty || o >= n_out) return;
@@ -163,6 +165,8 @@ __kernel void wino_out(__global const float *m, __global float *y, int n_out, in
     for (int i = 0; i < 2 && y0 + i < h; i++) {
         float8 p = r[i][0], q = r[i][1];
         float16 row = (float16)(p.s0, q.s0, p.s1, q.s1, p.s2, q.s2, p.s3, q.s3, p.s4, q.s4, p.s5, q.s5, p.s6, q.s6, p.s7, q.s7);
+        if (epi & 1) row += bias[o];
+        if (epi & 2) row = fmax(row, 0.0f);
         __global float *yo = y + ((size_t)o * h + y0 + i) * w + x0;
         if (x0 + 16 <= w) {
             vstore16(row, 0, yo);

@@ -26,6 +26,10 @@ typedef struct cs_backend_ops {
     clstyle_status (*conv3x3)(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
     /* dx (ci,h,w) = gradient of conv3x3 w.r.t. its input, given dy (co,h,w). */
     clstyle_status (*conv3x3_bwd)(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+    /* Optional (NULL: conv3x3 then bias_relu): y = conv3x3(x) + bias (bias may
+     * be NULL), then ReLU if relu, in one pass where the backend can fuse them. */
+    clstyle_status (*conv3x3_bias_relu)(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w,
+                                        int relu);
     /* In place on y (c,hw): y += bias[c] (bias may be NULL), then ReLU if relu. */
     clstyle_status (*bias_relu)(cs_backend *be, cs_buf *y, cs_buf *bias, int c, int hw, int relu);
     /* In place: dy[i] = y[i] > 0 ? dy[i] : 0, y being the ReLU output. */

@@ -61,6 +61,11 @@ typedef struct cl_be {
     int from_cache;
     int conv_algo;             /* index into the convolution algorithm table (cl_conv.c) */
     int gram_own;              /* Gram products by cl/gram.cl instead of CLBlast (cl_gram.c) */
+    /* Epilogue of the forward convolution being run (cl_conv3x3_bias_relu):
+     * an algorithm that adds the bias and applies the ReLU as it stores sets
+     * epi_done; otherwise a bias_relu pass follows. */
+    cs_buf *epi_bias;
+    int epi_relu, epi_done;
     size_t max_alloc;          /* largest buffer: the device's, or params.max_alloc when lower */
     /* profiling */
     int profile;
@@ -154,6 +159,12 @@ int cl_conv_find(const char *name);
 int cl_conv_default(const cs_cl_device *d);
 clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
 clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+clstyle_status cl_conv3x3_bias_relu(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w,
+                                    int relu);
+/* The kernel arguments of the epilogue for a launch (bias buffer, flags: 1 =
+ * add the bias, 2 = ReLU), marking it done; none for the backward (flip). */
+void cl_epilogue(cl_be *c, int flip, cl_mem fallback, cl_mem *bias, int *flags);
+clstyle_status cl_bias_relu(cs_backend *be, cs_buf *y, cs_buf *bias, int ch, int hw, int relu);
 
 /* backend_cl.c */
 void cl_destroy(cs_backend *be);

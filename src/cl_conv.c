@@ -80,6 +80,29 @@ clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int 
     return cl_conv_algos[CB(be)->conv_algo].fwd(CB(be), x, wt, y, ci, co, h, w);
 }
 
+void cl_epilogue(cl_be *c, int flip, cl_mem fallback, cl_mem *bias, int *flags)
+{
+    int on = !flip && (c->epi_bias || c->epi_relu);
+    *bias = on && c->epi_bias ? c->epi_bias->m : fallback;
+    *flags = on ? (c->epi_bias ? 1 : 0) | (c->epi_relu ? 2 : 0) : 0;
+    if (on) c->epi_done = 1;
+}
+
+clstyle_status cl_conv3x3_bias_relu(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w,
+                                    int relu)
+{
+    cl_be *c = CB(be);
+    c->epi_bias = bias;
+    c->epi_relu = relu;
+    c->epi_done = 0;
+    clstyle_status st = cl_conv3x3(be, x, wt, y, ci, co, h, w);
+    int done = c->epi_done;
+    c->epi_bias = NULL;
+    c->epi_relu = c->epi_done = 0;
+    CS_TRY(st);
+    return done || (!bias && !relu) ? CLSTYLE_OK : cl_bias_relu(be, y, bias, co, h * w, relu);
+}
+
 clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
 {
     CB(be)->conv_flop += 18.0 * ci * co * h * w;

@@ -12,7 +12,10 @@ static clstyle_status direct(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int n_i
     CS_TRY(cl_prepared(c, wt, PREP_DIRECT + flip, c->k.wprep, n_in, n_out, CS_DIRECT_COB, n, n, &wp));
     size_t global[3] = { (size_t)(w + CS_DIRECT_PX - 1) / CS_DIRECT_PX, (size_t)h,
                          (size_t)(n_out + CS_DIRECT_COB - 1) / CS_DIRECT_COB };
-    ARGS(c->k.direct, A(x->m), A(wp), A(y->m), A(n_in), A(n_out), A(h), A(w));
+    cl_mem bias;
+    int epi;
+    cl_epilogue(c, flip, wp, &bias, &epi);
+    ARGS(c->k.direct, A(x->m), A(wp), A(y->m), A(n_in), A(n_out), A(h), A(w), A(bias), A(epi));
     return cl_run(c, c->k.direct, flip ? "conv direct bwd" : "conv direct fwd", 3, global, NULL);
 }
 

@@ -14,7 +14,7 @@ clstyle_status cl_fill(cs_backend *be, cs_buf *x, float v, size_t n)
 
 static clstyle_status cl_finish(cs_backend *be) { return cl_settle(CB(be)); }
 
-static clstyle_status cl_bias_relu(cs_backend *be, cs_buf *y, cs_buf *bias, int ch, int hw, int relu)
+clstyle_status cl_bias_relu(cs_backend *be, cs_buf *y, cs_buf *bias, int ch, int hw, int relu)
 {
     cl_be *c = CB(be);
     int n = ch * hw, has = bias != NULL;
@@ -161,7 +161,7 @@ static clstyle_status cl_adam(cs_backend *be, cs_buf *x, cs_buf *g, cs_buf *m, c
 
 const cs_backend_ops cl_ops = {
     .destroy = cl_destroy, .alloc = cl_alloc, .release = cl_release, .upload = cl_upload, .download = cl_download,
-    .conv3x3 = cl_conv3x3, .conv3x3_bwd = cl_conv3x3_bwd, .bias_relu = cl_bias_relu, .relu_bwd = cl_relu_bwd,
+    .conv3x3 = cl_conv3x3, .conv3x3_bwd = cl_conv3x3_bwd, .conv3x3_bias_relu = cl_conv3x3_bias_relu, .bias_relu = cl_bias_relu, .relu_bwd = cl_relu_bwd,
     .pool = cl_pool, .pool_bwd = cl_pool_bwd, .gram = cl_gram, .gram_bwd = cl_gram_bwd, .sqdiff = cl_sqdiff,
     .tv = cl_tv, .affine = cl_affine, .dot = cl_dot, .asum = cl_asum, .axpy = cl_axpy, .scale = cl_scale,
     .copy = cl_copy, .fill = cl_fill, .adam = cl_adam, .copy_at = cl_copy_at, .multi_dot = cl_multi_dot, .combine = cl_combine,

@@ -21,6 +21,9 @@ static clstyle_status wino(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int n_in,
     size_t tp_max = round_up(rows * ntx, TILE_VEC);
     CS_TRY(cl_scratch(c, &c->col, &c->col_n, (size_t)16 * n_in * tp_max, "Winograd input tiles"));
     CS_TRY(cl_scratch(c, &c->wino_m, &c->wino_m_n, (size_t)16 * op * tp_max, "Winograd products"));
+    cl_mem bias;
+    int epi;
+    cl_epilogue(c, flip, u, &bias, &epi);
     for (int ty0 = 0; ty0 < nty; ty0 += (int)rows) {
         int band = ty0 + (int)rows <= nty ? (int)rows : nty - ty0, tp = (int)round_up((size_t)band * ntx, TILE_VEC);
         size_t g_in[3] = { (size_t)(ntx + 7) / 8, (size_t)band, (size_t)n_in };
@@ -30,7 +33,7 @@ static clstyle_status wino(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int n_in,
         ARGS(c->k.wino_gemm, A(u), A(c->col), A(c->wino_m), A(n_in), A(op), A(tp));
         CS_TRY(cl_run(c, c->k.wino_gemm, "wino products", 3, g_mm, NULL));
         size_t g_out[3] = { (size_t)(ntx + 7) / 8, (size_t)band, (size_t)n_out };
-        ARGS(c->k.wino_out, A(c->wino_m), A(y->m), A(n_out), A(h), A(w), A(ty0), A(band), A(op), A(tp));
+        ARGS(c->k.wino_out, A(c->wino_m), A(y->m), A(n_out), A(h), A(w), A(ty0), A(band), A(op), A(tp), A(bias), A(epi));
         CS_TRY(cl_run(c, c->k.wino_out, "wino output", 3, g_out, NULL));
     }
     return CLSTYLE_OK;

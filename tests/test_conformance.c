@@ -81,6 +81,21 @@ static void cmp_scalar(const char *op, const char *shape, double r, double d, do
 #define BOTH(op, ...) do { CHECK_OK(CS_OP(ref, op, __VA_ARGS__)); } while (0)
 #define ON(be, p) ((be) == ref ? (p).r : (p).d)
 
+/* conv3x3_bias_relu where the device has it, against conv3x3 + bias_relu on
+ * the reference: with bias and ReLU, and with the bias alone. */
+static void conv_fused(pair x, pair wt, pair b, int ci, int co, int h, int w, const char *shape)
+{
+    if (!dev->ops->conv3x3_bias_relu) return;
+    for (int relu = 0; relu < 2; relu++) {
+        pair y = mk(NULL, (size_t)co * h * w);
+        CHECK_OK(CS_OP(ref, conv3x3, x.r, wt.r, y.r, ci, co, h, w));
+        CHECK_OK(CS_OP(ref, bias_relu, y.r, b.r, co, h * w, relu));
+        CHECK_OK(CS_OP(dev, conv3x3_bias_relu, x.d, wt.d, b.d, y.d, ci, co, h, w, relu));
+        cmp(relu ? "conv+bias+relu" : "conv+bias", shape, y, 1e-9);
+        rel(y);
+    }
+}
+
 static void conv_ops(int ci, int co, int h, int w)
 {
     char shape[64];
@@ -96,6 +111,7 @@ static void conv_ops(int ci, int co, int h, int w)
     }
     cmp("conv3x3", shape, y, 1e-9);
     cmp("conv3x3_bwd", shape, dx, 1e-9);
+    conv_fused(x, wt, b, ci, co, h, w, shape);
     for (int relu = 0; relu < 2; relu++)
         for (int k = 0; k < 2; k++) CHECK_OK(CS_OP(bes[k], bias_relu, ON(bes[k], y), relu ? NULL : ON(bes[k], b), co, h * w, 1 - relu));
     cmp("bias_relu", shape, y, 1e-12);
