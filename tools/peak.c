@@ -4,9 +4,11 @@
  * stay in registers, so nothing but the FMA units limits the loop.
  *
  *   clstyle-peak [--device SPEC] [--iterations N] */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cl_device.h"
 #include "error.h"
@@ -32,15 +34,25 @@ static clstyle_status check(cl_int err, const char *call)
     return err == CL_SUCCESS ? CLSTYLE_OK : cs_fail(CLSTYLE_ERR_OPENCL, "%s failed: %s", call, cs_cl_err_name(err));
 }
 
-/* Seconds for one launch of n work-items, each running iters loop trips. */
-static clstyle_status time_launch(cl_command_queue q, cl_kernel k, size_t n, int iters, double *sec)
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Wall seconds for one launch of n work-items, each running iters loop
+ * trips, and the process's CPU seconds (on a CPU device: the device's
+ * threads; on a machine shared with other jobs, the cycles the loop took). */
+static clstyle_status time_launch(cl_command_queue q, cl_kernel k, size_t n, int iters, double *sec, double *cpu)
 {
     cl_int err = clSetKernelArg(k, 1, sizeof iters, &iters);
     CS_TRY(check(err, "clSetKernelArg"));
-    double t0 = cs_now();
+    double t0 = cs_now(), c0 = cpu_now();
     CS_TRY(check(clEnqueueNDRangeKernel(q, k, 1, NULL, &n, NULL, 0, NULL, NULL), "clEnqueueNDRangeKernel"));
     CS_TRY(check(clFinish(q), "clFinish"));
     *sec = cs_now() - t0;
+    *cpu = cpu_now() - c0;
     return CLSTYLE_OK;
 }
 
@@ -71,15 +83,19 @@ static clstyle_status measure(const char *spec, int iters)
     float a = 0.5f;
     CS_CHECK(check(clSetKernelArg(k, 0, sizeof out, &out), "clSetKernelArg"));
     CS_CHECK(check(clSetKernelArg(k, 2, sizeof a, &a), "clSetKernelArg"));
-    double sec = 0, best = 1e30;
-    CS_CHECK(time_launch(q, k, n, 16, &sec)); /* warm-up: compilation for the work-group size */
+    double sec = 0, cpu = 0, best = 1e30, best_cpu = 1e30;
+    CS_CHECK(time_launch(q, k, n, 16, &sec, &cpu)); /* warm-up: compilation for the work-group size */
     for (int rep = 0; rep < 3; rep++) {
-        CS_CHECK(time_launch(q, k, n, iters, &sec));
+        CS_CHECK(time_launch(q, k, n, iters, &sec, &cpu));
         if (sec < best) best = sec;
+        if (cpu < best_cpu) best_cpu = cpu;
     }
     double flop = 2.0 * CHAINS * LANES * (double)n * iters;
     printf("device: %s (%s), %u compute units\n", d.device_name, d.platform_name, d.compute_units);
     printf("FMA peak: %.0f GFLOP/s (best of 3, %.3f s for %.3g FLOP)\n", flop / best * 1e-9, best, flop);
+    if (d.type & CL_DEVICE_TYPE_CPU) /* the figure clstyle-convbench --cpu-time compares with */
+        printf("FMA peak by CPU time: %.0f GFLOP/s (%u cores busy for %.3f s each)\n", flop / (best_cpu / d.compute_units) * 1e-9,
+               d.compute_units, best_cpu / d.compute_units);
 done:
     if (out) clReleaseMemObject(out);
     if (k) clReleaseKernel(k);
