@@ -3,7 +3,11 @@
  * - gemm: im2col in row bands (capped memory) + CLBlast SGEMM; col2im back.
  * - direct: one kernel on weights rearranged once (cl_direct.c), vectorized
  *   over 16 pixels and a block of output channels, the zero border folded into
- *   its loads (CPU devices: several times faster than CLBlast there). */
+ *   its loads (CPU devices: several times faster than CLBlast there).
+ * - winograd: F(2x2, 3x3) (cl_winograd.c), 2.25x fewer multiplications.
+ * - direct+winograd: Winograd on the layers with many channels, direct on the
+ *   others (the CPU default).
+ * The forward may also add the bias and apply the ReLU (cl_conv3x3_bias_relu). */
 #include <string.h>
 #include <strings.h>
 
