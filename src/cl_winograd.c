@@ -15,7 +15,8 @@ static clstyle_status wino(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int n_in,
     int op = (int)round_up((size_t)n_out, WOB), ntx = (w + 1) / 2, nty = (h + 1) / 2;
     cl_mem u;
     CS_TRY(cl_prepared(c, wt, PREP_WINO + flip, c->k.wino_wprep, n_in, n_out, WOB, (size_t)16 * op * n_in, (size_t)op * n_in, &u));
-    size_t per_row = (size_t)16 * (n_in > op ? n_in : op) * ntx, rows = c->col_cap / per_row;
+    /* Input tiles and products of a band together stay within the band cap. */
+    size_t per_row = (size_t)16 * (n_in + op) * ntx, rows = c->col_cap / per_row;
     if (rows < 1) rows = 1;
     if (rows > (size_t)nty) rows = (size_t)nty;
     size_t tp_max = round_up(rows * ntx, TILE_VEC);

@@ -78,7 +78,7 @@ case $case in
   output-folder) real_weights; out=$tmp/missing/dir/out.png; expect 1 "missing/dir" -- run -o "$out" ;;
   device-memory) real_weights
     "$bin" --list-devices > /dev/null 2>&1 || { echo "SKIP: no OpenCL device"; exit 77; }
-    export CLSTYLE_DEVICE_MEM_MB=300
+    export CLSTYLE_DEVICE_MEM_MB=600 # above the weights and their prepared copies (CPU: ~230 MiB)
     expect 1 "out of device memory" -- "$bin" -c "$c" -s "$s" -o "$out" --size 512 --iterations 1 -q
     grep -q "would fit this device" "$tmp/stderr" || fail "no size suggested: $(cat "$tmp/stderr")"
     fit=$(sed -n 's/.*--size \([0-9]*\) would fit.*/\1/p' "$tmp/stderr")
