@@ -16,7 +16,9 @@ __kernel void conv_wprep(__global const float *wt, __global float *wp, int n_in,
 {
     int gid = get_global_id(0), nb = (n_out + cob - 1) / cob;
     if (gid >= nb * n_in * 9 * cob) return;
-    int k = gid % cob, t = gid / cob % 9, c = gid / (cob * 9) % n_in, o = gid / (cob * 9 * n_in) * cob + k;
+    /* Quotients and remainders by subtraction: a div/rem pair becomes an LLVM
+     * freeze, which Oclgrind's uninitialized-value checker cannot run. */
+    int q = gid / cob, k = gid - q * cob, q2 = q / 9, t = q - q2 * 9, b = q2 / n_in, c = q2 - b * n_in, o = b * cob + k;
     float v = 0.0f;
     if (o < n_out) v = flip ? wt[((size_t)c * n_out + o) * 9 + 8 - t] : wt[((size_t)o * n_in + c) * 9 + t];
     wp[gid] = v;

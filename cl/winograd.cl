@@ -10,7 +10,8 @@
  * run. flip: the gradient to the input (wt (n_in, n_out) transposed, flipped). */
 __kernel void wino_wprep(__global const float *wt, __global float *u, int n_in, int n_out, int flip, int ob)
 {
-    int op = (n_out + ob - 1) / ob * ob, o = get_global_id(0) % op, c = get_global_id(0) / op;
+    /* remainders by subtraction: see conv_wprep */
+    int op = (n_out + ob - 1) / ob * ob, c = get_global_id(0) / op, o = get_global_id(0) - c * op;
     if (c >= n_in) return;
     float g[9], t[12], r[16];
     /* Loads from a clamped channel, scaled by 0 past n_out: a CPU compiler may
@@ -33,7 +34,8 @@ __kernel void wino_wprep(__global const float *wt, __global float *u, int n_in, 
         r[4 * i + 2] = 0.5f * (a - b + d);
         r[4 * i + 3] = d;
     }
-    size_t at = ((size_t)(o / ob) * n_in + c) * ob + o % ob;
+    int blk = o / ob;
+    size_t at = ((size_t)blk * n_in + c) * ob + (o - blk * ob);
     for (int xi = 0; xi < 16; xi++) u[(size_t)xi * n_in * op + at] = r[xi];
 }
 

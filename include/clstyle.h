@@ -93,9 +93,14 @@ const char *clstyle_usage(void);
 /* Runs one style transfer as configured. */
 clstyle_status clstyle_run(const clstyle_options *o);
 
-/* Asks a running clstyle_run to stop (async-signal-safe); it returns
- * CLSTYLE_ERR_INTERRUPTED without writing the output. */
+/* Asks a running clstyle_run to stop (async-signal-safe). Before the first
+ * evaluation it returns CLSTYLE_ERR_INTERRUPTED at the next step boundary
+ * with nothing written; during the iterations it finishes the current
+ * evaluation, writes the result so far and returns CLSTYLE_ERR_INTERRUPTED. */
 void clstyle_interrupt(void);
+/* The temporary file an atomic write is filling now, or NULL
+ * (async-signal-safe): a handler that ends the process at once removes it. */
+const char *clstyle_pending_file(void);
 
 /* Prints the OpenCL devices, one per line, with the index --device takes. */
 clstyle_status clstyle_list_devices(void);

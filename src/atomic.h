@@ -10,10 +10,12 @@ typedef struct {
     FILE *fp;           /* write here */
     char tmp[4200];
     const char *path;
+    int err;            /* errno of the writer's failure, when it knows one */
 } cs_atomic;
 
 clstyle_status cs_atomic_open(cs_atomic *a, const char *path);
-/* ok = 0 (the caller's writing failed) discards the temporary file. */
+/* ok = 0 (the caller's writing failed) discards the temporary file; the
+ * message gives a->err, else the stream's own error, else "encoding failed". */
 clstyle_status cs_atomic_commit(cs_atomic *a, int ok);
 
 #endif

@@ -42,6 +42,7 @@ void cs_backend_params_from_env(cs_backend_params *p)
     p->band_bytes = env_mb("CLSTYLE_BAND_MB");
     p->mem_limit = env_mb("CLSTYLE_DEVICE_MEM_MB");
     p->max_alloc = env_mb("CLSTYLE_MAX_ALLOC_MB");
+    p->max_wg = getenv("CLSTYLE_MAX_WG") ? (size_t)strtoul(getenv("CLSTYLE_MAX_WG"), NULL, 10) : 0;
     cache_dir(p->cache_dir, sizeof p->cache_dir);
 }
 

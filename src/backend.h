@@ -78,6 +78,8 @@ struct cs_backend {
     char device[256];       /* human-readable device description */
     size_t bytes_in_use, bytes_peak; /* buffer memory, tracked by each backend */
     size_t mem_limit;       /* device memory for buffers; 0 when unknown (host) */
+    size_t max_alloc;       /* largest single buffer in bytes; 0 = no limit (host) */
+    char notes[1024];       /* setup choices and why, for --verbose ("" if none) */
 };
 
 /* Everything that configures a backend, read once at the edge (the command
@@ -91,6 +93,7 @@ typedef struct cs_backend_params {
     size_t band_bytes;      /* im2col band cap (CLSTYLE_BAND_MB); 0 = default */
     size_t mem_limit;       /* device memory clstyle may use (--max-memory, CLSTYLE_DEVICE_MEM_MB); 0 = the device's */
     size_t max_alloc;       /* largest single buffer (CLSTYLE_MAX_ALLOC_MB); 0 = the device's */
+    size_t max_wg;          /* largest work-group (CLSTYLE_MAX_WG), to act as a small device; 0 = the device's */
     char cache_dir[1024];   /* program binary cache (CLSTYLE_CACHE_DIR, XDG); "" = no cache (CLSTYLE_NO_CACHE) */
 } cs_backend_params;
 

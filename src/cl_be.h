@@ -10,7 +10,8 @@
 #include "cl_device.h"
 #include "error.h"
 
-enum { WG = 256, MAX_GROUPS = 256, ROW_GROUPS = 32, DEFERRED = 64, N_PROF = 32 };
+enum { CS_CONV_CLASSES = 5, CS_MAX_CONV_ALGOS = 16 };
+enum { MAX_WG = 256, MAX_GROUPS = 256, ROW_GROUPS = 32, DEFERRED = 64, N_PROF = 32 };
 /* c->partial: CS_MAX_ROWS * ROW_GROUPS floats for the blocking reductions,
  * then DEFERRED slots of MAX_GROUPS for the deferred ones (sqdiff, tv). */
 #define DEFER_BASE ((size_t)CS_MAX_ROWS * ROW_GROUPS)
@@ -59,14 +60,15 @@ typedef struct cl_be {
 #undef CS_KERNEL_FIELD
     } k;
     int from_cache;
-    int conv_algo;             /* index into the convolution algorithm table (cl_conv.c) */
+    int conv_algo[CS_CONV_CLASSES]; /* per shape class (cl_choose.c): index into cl_conv_algos[] */
+    int wg;                    /* work-group size of the reductions (WG_SIZE): a power of two <= MAX_WG the device runs */
+    size_t local1d;            /* work-group size of the 1-D launches: <= 64 and every kernel's CL_KERNEL_WORK_GROUP_SIZE */
     int gram_own;              /* Gram products by cl/gram.cl instead of CLBlast (cl_gram.c) */
     /* Epilogue of the forward convolution being run (cl_conv3x3_bias_relu):
      * an algorithm that adds the bias and applies the ReLU as it stores sets
      * epi_done; otherwise a bias_relu pass follows. */
     cs_buf *epi_bias;
     int epi_relu, epi_done;
-    size_t max_alloc;          /* largest buffer: the device's, or params.max_alloc when lower */
     /* profiling */
     int profile;
     cl_event ev;
@@ -130,6 +132,7 @@ clstyle_status cl_wino_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci,
 /* Winograd on the layers with many channels, direct on the others. */
 clstyle_status cl_hybrid_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
 clstyle_status cl_hybrid_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+void cl_scratch_free(cl_be *c, cl_mem *m, size_t *have);
 
 /* cl_gemm.c */
 clstyle_status cl_gemm(cl_be *c, int ta, int tb, size_t m, size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
@@ -150,13 +153,12 @@ typedef struct {
     const char *name;
     clstyle_status (*fwd)(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
     clstyle_status (*bwd)(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+    int forced_only; /* never the measured choice, only CLSTYLE_CONV's (see cl_conv.c) */
 } cl_conv_algo;
 extern const cl_conv_algo cl_conv_algos[];
 extern const int cl_n_conv_algos;
 /* Index of an algorithm by name, or -1. */
 int cl_conv_find(const char *name);
-/* The default for a device when none is forced. */
-int cl_conv_default(const cs_cl_device *d);
 clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
 clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
 clstyle_status cl_conv3x3_bias_relu(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w,
@@ -165,6 +167,14 @@ clstyle_status cl_conv3x3_bias_relu(cs_backend *be, cs_buf *x, cs_buf *wt, cs_bu
  * add the bias, 2 = ReLU), marking it done; none for the backward (flip). */
 void cl_epilogue(cl_be *c, int flip, cl_mem fallback, cl_mem *bias, int *flags);
 clstyle_status cl_bias_relu(cs_backend *be, cs_buf *y, cs_buf *bias, int ch, int hw, int relu);
+
+/* cl_choose.c: c->conv_algo[] from params.conv when forced, else from the
+ * cache or by measurement (self-check, then timing per shape class); the
+ * choice and its reasons go to c->base.notes. */
+clstyle_status cl_choose_conv(cl_be *c);
+/* The shape class of a convolution with ci input channels. */
+int cl_conv_class(int ci);
+const char *cl_conv_class_name(int k);
 
 /* backend_cl.c */
 void cl_destroy(cs_backend *be);

@@ -51,28 +51,92 @@ static int cache_dir(const char *dir, char *out, size_t n)
     return mkdir(out, 0755) == 0 || errno == EEXIST;
 }
 
-static cl_program try_binary(cl_context ctx, const cs_cl_device *dev, const char *path, const char *options)
+/* A cache entry is a header, then the driver's binary. The header is checked
+ * before the driver sees a byte: a truncated or damaged entry made PoCL
+ * assert or crash, on every run, until someone deleted the cache by hand. */
+enum { HEADER_BYTES = 32, ENTRY_VERSION = 1 };
+static const char entry_magic[8] = { 'C', 'L', 'S', 'T', 'Y', 'L', 'E', 'K' };
+#define MAX_ENTRY_BYTES ((long)256 << 20)
+
+static uint64_t fnv1a_bytes(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static void put_le(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+/* magic[8], version u32, reserved u32, binary length u64, FNV-1a of the binary u64 */
+static void make_header(unsigned char *h, const unsigned char *bin, size_t size)
+{
+    memcpy(h, entry_magic, 8);
+    put_le(h + 8, ENTRY_VERSION, 4);
+    put_le(h + 12, 0, 4);
+    put_le(h + 16, size, 8);
+    put_le(h + 24, fnv1a_bytes(bin, size), 8);
+}
+
+static int entry_valid(const unsigned char *e, size_t size)
+{
+    return size > HEADER_BYTES && !memcmp(e, entry_magic, 8) && get_le(e + 8, 4) == ENTRY_VERSION &&
+           get_le(e + 16, 8) == size - HEADER_BYTES && get_le(e + 24, 8) == fnv1a_bytes(e + HEADER_BYTES, size - HEADER_BYTES);
+}
+
+/* The whole entry, or NULL when the file is missing, unreadable or absurdly large. */
+static unsigned char *read_entry(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
-    unsigned char *bin = NULL;
-    long size = (fseek(f, 0, SEEK_END) == 0) ? ftell(f) : -1;
-    if (size > 0 && fseek(f, 0, SEEK_SET) == 0 && (bin = malloc((size_t)size)) && fread(bin, 1, (size_t)size, f) != (size_t)size) {
-        free(bin);
-        bin = NULL;
+    unsigned char *e = NULL;
+    long n = (fseek(f, 0, SEEK_END) == 0) ? ftell(f) : -1;
+    if (n > 0 && n <= MAX_ENTRY_BYTES && fseek(f, 0, SEEK_SET) == 0 && (e = malloc((size_t)n)) &&
+        fread(e, 1, (size_t)n, f) != (size_t)n) {
+        free(e);
+        e = NULL;
     }
     fclose(f);
-    if (!bin) return NULL;
-    size_t sz = (size_t)size;
+    *size = (size_t)n;
+    return e;
+}
+
+static cl_program load_binary(cl_context ctx, const cs_cl_device *dev, const unsigned char *bin, size_t size,
+                              const char *options)
+{
     cl_int err, bstat;
-    const unsigned char *b = bin;
-    cl_program p = clCreateProgramWithBinary(ctx, 1, &dev->device, &sz, &b, &bstat, &err);
-    free(bin);
-    if (err != CL_SUCCESS || bstat != CL_SUCCESS) return NULL;
+    cl_program p = clCreateProgramWithBinary(ctx, 1, &dev->device, &size, &bin, &bstat, &err);
+    if (err != CL_SUCCESS || bstat != CL_SUCCESS) {
+        if (err == CL_SUCCESS) clReleaseProgram(p);
+        return NULL;
+    }
     if (clBuildProgram(p, 1, &dev->device, options, NULL, NULL) != CL_SUCCESS) {
         clReleaseProgram(p);
         return NULL;
     }
+    return p;
+}
+
+/* A checked entry the driver accepts, or NULL. A damaged entry, or one the
+ * driver refuses (Oclgrind answers CL_INVALID_BINARY), is removed, so the
+ * caller's rebuild from source writes a good one in its place. */
+static cl_program try_binary(cl_context ctx, const cs_cl_device *dev, const char *path, const char *options)
+{
+    size_t size = 0;
+    unsigned char *e = read_entry(path, &size);
+    cl_program p = NULL;
+    if (e && entry_valid(e, size)) p = load_binary(ctx, dev, e + HEADER_BYTES, size - HEADER_BYTES, options);
+    if (!p && access(path, F_OK) == 0) unlink(path);
+    free(e);
     return p;
 }
 
@@ -81,11 +145,13 @@ static void save_binary(cl_program p, const char *path)
 {
     size_t size = 0;
     if (clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS || size == 0) return;
-    unsigned char *bin = malloc(size);
+    unsigned char *bin = malloc(size), header[HEADER_BYTES];
     cs_atomic a;
     if (bin && clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == CL_SUCCESS &&
-        cs_atomic_open(&a, path) == CLSTYLE_OK)
-        cs_atomic_commit(&a, fwrite(bin, 1, size, a.fp) == size);
+        cs_atomic_open(&a, path) == CLSTYLE_OK) {
+        make_header(header, bin, size);
+        cs_atomic_commit(&a, fwrite(header, 1, sizeof header, a.fp) == sizeof header && fwrite(bin, 1, size, a.fp) == size);
+    }
     free(bin);
 }
 

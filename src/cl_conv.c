@@ -1,12 +1,14 @@
 /* 3x3 convolutions (stride 1, zero pad 1), forward and backward to the input,
- * as a table of algorithms; the backend dispatches to c->conv_algo.
+ * as a table of algorithms; the backend dispatches per shape class to the
+ * one cl_choose.c picked (any number of entries; each must handle any shape).
  * - gemm: im2col in row bands (capped memory) + CLBlast SGEMM; col2im back.
  * - direct: one kernel on weights rearranged once (cl_direct.c), vectorized
  *   over 16 pixels and a block of output channels, the zero border folded into
- *   its loads (CPU devices: several times faster than CLBlast there).
+ *   its loads (on PoCL ~10x faster than CLBlast; on Mesa's rusticl much slower).
  * - winograd: F(2x2, 3x3) (cl_winograd.c), 2.25x fewer multiplications.
  * - direct+winograd: Winograd on the layers with many channels, direct on the
- *   others (the CPU default).
+ *   others (one entry, for devices where the measured choice per class of
+ *   input channels cannot split what the channel product decides).
  * The forward may also add the bias and apply the ReLU (cl_conv3x3_bias_relu). */
 #include <string.h>
 #include <strings.h>
@@ -58,10 +60,14 @@ static clstyle_status gemm_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int
 }
 
 const cl_conv_algo cl_conv_algos[] = {
-    { "gemm", gemm_fwd, gemm_bwd },
-    { "direct", cl_direct_fwd, cl_direct_bwd },
-    { "winograd", cl_wino_fwd, cl_wino_bwd },
-    { "direct+winograd", cl_hybrid_fwd, cl_hybrid_bwd },
+    { "gemm", gemm_fwd, gemm_bwd, 0 },
+    { "direct", cl_direct_fwd, cl_direct_bwd, 0 },
+    /* Plain Winograd only when forced: the measured choice times small shapes,
+     * where it wins on every class, but at 256-512 px it loses 2x on the
+     * shallow layers (clstyle-convbench) and its rounding there moved the
+     * OpenCL-vs-reference L-BFGS run 3e-4 apart by iteration 2 (e2e-backends). */
+    { "winograd", cl_wino_fwd, cl_wino_bwd, 1 },
+    { "direct+winograd", cl_hybrid_fwd, cl_hybrid_bwd, 0 },
 };
 const int cl_n_conv_algos = (int)(sizeof cl_conv_algos / sizeof *cl_conv_algos);
 
@@ -72,16 +78,10 @@ int cl_conv_find(const char *name)
     return -1;
 }
 
-/* Measured on PoCL (2-core AVX-512, clstyle-convbench --cpu-time, VGG-19 at
- * 256 px): direct ~300 GFLOP/s vs ~30 for CLBlast's SGEMM, and Winograd on the
- * layers with many channels up to 1.9x the direct kernel there; on GPUs
- * im2col + CLBlast wins by ~8x. */
-int cl_conv_default(const cs_cl_device *d) { return cl_conv_find(d->type & CL_DEVICE_TYPE_CPU ? "direct+winograd" : "gemm"); }
-
 clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
 {
     CB(be)->conv_flop += 18.0 * ci * co * h * w;
-    return cl_conv_algos[CB(be)->conv_algo].fwd(CB(be), x, wt, y, ci, co, h, w);
+    return cl_conv_algos[CB(be)->conv_algo[cl_conv_class(ci)]].fwd(CB(be), x, wt, y, ci, co, h, w);
 }
 
 void cl_epilogue(cl_be *c, int flip, cl_mem fallback, cl_mem *bias, int *flags)
@@ -110,5 +110,5 @@ clstyle_status cl_conv3x3_bias_relu(cs_backend *be, cs_buf *x, cs_buf *wt, cs_bu
 clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
 {
     CB(be)->conv_flop += 18.0 * ci * co * h * w;
-    return cl_conv_algos[CB(be)->conv_algo].bwd(CB(be), dy, wt, dx, ci, co, h, w);
+    return cl_conv_algos[CB(be)->conv_algo[cl_conv_class(ci)]].bwd(CB(be), dy, wt, dx, ci, co, h, w);
 }

@@ -71,9 +71,43 @@ static void info_str(cl_device_id dev, cl_platform_id plat, cl_uint what, char *
     free(tmp);
 }
 
+static int contains_nocase(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i])) i++;
+        if (i == n) return 1;
+    }
+    return n == 0;
+}
+
+/* Short names, from what the platform name or a vendor string contains. Only
+ * vendor strings, not device names: a CPU named "AMD EPYC" under PoCL is
+ * still tagged amd through its device vendor "AuthenticAMD". */
+static const struct { const char *seen, *tag; } tag_table[] = {
+    { "Portable Computing Language", "pocl" }, { "pocl", "pocl" },  { "rusticl", "rusticl" }, { "Clover", "clover" },
+    { "Mesa", "mesa" },                        { "NVIDIA", "nvidia" }, { "Advanced Micro Devices", "amd" }, { "AMD", "amd" },
+    { "Intel", "intel" },                      { "Oclgrind", "oclgrind" }, { "Apple", "apple" },
+};
+
+void cs_cl_tag(cs_cl_device *d)
+{
+    char seen[400];
+    size_t len = 0;
+    snprintf(seen, sizeof seen, "%s %s", d->platform_name, d->vendor);
+    d->tags[0] = 0;
+    for (size_t i = 0; i < sizeof tag_table / sizeof *tag_table; i++) {
+        if (!contains_nocase(seen, tag_table[i].seen) || contains_nocase(d->tags, tag_table[i].tag)) continue;
+        int k = snprintf(d->tags + len, sizeof d->tags - len, "%s%s", len ? " " : "", tag_table[i].tag);
+        if (k < 0 || (size_t)k >= sizeof d->tags - len) break;
+        len += (size_t)k;
+    }
+}
+
 static void describe(cl_platform_id p, cl_device_id d, cs_cl_device *o)
 {
-    char cver[64] = "";
+    char cver[64] = "", pvendor[128], dvendor[128];
     memset(o, 0, sizeof *o);
     o->platform = p;
     o->device = d;
@@ -83,9 +117,15 @@ static void describe(cl_platform_id p, cl_device_id d, cs_cl_device *o)
     info_str(d, NULL, CL_DEVICE_VERSION, o->version, sizeof o->version);
     info_str(d, NULL, CL_DRIVER_VERSION, o->driver, sizeof o->driver);
     info_str(d, NULL, CL_DEVICE_OPENCL_C_VERSION, cver, sizeof cver);
+    info_str(NULL, p, CL_PLATFORM_VENDOR, pvendor, sizeof pvendor);
+    info_str(d, NULL, CL_DEVICE_VENDOR, dvendor, sizeof dvendor);
+    snprintf(o->vendor, sizeof o->vendor, "%.120s / %.120s", pvendor, dvendor);
+    cs_cl_tag(o);
     clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof o->type, &o->type, NULL);
     clGetDeviceInfo(d, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof o->global_mem, &o->global_mem, NULL);
     clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof o->max_alloc, &o->max_alloc, NULL);
+    clGetDeviceInfo(d, CL_DEVICE_LOCAL_MEM_SIZE, sizeof o->local_mem, &o->local_mem, NULL);
+    clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof o->max_wg, &o->max_wg, NULL);
     clGetDeviceInfo(d, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof o->compute_units, &o->compute_units, NULL);
     if (sscanf(cver, "OpenCL C %d.%d", &o->cl_major, &o->cl_minor) != 2) o->cl_major = o->cl_minor = 0;
 }
@@ -117,32 +157,25 @@ clstyle_status cs_cl_devices(cs_cl_device **out, int *n)
     return CLSTYLE_OK;
 }
 
-static int contains_nocase(const char *hay, const char *needle)
+/* Whether spec names device d: a case-insensitive substring of its platform, name, type or tags. */
+static int names(const cs_cl_device *d, const char *spec)
 {
-    size_t n = strlen(needle);
-    for (; *hay; hay++) {
-        size_t i = 0;
-        while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i])) i++;
-        if (i == n) return 1;
-    }
-    return n == 0;
+    char all[600];
+    snprintf(all, sizeof all, "%s %s %s %s", d->platform_name, d->device_name, cs_cl_type_name(d->type), d->tags);
+    return contains_nocase(all, spec);
 }
 
-static int pick(const cs_cl_device *list, int n, const char *spec)
+int cs_cl_pick(const cs_cl_device *list, int n, const char *spec)
 {
-    if (!spec || !*spec) {
-        for (int i = 0; i < n; i++) if (list[i].type & CL_DEVICE_TYPE_GPU) return i;
-        for (int i = 0; i < n; i++) if (list[i].type & CL_DEVICE_TYPE_CPU) return i;
-        return 0;
-    }
+    int any = !spec || !*spec;
     char *end;
-    long idx = strtol(spec, &end, 10);
-    if (!*end) return idx >= 0 && idx < n ? (int)idx : -1;
-    for (int i = 0; i < n; i++) {
-        char all[300];
-        snprintf(all, sizeof all, "%s %s %s", list[i].platform_name, list[i].device_name, cs_cl_type_name(list[i].type));
-        if (contains_nocase(all, spec)) return i;
-    }
+    long idx = any ? 0 : strtol(spec, &end, 10);
+    if (!any && !*end) return idx >= 0 && idx < n ? (int)idx : -1;
+    /* A GPU first among the matches ("amd" may name an AMD GPU and PoCL on an AMD CPU), then a CPU, then any. */
+    static const cl_device_type order[] = { CL_DEVICE_TYPE_GPU, CL_DEVICE_TYPE_CPU, CL_DEVICE_TYPE_ALL };
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < n; i++)
+            if ((list[i].type & order[k]) && (any || names(&list[i], spec))) return i;
     return -1;
 }
 
@@ -151,7 +184,7 @@ clstyle_status cs_cl_select(const char *spec, cs_cl_device *out)
     cs_cl_device *list;
     int n;
     CS_TRY(cs_cl_devices(&list, &n));
-    int i = pick(list, n, spec);
+    int i = cs_cl_pick(list, n, spec);
     if (i < 0) {
         free(list);
         return cs_fail(CLSTYLE_ERR_USAGE, "--device/CLSTYLE_DEVICE '%s' matches no OpenCL device (see clstyle --list-devices)", spec);
@@ -169,14 +202,16 @@ clstyle_status clstyle_list_devices(void)
     cs_cl_device *list;
     int n;
     CS_TRY(cs_cl_devices(&list, &n));
-    int def = pick(list, n, NULL);
+    int def = cs_cl_pick(list, n, NULL);
     for (int i = 0; i < n; i++) {
         const cs_cl_device *d = &list[i];
-        printf("%c%d  %-12s %s / %s\n     %s, %u compute units, %.1f GiB, OpenCL C %d.%d, driver %s\n", i == def ? '*' : ' ', i,
-               cs_cl_type_name(d->type), d->platform_name, d->device_name, d->version, d->compute_units,
-               d->global_mem / 1073741824.0, d->cl_major, d->cl_minor, d->driver);
+        printf("%c%d  %-12s %s / %s  [%s]\n     %s, %u compute units, %.1f GiB (largest buffer %.0f MiB), OpenCL C %d.%d, "
+               "driver %s\n", i == def ? '*' : ' ', i, cs_cl_type_name(d->type), d->platform_name, d->device_name,
+               d->tags, d->version, d->compute_units, d->global_mem / 1073741824.0, d->max_alloc / 1048576.0, d->cl_major,
+               d->cl_minor, d->driver);
     }
-    printf("(* = default; pick with --device INDEX or a name substring such as 'nvidia', 'intel', 'cpu')\n");
+    printf("(* = default; pick with --device INDEX, a name in [ ] such as 'pocl' or 'rusticl', or a name substring such as "
+           "'nvidia', 'intel', 'cpu')\n");
     free(list);
     return CLSTYLE_OK;
 }

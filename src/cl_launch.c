@@ -102,6 +102,15 @@ clstyle_status cl_run(cl_be *c, cl_kernel k, const char *name, cl_uint dims, con
 {
     cl_int err = clEnqueueNDRangeKernel(c->q, k, dims, NULL, global, local, 0, NULL, cl_ev(c));
     cl_prof(c, name);
+    if (err == CL_INVALID_WORK_GROUP_SIZE || err == CL_INVALID_WORK_ITEM_SIZE || err == CL_OUT_OF_RESOURCES) {
+        size_t kmax = 0;
+        cl_ulong lmem = 0;
+        clGetKernelWorkGroupInfo(k, c->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL);
+        clGetKernelWorkGroupInfo(k, c->dev.device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof lmem, &lmem, NULL);
+        return cs_fail(CLSTYLE_ERR_DEVICE, "%s cannot run kernel %s: %s (work-group of %zu, the kernel's limit %zu; local memory "
+                       "%llu of the device's %llu bytes)", c->dev.device_name, name, cs_cl_err_name(err), local ? local[0] : 0,
+                       kmax, (unsigned long long)lmem, (unsigned long long)c->dev.local_mem);
+    }
     return cl_err(err, "clEnqueueNDRangeKernel", name);
 }
 
@@ -109,26 +118,26 @@ clstyle_status cl_run(cl_be *c, cl_kernel k, const char *name, cl_uint dims, con
 clstyle_status cl_run1d(cl_be *c, cl_kernel k, const char *name, size_t n)
 {
     if (n == 0) return CLSTYLE_OK;
-    size_t local = 64, global = (n + local - 1) / local * local;
+    size_t local = c->local1d, global = (n + local - 1) / local * local;
     return cl_run(c, k, name, 1, &global, &local);
 }
 
-static size_t groups_for(size_t n)
+static size_t groups_for(const cl_be *c, size_t n)
 {
-    size_t g = (n + WG - 1) / WG;
+    size_t g = (n + (size_t)c->wg - 1) / (size_t)c->wg;
     return g < 1 ? 1 : g > MAX_GROUPS ? MAX_GROUPS : g;
 }
 
 static clstyle_status run_groups(cl_be *c, cl_kernel k, const char *name, size_t groups)
 {
-    size_t global = groups * WG, local = WG;
+    size_t global = groups * (size_t)c->wg, local = (size_t)c->wg;
     return cl_run(c, k, name, 1, &global, &local);
 }
 
 /* Launches a reduction kernel (partial sums in c->partial) and adds them up. */
 clstyle_status cl_reduce(cl_be *c, cl_kernel k, const char *name, size_t n, double *out)
 {
-    size_t groups = groups_for(n);
+    size_t groups = groups_for(c, n);
     float part[MAX_GROUPS];
     CS_TRY(run_groups(c, k, name, groups));
     CS_TRY(cl_err(clEnqueueReadBuffer(c->q, c->partial, CL_TRUE, 0, groups * sizeof(float), part, 0, NULL, NULL),
@@ -167,7 +176,7 @@ clstyle_status cl_defer_slot(cl_be *c, int *poff)
 /* Launches a reduction whose partial sums go to the slot cl_defer_slot gave; *out is set at cl_settle(). */
 clstyle_status cl_reduce_deferred(cl_be *c, cl_kernel k, const char *name, size_t n, double *out)
 {
-    size_t groups = groups_for(n);
+    size_t groups = groups_for(c, n);
     CS_TRY(run_groups(c, k, name, groups));
     c->pending[c->n_pending].dst = out;
     c->pending[c->n_pending++].groups = (int)groups;

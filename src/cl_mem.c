@@ -14,11 +14,11 @@ clstyle_status cl_alloc(cs_backend *be, size_t n, cs_buf **out)
 {
     cl_be *c = CB(be);
     size_t bytes = (n ? n : 1) * sizeof(float);
-    if (bytes > c->max_alloc || be->bytes_in_use + bytes > be->mem_limit)
+    if (bytes > c->base.max_alloc || be->bytes_in_use + bytes > be->mem_limit)
         return cs_fail(CLSTYLE_ERR_NOMEM, "%s: out of device memory: a %.1f MiB buffer on top of %.1f MiB in use exceeds the device's "
                        "%.0f MiB (largest buffer %.0f MiB); try a smaller --size or --lbfgs-history",
                        c->dev.device_name, bytes / 1048576.0, be->bytes_in_use / 1048576.0, be->mem_limit / 1048576.0,
-                       c->max_alloc / 1048576.0);
+                       c->base.max_alloc / 1048576.0);
     cs_buf *b = calloc(1, sizeof *b);
     if (!b) return cs_fail(CLSTYLE_ERR_NOMEM, "out of host memory");
     cl_int err;
@@ -39,7 +39,7 @@ clstyle_status cl_alloc(cs_backend *be, size_t n, cs_buf **out)
 clstyle_status cl_alloc_raw(cl_be *c, size_t n, cl_mem *out, const char *what)
 {
     size_t bytes = (n ? n : 1) * sizeof(float);
-    if (bytes > c->max_alloc || c->base.bytes_in_use + bytes > c->base.mem_limit)
+    if (bytes > c->base.max_alloc || c->base.bytes_in_use + bytes > c->base.mem_limit)
         return cs_fail(CLSTYLE_ERR_NOMEM, "%s: out of device memory for the %s (%.1f MiB on top of %.1f MiB in use)", c->dev.device_name,
                        what, bytes / 1048576.0, c->base.bytes_in_use / 1048576.0);
     cl_int err;
@@ -77,20 +77,32 @@ clstyle_status cl_download(cs_backend *be, cs_buf *src, size_t off, float *dst, 
     return cl_err(clEnqueueReadBuffer(CB(be)->q, src->m, CL_TRUE, off * 4, n * 4, dst, 0, NULL, NULL), "clEnqueueReadBuffer", "download");
 }
 
+void cl_scratch_free(cl_be *c, cl_mem *m, size_t *have)
+{
+    if (*m) clReleaseMemObject(*m);
+    c->base.bytes_in_use -= *have * 4;
+    *m = NULL;
+    *have = 0;
+}
+
 /* Makes a scratch buffer hold at least `need` floats. Sizes are fixed after
  * setup (the targets are computed at the largest sizes), so the loop never grows it. */
 clstyle_status cl_scratch(cl_be *c, cl_mem *m, size_t *have, size_t need, const char *what)
 {
     if (need <= *have) return CLSTYLE_OK;
-    if (need * 4 > c->max_alloc)
+    if (need * 4 > c->base.max_alloc)
         return cs_fail(CLSTYLE_ERR_NOMEM, "%s: the %s needs a %.1f MiB buffer, more than the device's largest (%.0f MiB)",
-                       c->dev.device_name, what, need * 4 / 1048576.0, c->max_alloc / 1048576.0);
+                       c->dev.device_name, what, need * 4 / 1048576.0, c->base.max_alloc / 1048576.0);
+    /* The new buffer first, then the old one goes, so the two never share an
+     * id under Oclgrind: its uninitialized-value checker keeps the shadow of a
+     * released buffer, and a larger buffer given the same id (written by
+     * kernels only, as scratch is) reads as uninitialized past the old size.
+     * Growth happens in the first evaluation only; the two coexist a moment. */
     cl_int err;
-    if (*m) clReleaseMemObject(*m);
-    c->base.bytes_in_use -= *have * 4;
-    *have = 0;
-    *m = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, need * 4, NULL, &err);
+    cl_mem grown = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, need * 4, NULL, &err);
     CS_TRY(cl_err(err, "clCreateBuffer", what));
+    cl_scratch_free(c, m, have);
+    *m = grown;
     *have = need;
     count(&c->base, need * 4);
     return CLSTYLE_OK;

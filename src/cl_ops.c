@@ -120,9 +120,9 @@ static clstyle_status cl_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf
     cl_be *c = CB(be);
     if (rows <= 0) return CLSTYLE_OK;
     if (rows > CS_MAX_ROWS) return cs_fail(CLSTYLE_ERR_USAGE, "multi_dot: %d rows, at most %d", rows, CS_MAX_ROWS);
-    size_t groups = (n + WG - 1) / WG;
+    size_t wg = (size_t)c->wg, groups = (n + wg - 1) / wg;
     if (groups > ROW_GROUPS) groups = ROW_GROUPS;
-    size_t global[2] = { groups * WG, (size_t)rows }, local[2] = { WG, 1 };
+    size_t global[2] = { groups * wg, (size_t)rows }, local[2] = { wg, 1 };
     int ni = (int)n;
     ARGS(c->k.multi_dot, A(mat->m), A(v->m), A(ni), A(c->partial));
     CS_TRY(cl_run(c, c->k.multi_dot, "multi_dot", 2, global, local));

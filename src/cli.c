@@ -1,181 +1,344 @@
-/* Command line: defaults, parsing and validation of every option. */
-#include <ctype.h>
+/* Command line. Every option is one row of `table` below: its name, argument,
+ * default, help text and parser. Parsing, per-option validation, the defaults
+ * and --help all come from that row, so adding an option is one line. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clstyle.h"
+#include "cli.h"
 #include "config.h"
 #include "error.h"
+#include "image.h"
+#include "vgg.h"
 
-static const char *const default_style_layers[] = { "relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1" };
+struct cs_parse {
+    clstyle_options *o;
+    size_t used;     /* bytes of o->arena taken by list copies */
+    int action;      /* 0 run, 1 --help, 2 --version, 3 --list-devices */
+};
 
-void clstyle_options_default(clstyle_options *o)
+#define FIELD(T, p, d) ((T *)((char *)(p)->o + (d)->field))
+
+static clstyle_status bad(const cs_option *d, const char *expect, const char *got)
 {
-    memset(o, 0, sizeof *o);
-    o->size = 512;
-    o->style_scale = 1.0;
-    o->iterations = 500;
-    o->optimizer = CLSTYLE_LBFGS;
-    o->learning_rate = 0.02;
-    o->lbfgs_history = 100;
-    o->content_weight = 1.0;
-    o->style_weight = 10.0;
-    o->tv_weight = 10.0;
-    o->content_layers[0] = "relu4_2";
-    o->n_content_layers = 1;
-    for (int i = 0; i < 5; i++) {
-        o->style_layers[i] = default_style_layers[i];
-        o->style_layer_weights[i] = 1.0;
-    }
-    o->n_style_layers = 5;
-    o->init = "content";
-    o->output_bits = 8;
-    o->line_search = CLSTYLE_LS_BACKTRACK;
-    o->jpeg_quality = 92;
-    o->max_input_megapixels = 100;
-    /* A build without OpenCL has only the reference backend. */
-    o->backend = CLSTYLE_HAVE_OPENCL ? CLSTYLE_BACKEND_OPENCL : CLSTYLE_BACKEND_REFERENCE;
+    return cs_fail(CLSTYLE_ERR_USAGE, "%s: expected %s, got '%s'", d->name, expect, got);
 }
 
-const char *clstyle_usage(void)
-{
-    return
-        "usage: clstyle -c CONTENT -s STYLE[,STYLE...] -o OUTPUT [options]\n"
-        "\n"
-        "Neural style transfer (Gatys et al.): optimizes OUTPUT so that its VGG features\n"
-        "match the content of CONTENT and the Gram matrices of the STYLE images (PNG).\n"
-        "\n"
-        "  -c, --content FILE         content image (PNG)\n"
-        "  -s, --style FILE[,FILE]    style image(s) (PNG)\n"
-        "  -o, --output FILE          result (PNG, written atomically)\n"
-        "      --bits 8|16            bits per channel of the result (8)\n"
-        "      --size N               longer side of the result in px (512)\n"
-        "      --iterations N         optimizer steps (500); 0 evaluates the initial image\n"
-        "      --optimizer lbfgs|adam (lbfgs)\n"
-        "      --learning-rate X      Adam step size (0.02)\n"
-        "      --lbfgs-history N      L-BFGS correction pairs kept (100)\n"
-        "      --content-weight X     alpha (1)\n"
-        "      --style-weight X       beta (10)\n"
-        "      --tv-weight X          gamma, total variation (10)\n"
-        "      --style-blend w1,w2..  blend weights of the style images (equal)\n"
-        "      --style-scale X        style size relative to --size (1)\n"
-        "      --content-layers L,..  (relu4_2)\n"
-        "      --style-layers L[:w],..  (relu1_1,relu2_1,relu3_1,relu4_1,relu5_1)\n"
-        "      --init content|random|FILE  starting image (content)\n"
-        "      --seed N               seed for --init random (0)\n"
-        "      --original-colors      keep the content's colours\n"
-        "      --pooling max|avg      (max)\n"
-        "      --save-every N         also write OUTPUT_<iter>.png every N iterations\n"
-        "      --backend opencl|reference  (opencl when built with it)\n"
-        "      --device SPEC          OpenCL device: index or name substring (first GPU, else CPU)\n"
-        "      --list-devices         list OpenCL devices and exit\n"
-        "      --weights FILE         VGG-16/19 safetensors (default: $CLSTYLE_WEIGHTS, then\n"
-        "                             ~/.cache/clstyle/vgg16.safetensors or vgg19-conv.safetensors)\n"
-        "      --log FILE             JSON Lines, one object per loss evaluation\n"
-        "  -q, --quiet                no progress output\n"
-        "  -v, --verbose              more details (device, memory) on stderr\n"
-        "  -h, --help                 this help\n"
-        "      --version              version\n";
-}
-
-static clstyle_status bad(const char *opt, const char *expect, const char *got)
-{
-    return cs_fail(CLSTYLE_ERR_USAGE, "%s: expected %s, got '%s'", opt, expect, got);
-}
-
-static clstyle_status parse_int(const char *opt, const char *s, int lo, int hi, int *out)
+static clstyle_status int_in(const cs_option *d, const char *s, int *out)
 {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
+    if (errno || end == s || *end || v < d->lo || v > d->hi) {
         char expect[64];
-        snprintf(expect, sizeof expect, "an integer from %d to %d", lo, hi);
-        return bad(opt, expect, s);
+        snprintf(expect, sizeof expect, "an integer from %.0f to %.0f", d->lo, d->hi);
+        return bad(d, expect, s);
     }
     *out = (int)v;
     return CLSTYLE_OK;
 }
 
-static clstyle_status parse_num(const char *opt, const char *s, double lo, int lo_open, double *out)
+/* A finite number in [lo, hi], or (lo, hi] when open_lo. */
+static clstyle_status num_in(const cs_option *d, const char *s, int open_lo, double *out)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v < lo || (lo_open && v == lo))
-        return bad(opt, lo_open ? "a positive number" : "a non-negative number", s);
+    if (errno || end == s || *end || !isfinite(v) || v < d->lo || (open_lo && v == d->lo) || v > d->hi) {
+        char expect[80];
+        int n = snprintf(expect, sizeof expect, "a number %s %g", open_lo ? "above" : "of at least", d->lo);
+        if (isfinite(d->hi)) snprintf(expect + n, sizeof expect - (size_t)n, " and at most %g", d->hi);
+        return bad(d, expect, s);
+    }
     *out = v;
     return CLSTYLE_OK;
 }
 
-/* Splits a comma list into the arena; returns the count or -1 (too many / empty item). */
-static int split(clstyle_options *o, size_t *used, const char *s, const char **items, int max)
+/* Copies s into the arena and splits it at commas; every item must be
+ * non-empty ("1,,2" is a mistake, not two items) and there are at most max. */
+static clstyle_status split(const cs_option *d, cs_parse *p, const char *s, const char **items, int max, int *n)
 {
     size_t len = strlen(s);
-    if (*used + len + 1 > sizeof o->arena) return -1;
-    char *p = o->arena + *used;
-    memcpy(p, s, len + 1);
-    *used += len + 1;
-    int n = 0;
-    for (char *tok = p;; n++) {
+    if (p->used + len + 1 > sizeof p->o->arena)
+        return cs_fail(CLSTYLE_ERR_USAGE, "%s: list too long (all lists together take at most %zu bytes)", d->name,
+                       sizeof p->o->arena);
+    char *tok = memcpy(p->o->arena + p->used, s, len + 1);
+    p->used += len + 1;
+    for (*n = 0;; tok++) {
         char *comma = strchr(tok, ',');
         if (comma) *comma = 0;
-        if (!*tok || n >= max) return -1;
-        items[n] = tok;
-        if (!comma) return n + 1;
-        tok = comma + 1;
+        if (!*tok) return bad(d, "a comma-separated list without empty items", s);
+        if (*n >= max) {
+            char expect[64];
+            snprintf(expect, sizeof expect, "at most %d items", max);
+            return bad(d, expect, s);
+        }
+        items[(*n)++] = tok;
+        if (!comma) return CLSTYLE_OK;
+        tok = comma;
     }
 }
 
-/* A VGG-16/19 layer name: convB_I, reluB_I (B 1..5, I 1..4) or poolB (B 1..4). */
-static int layer_name_ok(const char *s)
+static clstyle_status p_path(const cs_option *d, cs_parse *p, const char *v)
 {
-    int b, i, n = 0;
-    if ((sscanf(s, "conv%1d_%1d%n", &b, &i, &n) == 2 || sscanf(s, "relu%1d_%1d%n", &b, &i, &n) == 2) && !s[n])
-        return b >= 1 && b <= 5 && i >= 1 && i <= (b <= 2 ? 2 : 4);
-    n = 0;
-    return sscanf(s, "pool%1d%n", &b, &n) == 1 && !s[n] && b >= 1 && b <= 4;
+    if (!*v) return bad(d, "a file name", v);
+    *FIELD(const char *, p, d) = v;
+    return CLSTYLE_OK;
 }
 
-static clstyle_status parse_layers(clstyle_options *o, size_t *used, const char *opt, const char *s, int style)
+static clstyle_status p_text(const cs_option *d, cs_parse *p, const char *v)
 {
+    if (!*v) return bad(d, "a non-empty value", v);
+    *FIELD(const char *, p, d) = v;
+    return CLSTYLE_OK;
+}
+
+static clstyle_status p_styles(const cs_option *d, cs_parse *p, const char *v)
+{
+    return split(d, p, v, p->o->styles, CLSTYLE_MAX_STYLES, &p->o->n_styles);
+}
+
+static clstyle_status p_int(const cs_option *d, cs_parse *p, const char *v) { return int_in(d, v, FIELD(int, p, d)); }
+static clstyle_status p_num(const cs_option *d, cs_parse *p, const char *v) { return num_in(d, v, 0, FIELD(double, p, d)); }
+static clstyle_status p_positive(const cs_option *d, cs_parse *p, const char *v) { return num_in(d, v, 1, FIELD(double, p, d)); }
+
+static clstyle_status p_tile(const cs_option *d, cs_parse *p, const char *v)
+{
+    CS_TRY(int_in(d, v, FIELD(int, p, d)));
+    return *FIELD(int, p, d) % 16 ? bad(d, "a multiple of 16", v) : CLSTYLE_OK;
+}
+
+/* arg "a|b|c": the field gets the index of v among the choices. */
+static clstyle_status p_choice(const cs_option *d, cs_parse *p, const char *v)
+{
+    size_t n = strlen(v);
+    int k = 0;
+    for (const char *c = d->arg;; k++) {
+        const char *bar = strchr(c, '|');
+        size_t len = bar ? (size_t)(bar - c) : strlen(c);
+        if (len == n && !strncmp(c, v, n)) {
+            *FIELD(int, p, d) = k;
+            return CLSTYLE_OK;
+        }
+        if (!bar) break;
+        c = bar + 1;
+    }
+    char expect[96];
+    const char *last = strrchr(d->arg, '|');
+    snprintf(expect, sizeof expect, "%.*s or %s", (int)(last - d->arg), d->arg, last + 1);
+    char list[96] = "";
+    for (const char *c = expect; *c; c++) /* "none|backtrack or wolfe" -> "none, backtrack or wolfe" */
+        snprintf(list + strlen(list), sizeof list - strlen(list), *c == '|' ? ", " : "%c", *c);
+    return bad(d, list, v);
+}
+
+static clstyle_status p_bits(const cs_option *d, cs_parse *p, const char *v)
+{
+    if (strcmp(v, "8") && strcmp(v, "16")) return bad(d, "8 or 16", v);
+    *FIELD(int, p, d) = atoi(v);
+    return CLSTYLE_OK;
+}
+
+static clstyle_status p_seed(const cs_option *d, cs_parse *p, const char *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long s = strtoul(v, &end, 10);
+    if (errno || end == v || *end || *v == '-') return bad(d, "a non-negative integer", v);
+    *FIELD(unsigned long, p, d) = s;
+    return CLSTYLE_OK;
+}
+
+static clstyle_status p_flag(const cs_option *d, cs_parse *p, const char *v)
+{
+    (void)v;
+    *FIELD(int, p, d) = 1;
+    return CLSTYLE_OK;
+}
+
+static clstyle_status p_action(const cs_option *d, cs_parse *p, const char *v)
+{
+    (void)v;
+    p->action = (int)d->lo;
+    return CLSTYLE_OK;
+}
+
+/* A list of integers in [lo, hi] into out[]; n is the count. */
+static clstyle_status int_list(const cs_option *d, cs_parse *p, const char *v, int *out, int *n)
+{
+    const char *items[CLSTYLE_MAX_SCALES];
+    CS_TRY(split(d, p, v, items, CLSTYLE_MAX_SCALES, n));
+    for (int i = 0; i < *n; i++) CS_TRY(int_in(d, items[i], &out[i]));
+    return CLSTYLE_OK;
+}
+
+/* --size A[,B..]: a single value leaves n_sizes 0 (one scale at `size`). */
+static clstyle_status p_sizes(const cs_option *d, cs_parse *p, const char *v)
+{
+    clstyle_options *o = p->o;
+    int n;
+    CS_TRY(int_list(d, p, v, o->sizes, &n));
+    o->size = o->sizes[n - 1];
+    o->n_sizes = n > 1 ? n : 0;
+    return CLSTYLE_OK;
+}
+
+/* --iterations N[,M..]: `iterations` is the first; a single value leaves n_scale_iterations 0. */
+static clstyle_status p_iterations(const cs_option *d, cs_parse *p, const char *v)
+{
+    clstyle_options *o = p->o;
+    int n;
+    CS_TRY(int_list(d, p, v, o->scale_iterations, &n));
+    o->iterations = o->scale_iterations[0];
+    o->n_scale_iterations = n > 1 ? n : 0;
+    return CLSTYLE_OK;
+}
+
+static clstyle_status p_blend(const cs_option *d, cs_parse *p, const char *v)
+{
+    const char *items[CLSTYLE_MAX_STYLES];
+    CS_TRY(split(d, p, v, items, CLSTYLE_MAX_STYLES, &p->o->n_blend));
+    for (int i = 0; i < p->o->n_blend; i++) CS_TRY(num_in(d, items[i], 0, &p->o->blend[i]));
+    return CLSTYLE_OK;
+}
+
+/* Content layers (names) or style layers (names with optional ":weight"). */
+static clstyle_status p_layers(const cs_option *d, cs_parse *p, const char *v)
+{
+    clstyle_options *o = p->o;
+    int style = d->field == offsetof(clstyle_options, style_layers);
     const char **names = style ? o->style_layers : o->content_layers;
-    int n = split(o, used, s, names, CLSTYLE_MAX_LAYERS);
-    if (n < 0) return bad(opt, "a comma-separated list of up to 16 layer names", s);
+    int n;
+    CS_TRY(split(d, p, v, names, CLSTYLE_MAX_LAYERS, &n));
     for (int i = 0; i < n; i++) {
         char *colon = strchr(names[i], ':');
         double w = 1.0;
         if (colon) {
-            if (!style) return bad(opt, "layer names without weights", names[i]);
+            if (!style) return bad(d, "layer names without weights", names[i]);
             *colon = 0;
-            CS_TRY(parse_num(opt, colon + 1, 0, 0, &w));
+            CS_TRY(num_in(&(cs_option){ .name = d->name, .lo = 0, .hi = INFINITY }, colon + 1, 0, &w));
         }
-        if (!layer_name_ok(names[i]))
-            return cs_fail(CLSTYLE_ERR_USAGE, "%s: unknown layer '%s' (use names like relu4_2, conv3_1, pool2)", opt, names[i]);
+        if (!cs_vgg_layer_exists(names[i]))
+            return cs_fail(CLSTYLE_ERR_USAGE, "%s: unknown layer '%s' (use names like relu4_2, conv3_1, pool2)", d->name,
+                           names[i]);
         if (style) o->style_layer_weights[i] = w;
     }
     *(style ? &o->n_style_layers : &o->n_content_layers) = n;
     return CLSTYLE_OK;
 }
 
-static clstyle_status parse_blend(clstyle_options *o, const char *s)
+#define F(m) offsetof(clstyle_options, m)
+#define ANY 0, INFINITY
+#if CLSTYLE_HAVE_OPENCL
+#define DEFAULT_BACKEND "opencl"
+#else
+#define DEFAULT_BACKEND "reference"
+#endif
+
+static const cs_option table[] = {
+    { "--content", "-c", "FILE", NULL, "content image (PNG or JPEG)", p_path, F(content), 0, 0 },
+    { "--style", "-s", "FILE[,FILE]", NULL, "style image(s) (PNG or JPEG)", p_styles, F(styles), 0, 0 },
+    { "--output", "-o", "FILE", NULL, "result, written atomically: JPEG if FILE ends in\n.jpg or .jpeg, else PNG",
+      p_path, F(output), 0, 0 },
+    { "--bits", NULL, "8|16", "8", "bits per channel of a PNG result", p_bits, F(output_bits), 0, 0 },
+    { "--quality", NULL, "N", "92", "JPEG quality of a .jpg/.jpeg result, 1 to 100", p_int, F(jpeg_quality), 1, 100 },
+    { "--size", NULL, "N[,N..]", "512", "longer side of the result in px; a list optimizes\nat each size in turn",
+      p_sizes, F(size), 16, 16384 },
+    { "--iterations", NULL, "N[,N..]", "500", "optimizer steps, one count or one per --size;\n0 evaluates the initial image", p_iterations, F(iterations), 0, 1000000 },
+    { "--optimizer", NULL, "lbfgs|adam", "lbfgs", "", p_choice, F(optimizer), 0, 0 },
+    { "--learning-rate", NULL, "X", "0.02", "Adam step size", p_positive, F(learning_rate), ANY },
+    { "--lbfgs-history", NULL, "N", "100", "L-BFGS correction pairs kept", p_int, F(lbfgs_history), 1, 1000 },
+    { "--line-search", NULL, "none|backtrack|wolfe", "backtrack", "\nwhat L-BFGS does with a step that raises the\nloss",
+      p_choice, F(line_search), 0, 0 },
+    { "--content-weight", NULL, "X", "1", "alpha", p_num, F(content_weight), ANY },
+    { "--style-weight", NULL, "X", "10", "beta", p_num, F(style_weight), ANY },
+    { "--tv-weight", NULL, "X", "10", "gamma, total variation", p_num, F(tv_weight), ANY },
+    { "--style-blend", NULL, "W,W..", NULL, "blend weights of the style images (equal)", p_blend, F(blend), ANY },
+    { "--style-scale", NULL, "X", "1", "style size relative to --size", p_positive, F(style_scale), 0, 8 },
+    { "--content-layers", NULL, "L,..", "relu4_2", "", p_layers, F(content_layers), 0, 0 },
+    { "--style-layers", NULL, "L[:w],..", "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1", "", p_layers, F(style_layers), 0, 0 },
+    { "--init", NULL, "content|random|FILE", "content", "starting image", p_path, F(init), 0, 0 },
+    { "--seed", NULL, "N", "0", "seed for --init random", p_seed, F(seed), 0, 0 },
+    { "--original-colors", NULL, NULL, NULL, "keep the content's colours", p_flag, F(original_colors), 0, 0 },
+    { "--pooling", NULL, "max|avg", "max", "", p_choice, F(pooling_avg), 0, 0 },
+    { "--save-every", NULL, "N", NULL, "also write OUTPUT_<iter> (same format) every N\niterations", p_int, F(save_every), 0, 1000000 },
+    { "--tile", NULL, "PX", NULL, "evaluate in tiles of PX px, a multiple of 16\n(only when memory needs it)",
+      p_tile, F(tile), 16, 16384 },
+    { "--max-memory", NULL, "MB", NULL, "device memory budget (device memory less headroom)", p_positive,
+      F(max_memory_mb), ANY },
+    { "--max-input-mp", NULL, "X", "100", "refuse input images of more than X megapixels", p_positive,
+      F(max_input_megapixels), ANY },
+    { "--backend", NULL, "opencl|reference", DEFAULT_BACKEND, "", p_choice, F(backend), 0, 0 },
+    { "--device", NULL, "SPEC", NULL, "OpenCL device: index or name substring\n(first GPU, else CPU)", p_text,
+      F(device), 0, 0 },
+    { "--list-devices", NULL, NULL, NULL, "list OpenCL devices and exit", p_action, 0, 3, 0 },
+    { "--weights", NULL, "FILE", NULL, "VGG-16/19 safetensors (default: $CLSTYLE_WEIGHTS,\nthen ~/.cache/clstyle/vgg16.safetensors or\nvgg19-conv.safetensors)", p_path, F(weights), 0, 0 },
+    { "--log", NULL, "FILE", NULL, "JSON Lines, one object per loss evaluation", p_path, F(log_path), 0, 0 },
+    { "--quiet", "-q", NULL, NULL, "no progress output", p_flag, F(quiet), 0, 0 },
+    { "--verbose", "-v", NULL, NULL, "more details (device, memory, weights) on stderr", p_flag, F(verbose), 0, 0 },
+    { "--help", "-h", NULL, NULL, "this help", p_action, 0, 1, 0 },
+    { "--version", NULL, NULL, NULL, "version", p_action, 0, 2, 0 },
+};
+enum { N_OPTIONS = sizeof table / sizeof *table };
+
+const cs_option *cs_options(int *n)
 {
-    char tmp[1024];
-    const char *items[CLSTYLE_MAX_STYLES];
-    snprintf(tmp, sizeof tmp, "%s", s);
-    int n = 0;
-    for (char *tok = strtok(tmp, ","); tok; tok = strtok(NULL, ",")) {
-        if (n >= CLSTYLE_MAX_STYLES) return bad("--style-blend", "at most 16 weights", s);
-        items[n] = tok;
-        CS_TRY(parse_num("--style-blend", items[n], 0, 0, &o->blend[n]));
-        n++;
+    *n = N_OPTIONS;
+    return table;
+}
+
+/* The defaults are the table's `def` column run through each option's parser. */
+static void set_defaults(cs_parse *p, clstyle_options *o)
+{
+    memset(o, 0, sizeof *o);
+    *p = (cs_parse){ .o = o };
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (table[i].def) table[i].parse(&table[i], p, table[i].def);
+}
+
+void clstyle_options_default(clstyle_options *o)
+{
+    cs_parse p;
+    set_defaults(&p, o);
+}
+
+enum { HELP_COLUMN = 29 };
+
+/* "  -c, --content FILE         content image (PNG or JPEG)" */
+static size_t help_row(char *buf, size_t cap, const cs_option *d)
+{
+    int n = snprintf(buf, cap, "  %s%s%s%s%s", d->short_name ? d->short_name : "    ", d->short_name ? ", " : "",
+                     d->name, d->arg ? " " : "", d->arg ? d->arg : "");
+    n += snprintf(buf + n, cap - (size_t)n, "%*s", n < HELP_COLUMN - 1 ? HELP_COLUMN - n : 2, "");
+    for (const char *h = d->help; *h; h++) {
+        if (*h != '\n') {
+            n += snprintf(buf + n, cap - (size_t)n, "%c", *h);
+            continue;
+        }
+        while (buf[n - 1] == ' ') n--;
+        n += snprintf(buf + n, cap - (size_t)n, "\n%*s", HELP_COLUMN, "");
     }
-    if (n == 0) return bad("--style-blend", "a comma-separated list of weights", s);
-    o->n_blend = n;
-    return CLSTYLE_OK;
+    if (d->def) n += snprintf(buf + n, cap - (size_t)n, "%s(%s)", *d->help ? " " : "", d->def);
+    while (n > 0 && buf[n - 1] == ' ') n--;
+    n += snprintf(buf + n, cap - (size_t)n, "\n");
+    return (size_t)n;
+}
+
+const char *clstyle_usage(void)
+{
+    static char text[8192];
+    if (text[0]) return text;
+    size_t n = (size_t)snprintf(text, sizeof text, "%s",
+        "usage: clstyle -c CONTENT -s STYLE[,STYLE...] -o OUTPUT [options]\n"
+        "\n"
+        "Neural style transfer (Gatys et al.): optimizes OUTPUT so that its VGG features\n"
+        "match the content of CONTENT and the Gram matrices of the STYLE images.\n"
+        "Images are PNG or JPEG, recognized by their first bytes.\n"
+        "\n");
+    for (int i = 0; i < N_OPTIONS; i++) n += help_row(text + n, sizeof text - n, &table[i]);
+    return text;
 }
 
 /* Checks that need several options together. */
@@ -191,113 +354,45 @@ static clstyle_status validate(clstyle_options *o)
         for (int i = 0; i < o->n_blend; i++) sum += o->blend[i];
         if (sum <= 0) return cs_fail(CLSTYLE_ERR_USAGE, "--style-blend: weights must not all be zero");
     }
+    if (o->output_bits == 16 && cs_image_path_is_jpeg(o->output))
+        return cs_fail(CLSTYLE_ERR_USAGE, "--bits 16: %s is a JPEG output, which has 8 bits per channel (write a .png)",
+                       o->output);
+    int scales = o->n_sizes ? o->n_sizes : 1;
+    if (o->n_scale_iterations && o->n_scale_iterations != scales)
+        return cs_fail(CLSTYLE_ERR_USAGE, "--iterations: %d counts given for %d size(s); give one count, or one per --size",
+                       o->n_scale_iterations, scales);
     return CLSTYLE_OK;
 }
 
-static int is(const char *arg, const char *s, const char *l) { return (s && !strcmp(arg, s)) || !strcmp(arg, l); }
-
-static clstyle_status parse_value(clstyle_options *o, size_t *used, const char *opt, const char *v)
+static const cs_option *find(const char *opt)
 {
-    if (is(opt, "-c", "--content")) o->content = v;
-    else if (is(opt, "-o", "--output")) o->output = v;
-    else if (is(opt, "-s", "--style")) {
-        int n = split(o, used, v, o->styles, CLSTYLE_MAX_STYLES);
-        if (n < 0) return bad(opt, "a comma-separated list of up to 16 images", v);
-        o->n_styles = n;
-    }
-    else if (is(opt, NULL, "--size")) return parse_int(opt, v, 16, 16384, &o->size);
-    else if (is(opt, NULL, "--iterations")) return parse_int(opt, v, 0, 1000000, &o->iterations);
-    else if (is(opt, NULL, "--lbfgs-history")) return parse_int(opt, v, 1, 1000, &o->lbfgs_history);
-    else if (is(opt, NULL, "--save-every")) return parse_int(opt, v, 0, 1000000, &o->save_every);
-    else if (is(opt, NULL, "--bits")) {
-        if (strcmp(v, "8") && strcmp(v, "16")) return bad(opt, "8 or 16", v);
-        o->output_bits = atoi(v);
-    }
-    else if (is(opt, NULL, "--learning-rate")) return parse_num(opt, v, 0, 1, &o->learning_rate);
-    else if (is(opt, NULL, "--content-weight")) return parse_num(opt, v, 0, 0, &o->content_weight);
-    else if (is(opt, NULL, "--style-weight")) return parse_num(opt, v, 0, 0, &o->style_weight);
-    else if (is(opt, NULL, "--tv-weight")) return parse_num(opt, v, 0, 0, &o->tv_weight);
-    else if (is(opt, NULL, "--style-scale")) {
-        CS_TRY(parse_num(opt, v, 0, 1, &o->style_scale));
-        if (o->style_scale > 8) return bad(opt, "a scale up to 8", v);
-    }
-    else if (is(opt, NULL, "--style-blend")) return parse_blend(o, v);
-    else if (is(opt, NULL, "--content-layers")) return parse_layers(o, used, opt, v, 0);
-    else if (is(opt, NULL, "--style-layers")) return parse_layers(o, used, opt, v, 1);
-    else if (is(opt, NULL, "--init")) o->init = v;
-    else if (is(opt, NULL, "--seed")) {
-        char *end;
-        errno = 0;
-        o->seed = strtoul(v, &end, 10);
-        if (errno || end == v || *end || *v == '-') return bad(opt, "a non-negative integer", v);
-    }
-    else if (is(opt, NULL, "--optimizer")) {
-        if (strcmp(v, "lbfgs") && strcmp(v, "adam")) return bad(opt, "lbfgs or adam", v);
-        o->optimizer = strcmp(v, "adam") ? CLSTYLE_LBFGS : CLSTYLE_ADAM;
-    }
-    else if (is(opt, NULL, "--pooling")) {
-        if (strcmp(v, "max") && strcmp(v, "avg")) return bad(opt, "max or avg", v);
-        o->pooling_avg = !strcmp(v, "avg");
-    }
-    else if (is(opt, NULL, "--backend")) {
-        if (strcmp(v, "opencl") && strcmp(v, "reference")) return bad(opt, "opencl or reference", v);
-        o->backend = strcmp(v, "reference") ? CLSTYLE_BACKEND_OPENCL : CLSTYLE_BACKEND_REFERENCE;
-    }
-    else if (is(opt, NULL, "--device")) o->device = v;
-    else if (is(opt, NULL, "--weights")) o->weights = v;
-    else if (is(opt, NULL, "--log")) o->log_path = v;
-    else return cs_fail(CLSTYLE_ERR_USAGE, "unknown option '%s'", opt);
-    return CLSTYLE_OK;
-}
-
-static int known_value_option(const char *opt)
-{
-    static const char *const opts[] = { "-c", "--content", "-s", "--style", "-o", "--output", "--size",
-        "--iterations", "--lbfgs-history", "--save-every", "--learning-rate", "--content-weight", "--style-weight",
-        "--tv-weight", "--style-scale", "--style-blend", "--content-layers", "--style-layers", "--init", "--seed",
-        "--optimizer", "--pooling", "--backend", "--device", "--weights", "--log", "--bits" };
-    for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
-        if (!strcmp(opt, opts[i])) return 1;
-    return 0;
-}
-
-static int takes_value(const char *opt)
-{
-    static const char *const flags[] = { "--original-colors", "-q", "--quiet", "-v", "--verbose", "-h", "--help",
-                                         "--version", "--list-devices" };
-    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
-        if (!strcmp(opt, flags[i])) return 0;
-    return 1;
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (!strcmp(opt, table[i].name) || (table[i].short_name && !strcmp(opt, table[i].short_name)))
+            return &table[i];
+    return NULL;
 }
 
 clstyle_status clstyle_parse_args(int argc, char **argv, clstyle_options *o, int *action)
 {
-    clstyle_options_default(o);
+    cs_parse p;
+    set_defaults(&p, o);
     *action = 0;
-    size_t used = 0;
     for (int i = 1; i < argc; i++) {
         char opt[64];
-        const char *arg = argv[i], *val = NULL, *eq = strchr(arg, '=');
+        const char *arg = argv[i], *eq = strchr(arg, '=');
         if (arg[0] != '-' || !arg[1]) return cs_fail(CLSTYLE_ERR_USAGE, "unexpected argument '%s'", arg);
-        snprintf(opt, sizeof opt, "%.*s", eq && arg[1] == '-' ? (int)(eq - arg) : (int)strlen(arg), arg);
-        if (eq && arg[1] == '-') val = eq + 1;
-        if (!takes_value(opt)) {
-            if (val) return cs_fail(CLSTYLE_ERR_USAGE, "%s takes no value", opt);
-            if (is(opt, "-h", "--help")) *action = 1;
-            else if (is(opt, NULL, "--version")) *action = 2;
-            else if (is(opt, NULL, "--list-devices")) *action = 3;
-            else if (is(opt, NULL, "--original-colors")) o->original_colors = 1;
-            else if (is(opt, "-q", "--quiet")) o->quiet = 1;
-            else o->verbose = 1;
-            continue;
-        }
-        if (!known_value_option(opt)) return cs_fail(CLSTYLE_ERR_USAGE, "unknown option '%s'", opt);
-        if (!val) {
+        const char *val = eq && arg[1] == '-' ? eq + 1 : NULL; /* --name=value */
+        snprintf(opt, sizeof opt, "%.*s", val ? (int)(eq - arg) : (int)strlen(arg), arg);
+        const cs_option *d = find(opt);
+        if (!d) return cs_fail(CLSTYLE_ERR_USAGE, "unknown option '%s'", opt);
+        if (!d->arg && val) return cs_fail(CLSTYLE_ERR_USAGE, "%s takes no value", opt);
+        if (d->arg && !val) {
             if (i + 1 >= argc) return cs_fail(CLSTYLE_ERR_USAGE, "%s needs a value", opt);
             val = argv[++i];
         }
-        CS_TRY(parse_value(o, &used, opt, val));
+        CS_TRY(d->parse(d, &p, val));
     }
+    *action = p.action;
     if (*action) return CLSTYLE_OK;
     return validate(o);
 }

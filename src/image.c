@@ -3,15 +3,17 @@
 
 #include <errno.h>
 #include <math.h>
-#include <png.h>
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "atomic.h"
+#include "config.h"
 #include "error.h"
+#include "image_codec.h"
 
 clstyle_status cs_image_alloc(int w, int h, cs_image *img)
 {
@@ -27,85 +29,133 @@ void cs_image_free(cs_image *img)
     img->p = NULL;
 }
 
-clstyle_status cs_image_load_png(const char *path, cs_image *img)
+clstyle_status cs_image_check_size(const char *name, unsigned long w, unsigned long h, double max_megapixels)
 {
-    png_image pi;
-    memset(&pi, 0, sizeof pi);
-    pi.version = PNG_IMAGE_VERSION;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return cs_fail(CLSTYLE_ERR_IO, "%s: cannot open image: %s", path, strerror(errno));
-    clstyle_status st = CLSTYLE_OK;
-    unsigned char *buf = NULL;
-    if (!png_image_begin_read_from_stdio(&pi, fp)) {
-        st = cs_fail(CLSTYLE_ERR_FORMAT, "%s: not a readable PNG image (%s)", path, pi.message);
-        goto done;
-    }
-    if (pi.width > 32768 || pi.height > 32768) {
-        st = cs_fail(CLSTYLE_ERR_FORMAT, "%s: image is %ux%u, larger than 32768 px", path, pi.width, pi.height);
-        goto done;
-    }
-    pi.format = PNG_FORMAT_RGB;
-    buf = malloc(PNG_IMAGE_SIZE(pi));
-    png_color white = { 255, 255, 255 };
-    if (!buf) {
-        st = cs_fail(CLSTYLE_ERR_NOMEM, "%s: out of memory", path);
-    } else if (!png_image_finish_read(&pi, &white, buf, 0, NULL)) {
-        st = cs_fail(CLSTYLE_ERR_FORMAT, "%s: corrupt or truncated PNG (%s)", path, pi.message);
-    } else if ((st = cs_image_alloc((int)pi.width, (int)pi.height, img)) == CLSTYLE_OK) {
-        size_t hw = (size_t)pi.width * pi.height;
-        for (size_t i = 0; i < hw; i++)
-            for (int c = 0; c < 3; c++) img->p[c * hw + i] = buf[3 * i + c] / 255.0f;
-    }
-done:
-    png_image_free(&pi);
-    free(buf);
-    fclose(fp);
+    double mp = (double)w * (double)h / 1e6;
+    if (w > 32768 || h > 32768)
+        return cs_fail(CLSTYLE_ERR_FORMAT, "%s: image is %lux%lu, larger than 32768 px", name, w, h);
+    if (max_megapixels > 0 && mp > max_megapixels)
+        return cs_fail(CLSTYLE_ERR_FORMAT, "%s: image is %lux%lu (%.1f megapixels), more than the limit of %g; "
+                       "raise it with --max-input-mp", name, w, h, mp, max_megapixels);
+    return CLSTYLE_OK;
+}
+
+static const unsigned char png_magic[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+static const unsigned char jpeg_magic[3] = { 0xff, 0xd8, 0xff };
+
+clstyle_status cs_image_decode(const unsigned char *data, size_t n, const char *name, double max_megapixels,
+                               cs_image *img)
+{
+    int orientation = 1;
+    img->p = NULL;
+    if (n >= sizeof png_magic && !memcmp(data, png_magic, sizeof png_magic))
+        CS_TRY(cs_png_decode(data, n, name, max_megapixels, img, &orientation));
+    else if (n >= sizeof jpeg_magic && !memcmp(data, jpeg_magic, sizeof jpeg_magic))
+        CS_TRY(cs_jpeg_decode(data, n, name, max_megapixels, img, &orientation));
+    else if (n == 0)
+        return cs_fail(CLSTYLE_ERR_FORMAT, "%s: empty file, not an image", name);
+    else
+        return cs_fail(CLSTYLE_ERR_FORMAT, "%s: not a supported image (supported: PNG%s; recognized by content, "
+                       "not by name)", name, CLSTYLE_HAVE_JPEG ? ", JPEG" : "");
+    clstyle_status st = cs_image_orient(img, orientation);
+    if (st != CLSTYLE_OK) cs_image_free(img);
     return st;
 }
 
-/* Encodes clamp(img, 0, 1) as RGB PNG rows of `bits` (8 or 16) per channel. */
-static int write_png(FILE *fp, const cs_image *img, int bits)
+/* The whole file; inputs are compressed images, small next to their pixels. */
+static clstyle_status read_file(const char *path, unsigned char **data, size_t *n)
 {
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    size_t hw = (size_t)img->w * img->h, row_bytes = (size_t)img->w * 3 * (bits / 8);
-    unsigned char *row = malloc(row_bytes);
-    int ok = 0;
-    if (!png || !info || !row) goto done;
-    if (setjmp(png_jmpbuf(png))) goto done;
-    png_init_io(png, fp);
-    png_set_IHDR(png, info, (png_uint_32)img->w, (png_uint_32)img->h, bits, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    /* Values are sRGB-encoded; saying so matters for 16 bits, which readers
-     * (libpng's simplified API among them) otherwise take as linear. */
-    png_set_sRGB(png, info, PNG_sRGB_INTENT_PERCEPTUAL);
-    png_write_info(png, info);
-    double top = bits == 16 ? 65535.0 : 255.0;
-    for (int y = 0; y < img->h; y++) {
-        for (int x = 0; x < img->w; x++)
-            for (int c = 0; c < 3; c++) {
-                float v = img->p[c * hw + (size_t)y * img->w + x];
-                v = v > 0 ? (v < 1 ? v : 1) : 0; /* also maps NaN to 0 */
-                long q = lrint(v * top);
-                size_t k = ((size_t)x * 3 + c) * (bits / 8);
-                if (bits == 16) { row[k] = (unsigned char)(q >> 8); row[k + 1] = (unsigned char)q; } /* big-endian */
-                else row[k] = (unsigned char)q;
-            }
-        png_write_row(png, row);
+    struct stat sb;
+    FILE *fp = fopen(path, "rb");
+    *data = NULL;
+    if (!fp) return cs_fail(CLSTYLE_ERR_IO, "%s: cannot open image: %s", path, strerror(errno));
+    clstyle_status st = CLSTYLE_OK;
+    if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        st = cs_fail(CLSTYLE_ERR_IO, "%s: not a regular file", path);
+    } else if (!(*data = malloc(sb.st_size ? (size_t)sb.st_size : 1))) {
+        st = cs_fail(CLSTYLE_ERR_NOMEM, "%s: out of memory reading %lld bytes", path, (long long)sb.st_size);
+    } else if ((*n = fread(*data, 1, (size_t)sb.st_size, fp)) != (size_t)sb.st_size || ferror(fp)) {
+        st = cs_fail(CLSTYLE_ERR_IO, "%s: cannot read: %s", path, ferror(fp) ? strerror(errno) : "file shrank while read");
     }
-    png_write_end(png, NULL);
-    ok = 1;
-done:
-    png_destroy_write_struct(&png, &info);
-    free(row);
-    return ok;
+    fclose(fp);
+    if (st != CLSTYLE_OK) {
+        free(*data);
+        *data = NULL;
+    }
+    return st;
 }
 
-clstyle_status cs_image_save_png(const char *path, const cs_image *img, int bits)
+clstyle_status cs_image_load(const char *path, double max_megapixels, cs_image *img)
+{
+    unsigned char *data;
+    size_t n = 0;
+    img->p = NULL;
+    CS_TRY(read_file(path, &data, &n));
+    clstyle_status st = cs_image_decode(data, n, path, max_megapixels, img);
+    free(data);
+    return st;
+}
+
+int cs_image_path_is_jpeg(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot && !strchr(dot, '/') && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
+}
+
+static clstyle_status save(const char *path, const cs_image *img, int bits, int quality, int jpeg)
 {
     cs_atomic a;
     CS_TRY(cs_atomic_open(&a, path));
-    return cs_atomic_commit(&a, write_png(a.fp, img, bits == 16 ? 16 : 8));
+    if (!jpeg) return cs_atomic_commit(&a, cs_png_write(a.fp, img, bits == 16 ? 16 : 8, &a.err));
+    clstyle_status st = cs_jpeg_write(a.fp, path, img, quality);
+    if (st == CLSTYLE_OK) return cs_atomic_commit(&a, 1);
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", clstyle_last_error());
+    cs_atomic_commit(&a, 0); /* removes the temporary file */
+    return cs_fail(st, "%s", msg);
+}
+
+clstyle_status cs_image_save_png(const char *path, const cs_image *img, int bits) { return save(path, img, bits, 0, 0); }
+
+clstyle_status cs_image_save(const char *path, const cs_image *img, int bits, int quality)
+{
+    return save(path, img, bits, quality, cs_image_path_is_jpeg(path));
+}
+
+/* Where displayed pixel (x, y) of an image stored w x h with EXIF orientation
+ * o comes from (TIFF 6.0: 2 mirrors, 3 turns 180 degrees, 4 flips, 5
+ * transposes, 6 turns 90 clockwise to display, 7 transverses, 8 turns 90
+ * counter-clockwise). */
+static void source_of(int o, int w, int h, int x, int y, int *sx, int *sy)
+{
+    switch (o) {
+    case 2: *sx = w - 1 - x; *sy = y; break;
+    case 3: *sx = w - 1 - x; *sy = h - 1 - y; break;
+    case 4: *sx = x; *sy = h - 1 - y; break;
+    case 5: *sx = y; *sy = x; break;
+    case 6: *sx = y; *sy = h - 1 - x; break;
+    case 7: *sx = w - 1 - y; *sy = h - 1 - x; break;
+    case 8: *sx = w - 1 - y; *sy = x; break;
+    default: *sx = x; *sy = y; break;
+    }
+}
+
+clstyle_status cs_image_orient(cs_image *img, int orientation)
+{
+    if (orientation <= 1 || orientation > 8) return CLSTYLE_OK;
+    int w = img->w, h = img->h, swap = orientation >= 5;
+    cs_image out;
+    CS_TRY(cs_image_alloc(swap ? h : w, swap ? w : h, &out));
+    size_t hw = (size_t)w * h;
+    for (int y = 0; y < out.h; y++)
+        for (int x = 0; x < out.w; x++) {
+            int sx, sy;
+            source_of(orientation, w, h, x, y, &sx, &sy);
+            for (int c = 0; c < 3; c++) out.p[c * hw + (size_t)y * out.w + x] = img->p[c * hw + (size_t)sy * w + sx];
+        }
+    cs_image_free(img);
+    *img = out;
+    return CLSTYLE_OK;
 }
 
 void cs_image_fit(int w, int h, int longer, int *ow, int *oh)

@@ -1,4 +1,4 @@
-/* Images: PNG in and out, resizing, colour transfer. Pixels are planar RGB
+/* Images: PNG and JPEG in and out, resizing, colour transfer. Pixels are planar RGB
  * (3, h, w) floats, nominally in [0, 1]. */
 #ifndef CS_IMAGE_H
 #define CS_IMAGE_H
@@ -9,10 +9,26 @@ typedef struct {
     float *p;   /* (3, h, w) */
 } cs_image;
 
-/* Any PNG: 8/16-bit, grey, palette; alpha is composited on white. */
-clstyle_status cs_image_load_png(const char *path, cs_image *img);
-/* Writes clamp(img, 0, 1) as 8- or 16-bit RGB, atomically (temporary file, then rename). */
+/* Loads a PNG or JPEG, recognized by its first bytes: PNG of any bit depth
+ * and colour type (alpha composited on white), JPEG baseline or progressive,
+ * grey, RGB or CMYK. The EXIF orientation (JPEG APP1, PNG eXIf) is applied,
+ * so the image is upright as viewers show it. An image of more than
+ * max_megapixels (<= 0: no limit) is refused before its pixels are allocated.
+ * Colour profiles are ignored: pixel values are taken as sRGB. */
+clstyle_status cs_image_load(const char *path, double max_megapixels, cs_image *img);
+/* The same from a file already in memory; name is used in messages. */
+clstyle_status cs_image_decode(const unsigned char *data, size_t n, const char *name, double max_megapixels,
+                               cs_image *img);
+/* Writes clamp(img, 0, 1) atomically (temporary file, then rename): JPEG of
+ * `quality` when path ends in .jpg/.jpeg (any case), else PNG of `bits`. */
+clstyle_status cs_image_save(const char *path, const cs_image *img, int bits, int quality);
+/* Writes clamp(img, 0, 1) as 8- or 16-bit RGB PNG, atomically. */
 clstyle_status cs_image_save_png(const char *path, const cs_image *img, int bits);
+/* Whether cs_image_save writes a JPEG to this path. */
+int cs_image_path_is_jpeg(const char *path);
+/* Turns an image stored with EXIF orientation 1..8 upright. */
+clstyle_status cs_image_orient(cs_image *img, int orientation);
+static inline float cs_image_clamp01(float v) { return v > 0 ? (v < 1 ? v : 1) : 0; } /* NaN -> 0 */
 clstyle_status cs_image_alloc(int w, int h, cs_image *img);
 void cs_image_free(cs_image *img);
 /* Area average when shrinking (antialiased), bilinear when enlarging, an

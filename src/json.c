@@ -1,5 +1,6 @@
 #include "json.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@ typedef struct {
     const char *p, *end;
     char *err;
     size_t errlen;
+    char *strings, *next; /* decoded strings, one after another */
 } parser;
 
 static int fail(parser *ps, const char *what)
@@ -26,14 +28,22 @@ static void skip_ws(parser *ps)
 
 static int parse_value(parser *ps, js_value *v, int depth);
 
-static int parse_string(parser *ps, char **out)
+static int is_hex4(const char *p)
 {
-    const char *s = ++ps->p; /* after the opening quote */
-    char *buf = malloc((size_t)(ps->end - s) + 1), *o = buf;
-    if (!buf) return fail(ps, "out of memory");
+    for (int i = 0; i < 4; i++)
+        if (!isxdigit((unsigned char)p[i])) return 0;
+    return 1;
+}
+
+/* Decodes into the shared buffer: a decoded string plus its NUL is never
+ * longer than its quoted text, so the buffer never outgrows the input. */
+static int parse_string(parser *ps, const char **out)
+{
+    char *buf = ps->next, *o = buf;
+    ps->p++; /* the opening quote */
     while (ps->p < ps->end && *ps->p != '"') {
         char c = *ps->p++;
-        if ((unsigned char)c < 0x20) { free(buf); return fail(ps, "control character in string"); }
+        if ((unsigned char)c < 0x20) { return fail(ps, "control character in string"); }
         if (c == '\\') {
             if (ps->p >= ps->end) break;
             char e = *ps->p++;
@@ -45,17 +55,18 @@ static int parse_string(parser *ps, char **out)
             case 'r': *o++ = '\r'; break;
             case 't': *o++ = '\t'; break;
             case 'u': /* keep non-ASCII escapes as '?': names we match are ASCII */
-                if (ps->end - ps->p < 4) { free(buf); return fail(ps, "bad \\u escape"); }
+                if (ps->end - ps->p < 4 || !is_hex4(ps->p)) { return fail(ps, "bad \\u escape"); }
                 ps->p += 4; *o++ = '?'; break;
-            default: free(buf); return fail(ps, "bad escape in string");
+            default: return fail(ps, "bad escape in string");
             }
         } else {
             *o++ = c;
         }
     }
-    if (ps->p >= ps->end) { free(buf); return fail(ps, "unterminated string"); }
+    if (ps->p >= ps->end) { return fail(ps, "unterminated string"); }
     ps->p++;
-    *o = 0;
+    *o++ = 0;
+    ps->next = o;
     *out = buf;
     return 0;
 }
@@ -88,16 +99,21 @@ static int literal(parser *ps, const char *word, js_value *v, js_type t, double 
 static int push(js_value *v, size_t *cap)
 {
     if (v->n < *cap) return 0;
-    size_t nc = *cap ? *cap * 2 : 8;
+    size_t nc = *cap ? *cap * 2 : 2;
     js_value *items = realloc(v->items, nc * sizeof *items);
     if (!items) return -1;
     v->items = items;
-    if (v->type == JS_OBJ) {
-        char **keys = realloc(v->keys, nc * sizeof *keys);
-        if (!keys) return -1;
-        v->keys = keys;
-    }
     *cap = nc;
+    return 0;
+}
+
+/* Gives back the growth slack, so the tree's size follows the input's. */
+static int close_container(parser *ps, js_value *v)
+{
+    ps->p++;
+    if (v->n == 0) return 0;
+    js_value *items = realloc(v->items, v->n * sizeof *items);
+    if (items) v->items = items;
     return 0;
 }
 
@@ -108,7 +124,7 @@ static int parse_container(parser *ps, js_value *v, int depth, char close)
     v->type = close == '}' ? JS_OBJ : JS_ARR;
     ps->p++;
     skip_ws(ps);
-    if (ps->p < ps->end && *ps->p == close) { ps->p++; return 0; }
+    if (ps->p < ps->end && *ps->p == close) return close_container(ps, v);
     for (;;) {
         if (push(v, &cap)) return fail(ps, "out of memory");
         js_value *item = &v->items[v->n];
@@ -116,16 +132,16 @@ static int parse_container(parser *ps, js_value *v, int depth, char close)
         if (v->type == JS_OBJ) {
             skip_ws(ps);
             if (ps->p >= ps->end || *ps->p != '"') return fail(ps, "expected a key");
-            if (parse_string(ps, &v->keys[v->n])) return -1;
+            if (parse_string(ps, &item->key)) return -1;
             skip_ws(ps);
-            if (ps->p >= ps->end || *ps->p != ':') { free(v->keys[v->n]); return fail(ps, "expected ':'"); }
+            if (ps->p >= ps->end || *ps->p != ':') return fail(ps, "expected ':'");
             ps->p++;
         }
         v->n++;
         if (parse_value(ps, item, depth + 1)) return -1;
         skip_ws(ps);
         if (ps->p < ps->end && *ps->p == ',') { ps->p++; continue; }
-        if (ps->p < ps->end && *ps->p == close) { ps->p++; return 0; }
+        if (ps->p < ps->end && *ps->p == close) return close_container(ps, v);
         return fail(ps, "expected ',' or end of container");
     }
 }
@@ -148,8 +164,13 @@ static int parse_value(parser *ps, js_value *v, int depth)
 
 int js_parse(const char *text, size_t len, js_value *out, char *err, size_t errlen)
 {
-    parser ps = { text, text + len, err, errlen };
+    parser ps = { text, text + len, err, errlen, NULL, NULL };
     memset(out, 0, sizeof *out);
+    out->strings = ps.strings = ps.next = malloc(len + 1);
+    if (!ps.strings) {
+        fail(&ps, "out of memory");
+        return -1;
+    }
     if (parse_value(&ps, out, 0) == 0) {
         skip_ws(&ps);
         if (ps.p == ps.end) return 0;
@@ -159,15 +180,16 @@ int js_parse(const char *text, size_t len, js_value *out, char *err, size_t errl
     return -1;
 }
 
+static void free_items(js_value *v)
+{
+    for (size_t i = 0; i < v->n; i++) free_items(&v->items[i]);
+    free(v->items);
+}
+
 void js_free(js_value *v)
 {
-    for (size_t i = 0; i < v->n; i++) {
-        js_free(&v->items[i]);
-        if (v->keys) free(v->keys[i]);
-    }
-    free(v->items);
-    free(v->keys);
-    free(v->str);
+    free_items(v);
+    free(v->strings);
     memset(v, 0, sizeof *v);
 }
 
@@ -175,6 +197,6 @@ const js_value *js_get(const js_value *obj, const char *key)
 {
     if (!obj || obj->type != JS_OBJ) return NULL;
     for (size_t i = 0; i < obj->n; i++)
-        if (strcmp(obj->keys[i], key) == 0) return &obj->items[i];
+        if (strcmp(obj->items[i].key, key) == 0) return &obj->items[i];
     return NULL;
 }

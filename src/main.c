@@ -1,14 +1,42 @@
 /* clstyle command line: parse, run, map the status to the exit code. */
+#define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clstyle.h"
 
+enum { EXIT_INTERRUPTED = 130 };
+
+static volatile sig_atomic_t signals_seen;
+
+/* First signal: ask the run to stop (it keeps the picture when iterating).
+ * Second: leave now, removing the half-written temporary file, if any. */
 static void on_signal(int sig)
 {
     (void)sig;
-    clstyle_interrupt();
+    if (signals_seen++ == 0) {
+        clstyle_interrupt();
+        return;
+    }
+    const char *tmp = clstyle_pending_file();
+    if (tmp) unlink(tmp);
+    static const char msg[] = "clstyle: interrupted again; stopped without writing\n";
+    ssize_t r = write(2, msg, sizeof msg - 1);
+    (void)r;
+    _exit(EXIT_INTERRUPTED);
+}
+
+/* No SA_RESTART: a blocking read returns EINTR instead of waiting on. */
+static void install_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 int main(int argc, char **argv)
@@ -24,12 +52,17 @@ int main(int argc, char **argv)
     if (action == 2) { printf("clstyle %s\n", CLSTYLE_VERSION); return 0; }
     if (action == 3) st = clstyle_list_devices();
     else {
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
+        install_handlers();
         st = clstyle_run(&o);
     }
     if (st == CLSTYLE_OK) return 0;
+    /* A step cut short by the signal (EINTR) counts as the interrupt it is. */
+    if (signals_seen && st != CLSTYLE_ERR_INTERRUPTED) {
+        fprintf(stderr, "clstyle: interrupted (%s)\n", clstyle_last_error());
+        return EXIT_INTERRUPTED;
+    }
     fprintf(stderr, "clstyle: %s\n", clstyle_last_error());
+    if (st == CLSTYLE_ERR_INTERRUPTED) return EXIT_INTERRUPTED;
     if (st != CLSTYLE_ERR_USAGE) return 1;
     fprintf(stderr, "Try 'clstyle --help' for more information.\n");
     return 2;

@@ -4,35 +4,12 @@
 #include <string.h>
 
 #include "error.h"
-
-/* Enumerates the node sequence of the architecture: convX_Y, reluX_Y, ..., poolX. */
-typedef struct { char name[32]; int type, conv, block; } node_desc;
-
-static int describe(const cs_weights *w, node_desc *d)
-{
-    int n = 0, k = 0;
-    for (int b = 0; b < 5; b++) {
-        for (int i = 0; i < w->block_convs[b]; i++, k++) {
-            d[n] = (node_desc){ "", NODE_CONV, k, b };
-            snprintf(d[n++].name, 32, "conv%d_%d", b + 1, i + 1);
-            d[n] = (node_desc){ "", NODE_RELU, k, b };
-            snprintf(d[n++].name, 32, "relu%d_%d", b + 1, i + 1);
-        }
-        if (b < 4) { /* pool5 is never a loss layer in Gatys; SPEC names pool1..pool4 */
-            d[n] = (node_desc){ "", NODE_POOL, -1, b };
-            snprintf(d[n++].name, 32, "pool%d", b + 1);
-        }
-    }
-    return n;
-}
+#include "interrupt.h"
 
 int cs_net_find_node(const cs_weights *w, const char *name)
 {
-    node_desc d[CS_MAX_NODES];
-    int n = describe(w, d);
-    for (int i = 0; i < n; i++)
-        if (!strcmp(d[i].name, name)) return i;
-    return -1;
+    cs_vgg a;
+    return cs_vgg_layout(w->depth, &a) ? -1 : cs_vgg_find(&a, name);
 }
 
 clstyle_status cs_net_create(cs_backend *be, const cs_weights *w, int avg_pool, cs_net *net)
@@ -66,8 +43,9 @@ void cs_net_destroy(cs_net *net)
 clstyle_status cs_acts_create(cs_net *net, int h, int w, int last, const int *tapped, cs_acts *a)
 {
     cs_backend *be = net->be;
-    node_desc d[CS_MAX_NODES];
-    describe(net->host, d);
+    cs_vgg layout;
+    cs_vgg_layout(net->host->depth, &layout);
+    const cs_vgg_node *d = layout.nodes;
     memset(a, 0, sizeof *a);
     a->net = net;
     a->h = h;
@@ -76,12 +54,13 @@ clstyle_status cs_acts_create(cs_net *net, int h, int w, int last, const int *ta
     clstyle_status st = CS_OP(be, alloc, (size_t)3 * h * w, &a->input);
     size_t largest = (size_t)3 * h * w;
     int c = 3;
+    if (a->n > layout.n_nodes) st = cs_fail(CLSTYLE_ERR_USAGE, "layer %d is past the end of %s", last, net->host->arch);
     for (int i = 0; i < a->n && st == CLSTYLE_OK; i++) {
         cs_node *nd = &a->nodes[i];
-        memcpy(nd->name, d[i].name, sizeof nd->name);
+        snprintf(nd->name, sizeof nd->name, "%s", d[i].name);
         nd->type = d[i].type;
         nd->conv = d[i].conv;
-        if (nd->type == NODE_CONV) c = net->host->cout[nd->conv];
+        c = d[i].channels;
         if (nd->type == NODE_POOL) { h /= 2; w /= 2; }
         if (h < 1 || w < 1) {
             st = cs_fail(CLSTYLE_ERR_USAGE, "a %dx%d image is too small to reach layer %s (each pooling halves it); "
@@ -142,6 +121,7 @@ clstyle_status cs_forward(cs_acts *a, cs_buf *x)
     cs_buf *in = a->input;
     int c = 3, h = a->h, wd = a->w;
     for (int i = 0; i < a->n; i++) {
+        CS_TRY(cs_stop_check()); /* a first pass over a large image takes long; stop between layers */
         CS_TRY(node_forward(a, i, in, c, h, wd));
         in = a->nodes[i].out;
         c = a->nodes[i].c; h = a->nodes[i].h; wd = a->nodes[i].w;

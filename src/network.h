@@ -5,7 +5,7 @@
 #include "backend.h"
 #include "weights.h"
 
-enum { NODE_CONV, NODE_RELU, NODE_POOL };
+enum { NODE_CONV = CS_VGG_CONV, NODE_RELU = CS_VGG_RELU, NODE_POOL = CS_VGG_POOL };
 enum { CS_MAX_NODES = 64 };
 
 typedef struct {

@@ -10,7 +10,9 @@
  * direction in the basis {s_i, y_i, g} (VL-BFGS, Chen et al., NIPS 2014):
  * mathematically the classic two-loop, but the device only does a few batched
  * dot products and one linear combination per step, so a step costs a handful
- * of host round trips instead of two per history pair. */
+ * of host round trips instead of two per history pair. The rows are stored
+ * in blocks of at most the backend's largest buffer (2 x history x image
+ * floats is 1.9 GB at 1024x768, past what many GPUs allocate at once). */
 struct cs_optim {
     cs_backend *be;
     int kind;
@@ -21,7 +23,8 @@ struct cs_optim {
     cs_buf *m, *v;
     /* L-BFGS */
     int hist, count, head;     /* pairs kept, pairs valid, slot of the next pair */
-    cs_buf *mat;               /* (2 hist, n) */
+    cs_buf **mat;              /* (2 hist, n) in blocks of block_rows rows */
+    int block_rows, n_blocks;
     cs_buf *s_new, *y_new, *g_prev, *d;
     double *dots;              /* (2 hist)^2: b_r . b_q for the history rows */
     double *dg;                /* b_r . g */
@@ -33,8 +36,10 @@ struct cs_optim {
 void cs_optim_destroy(cs_optim *op)
 {
     if (!op) return;
-    cs_buf *bufs[] = { op->m, op->v, op->mat, op->s_new, op->y_new, op->g_prev, op->d };
+    cs_buf *bufs[] = { op->m, op->v, op->s_new, op->y_new, op->g_prev, op->d };
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) cs_buf_release(op->be, bufs[i]);
+    for (int b = 0; op->mat && b < op->n_blocks; b++) cs_buf_release(op->be, op->mat[b]);
+    free(op->mat);
     free(op->dots);
     free(op->dg);
     free(op->rho);
@@ -42,6 +47,54 @@ void cs_optim_destroy(cs_optim *op)
     free(op->delta);
     free(op->coef);
     free(op);
+}
+
+/* The history rows in blocks, each within the backend's largest buffer. */
+static clstyle_status alloc_history(cs_optim *op, int rows)
+{
+    size_t row_bytes = op->n * sizeof(float), max = op->be->max_alloc;
+    op->block_rows = max && max / row_bytes < (size_t)rows ? (int)(max / row_bytes) : rows;
+    if (op->block_rows < 1) op->block_rows = 1; /* one row is an image: its allocation reports the limit */
+    op->n_blocks = (rows + op->block_rows - 1) / op->block_rows;
+    op->mat = calloc((size_t)op->n_blocks, sizeof *op->mat);
+    if (!op->mat) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
+    for (int b = 0; b < op->n_blocks; b++) {
+        int r = rows - b * op->block_rows < op->block_rows ? rows - b * op->block_rows : op->block_rows;
+        CS_TRY(CS_OP(op->be, alloc, (size_t)r * op->n, &op->mat[b]));
+    }
+    return CLSTYLE_OK;
+}
+
+/* Rows in block b of the first `rows` history rows. */
+static int block_rows(const cs_optim *op, int b, int rows)
+{
+    int r = rows - b * op->block_rows;
+    return r < 0 ? 0 : r < op->block_rows ? r : op->block_rows;
+}
+
+/* Stores v as history row r. */
+static clstyle_status history_put(cs_optim *op, cs_buf *v, int r)
+{
+    return CS_OP(op->be, copy_at, v, op->mat[r / op->block_rows], (size_t)(r % op->block_rows) * op->n, op->n);
+}
+
+/* out[r] = row r . v for the first `rows` rows, block by block. */
+static clstyle_status history_dots(cs_optim *op, int rows, cs_buf *v, double *out)
+{
+    for (int b = 0; b < op->n_blocks && block_rows(op, b, rows) > 0; b++)
+        CS_TRY(CS_OP(op->be, multi_dot, op->mat[b], block_rows(op, b, rows), v, op->n, out + b * op->block_rows));
+    return CLSTYLE_OK;
+}
+
+/* out = sum of coef[r] row r over the first `rows` rows; tmp holds each further block's part. */
+static clstyle_status history_combine(cs_optim *op, int rows, const float *coef, cs_buf *out, cs_buf *tmp)
+{
+    CS_TRY(CS_OP(op->be, combine, op->mat[0], block_rows(op, 0, rows), coef, out, op->n));
+    for (int b = 1; b < op->n_blocks && block_rows(op, b, rows) > 0; b++) {
+        CS_TRY(CS_OP(op->be, combine, op->mat[b], block_rows(op, b, rows), coef + b * op->block_rows, tmp, op->n));
+        CS_TRY(CS_OP(op->be, axpy, 1.0f, tmp, out, op->n));
+    }
+    return CLSTYLE_OK;
 }
 
 /* Everything is allocated here so the loop allocates nothing. */
@@ -69,7 +122,7 @@ clstyle_status cs_optim_create(cs_backend *be, int kind, size_t n, int history, 
         op->coef = calloc(rows, sizeof *op->coef);
         if (!op->dots || !op->dg || !op->rho || !op->alpha || !op->delta || !op->coef)
             CS_CHECK(cs_fail(CLSTYLE_ERR_NOMEM, "out of memory"));
-        CS_CHECK(CS_OP(be, alloc, rows * n, &op->mat));
+        CS_CHECK(alloc_history(op, (int)rows));
         CS_CHECK(CS_OP(be, alloc, n, &op->s_new));
         CS_CHECK(CS_OP(be, alloc, n, &op->y_new));
         CS_CHECK(CS_OP(be, alloc, n, &op->g_prev));
@@ -97,15 +150,15 @@ static clstyle_status lbfgs_update_history(cs_optim *op, cs_buf *g)
     CS_TRY(CS_OP(be, dot, op->y_new, op->s_new, n, &ys));
     if (!(ys > 1e-10)) return CLSTYLE_OK;
     int k = op->head;
-    CS_TRY(CS_OP(be, copy_at, op->s_new, op->mat, 2 * (size_t)k * n, n));
-    CS_TRY(CS_OP(be, copy_at, op->y_new, op->mat, (2 * (size_t)k + 1) * n, n));
+    CS_TRY(history_put(op, op->s_new, 2 * k));
+    CS_TRY(history_put(op, op->y_new, 2 * k + 1));
     op->head = (op->head + 1) % op->hist;
     if (op->count < op->hist) op->count++;
     int rows = 2 * op->count;
     double col[CS_MAX_ROWS];
     for (int which = 0; which < 2; which++) {
         size_t r = 2 * (size_t)k + which;
-        CS_TRY(CS_OP(be, multi_dot, op->mat, rows, which ? op->y_new : op->s_new, n, col));
+        CS_TRY(history_dots(op, rows, which ? op->y_new : op->s_new, col));
         for (int q = 0; q < rows; q++) op->dots[r * R + q] = op->dots[q * R + r] = col[q];
     }
     op->rho[k] = 1.0 / ys;
@@ -130,7 +183,7 @@ static clstyle_status lbfgs_direction(cs_optim *op, cs_buf *g, double *gd)
     size_t n = op->n, R = 2 * (size_t)op->hist;
     int rows = 2 * op->count;
     double gg;
-    CS_TRY(CS_OP(be, multi_dot, op->mat, rows, g, n, op->dg));
+    CS_TRY(history_dots(op, rows, g, op->dg));
     CS_TRY(CS_OP(be, dot, g, g, n, &gg));
     memset(op->delta, 0, (R + 1) * sizeof *op->delta);
     op->delta[R] = -1;
@@ -150,7 +203,7 @@ static clstyle_status lbfgs_direction(cs_optim *op, cs_buf *g, double *gd)
         op->coef[q] = (float)op->delta[q];
         *gd += op->delta[q] * op->dg[q];
     }
-    CS_TRY(CS_OP(be, combine, op->mat, rows, op->coef, op->d, n));
+    CS_TRY(history_combine(op, rows, op->coef, op->d, op->y_new)); /* y_new is free until the next update */
     return CS_OP(be, axpy, (float)op->delta[R], g, op->d, n);
 }
 

@@ -6,6 +6,7 @@
 
 #include "error.h"
 #include "json.h"
+#include "preflight.h"
 
 enum { MAX_HEADER = 100 * 1024 * 1024 };
 
@@ -63,11 +64,65 @@ static clstyle_status parse_entry(const st_file *f, const char *name, const js_v
                        f->path, name, (unsigned long long)t->begin, (unsigned long long)t->end,
                        (unsigned long long)(f->file_size - f->data_start));
     int64_t numel = st_numel(t);
-    int esize = t->dtype == ST_F32 ? 4 : 2;
-    if (t->dtype != ST_OTHER && (numel < 0 || (uint64_t)numel * (uint64_t)esize != t->end - t->begin))
+    uint64_t esize = t->dtype == ST_F32 ? 4 : 2;
+    /* Checked before multiplying: a count that wraps 64 bits would match an empty range. */
+    if (t->dtype != ST_OTHER && (numel < 0 || (uint64_t)numel > UINT64_MAX / esize))
+        return cs_fail(CLSTYLE_ERR_FORMAT, "%s: tensor '%s': shape is too large (its byte count overflows 64 bits)", f->path, name);
+    if (t->dtype != ST_OTHER && (uint64_t)numel * esize != t->end - t->begin)
         return cs_fail(CLSTYLE_ERR_FORMAT, "%s: tensor '%s': byte range does not match its shape and dtype", f->path, name);
     t->name = strdup(name);
     return t->name ? CLSTYLE_OK : cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(const st_tensor *const *)a)->name, (*(const st_tensor *const *)b)->name);
+}
+
+static int by_offset(const void *a, const void *b)
+{
+    const st_tensor *x = *(const st_tensor *const *)a, *y = *(const st_tensor *const *)b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 : (x->end > y->end) - (x->end < y->end);
+}
+
+/* Sorting makes both checks O(n log n), so a header of many small entries
+ * is still read in a moment. */
+static clstyle_status check_unique(const st_file *f, const st_tensor **sorted)
+{
+    qsort(sorted, (size_t)f->n, sizeof *sorted, by_name);
+    for (int i = 1; i < f->n; i++)
+        if (!strcmp(sorted[i]->name, sorted[i - 1]->name))
+            return cs_fail(CLSTYLE_ERR_FORMAT, "%s: tensor '%s' appears twice in the header", f->path, sorted[i]->name);
+    return CLSTYLE_OK;
+}
+
+/* Tensors that share bytes would make one tensor's data another's: refused
+ * (empty tensors own no bytes and share none). */
+static clstyle_status check_disjoint(const st_file *f, const st_tensor **sorted)
+{
+    qsort(sorted, (size_t)f->n, sizeof *sorted, by_offset);
+    const st_tensor *prev = NULL;
+    for (int i = 0; i < f->n; i++) {
+        const st_tensor *t = sorted[i];
+        if (t->begin == t->end) continue;
+        if (prev && t->begin < prev->end)
+            return cs_fail(CLSTYLE_ERR_FORMAT, "%s: tensors '%s' and '%s' overlap (bytes %llu to %llu)", f->path, prev->name,
+                           t->name, (unsigned long long)t->begin,
+                           (unsigned long long)(prev->end < t->end ? prev->end : t->end));
+        if (!prev || t->end > prev->end) prev = t;
+    }
+    return CLSTYLE_OK;
+}
+
+static clstyle_status check_tensors(const st_file *f)
+{
+    const st_tensor **sorted = malloc((f->n ? (size_t)f->n : 1) * sizeof *sorted);
+    if (!sorted) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < f->n; i++) sorted[i] = &f->tensors[i];
+    clstyle_status st = check_unique(f, sorted);
+    if (st == CLSTYLE_OK) st = check_disjoint(f, sorted);
+    free(sorted);
+    return st;
 }
 
 static clstyle_status parse_header(st_file *f, const char *text, size_t len)
@@ -84,14 +139,15 @@ static clstyle_status parse_header(st_file *f, const char *text, size_t len)
     f->tensors = calloc(root.n ? root.n : 1, sizeof *f->tensors);
     if (!f->tensors) { st = cs_fail(CLSTYLE_ERR_NOMEM, "out of memory"); goto done; }
     for (size_t i = 0; i < root.n; i++) {
-        if (!strcmp(root.keys[i], "__metadata__")) {
+        if (!strcmp(root.items[i].key, "__metadata__")) {
             copy_meta(&root.items[i], "arch", f->arch, sizeof f->arch);
             copy_meta(&root.items[i], "input", f->input, sizeof f->input);
             continue;
         }
-        CS_CHECK(parse_entry(f, root.keys[i], &root.items[i], &f->tensors[f->n]));
+        CS_CHECK(parse_entry(f, root.items[i].key, &root.items[i], &f->tensors[f->n]));
         f->n++;
     }
+    CS_CHECK(check_tensors(f));
 done:
     js_free(&root);
     return st;
@@ -101,8 +157,7 @@ clstyle_status st_open(const char *path, st_file *f)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->path, sizeof f->path, "%s", path);
-    f->fp = fopen(path, "rb");
-    if (!f->fp) return cs_fail(CLSTYLE_ERR_IO, "%s: cannot open weights file", path);
+    CS_TRY(cs_open_regular(path, "weights file", &f->fp));
     clstyle_status st = CLSTYLE_OK;
     char *text = NULL;
     unsigned char lenbuf[8];

@@ -2,26 +2,23 @@
  * backend, runs the optimizer and writes the result. It only ever calls the
  * backend table, so it runs unchanged on every backend. */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "error.h"
 #include "image.h"
+#include "interrupt.h"
 #include "loss.h"
 #include "optim.h"
+#include "preflight.h"
 #include "progress.h"
 #include "rng.h"
-
-static volatile sig_atomic_t stop_requested;
-
-void clstyle_interrupt(void) { stop_requested = 1; }
+#include "runlog.h"
+#include "weights_id.h"
 
 static int file_exists(const char *p) { return access(p, R_OK) == 0; }
 
@@ -41,23 +38,10 @@ static clstyle_status resolve_weights(const clstyle_options *o, char *out, size_
                                    "or run tools/demo once to download them to ~/.cache/clstyle/");
 }
 
-/* Fails now, not after a long run, if the output cannot be written. */
-static clstyle_status check_output_dir(const char *path)
-{
-    char dir[4096];
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return cs_fail(CLSTYLE_ERR_USAGE, "-o %s is a folder; give a file name such as %s/out.png", path, path);
-    const char *slash = strrchr(path, '/');
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1, slash ? path : ".");
-    if (access(dir, W_OK) != 0) return cs_fail(CLSTYLE_ERR_IO, "%s: cannot write to folder '%s': %s", path, dir, strerror(errno));
-    return CLSTYLE_OK;
-}
-
-static clstyle_status load_fitted(const char *path, int longer, cs_image *out)
+static clstyle_status load_fitted(const char *path, int longer, double max_megapixels, cs_image *out)
 {
     cs_image raw;
-    CS_TRY(cs_image_load_png(path, &raw));
+    CS_TRY(cs_image_load(path, max_megapixels, &raw));
     int w, h;
     cs_image_fit(raw.w, raw.h, longer, &w, &h);
     clstyle_status st = cs_image_resize(&raw, w, h, out);
@@ -106,7 +90,9 @@ typedef struct {
     cs_backend *be;
     run_state rs;
     FILE *log;
+    int iter;           /* the last iteration evaluated */
     char weights_path[4096];
+    cs_weights_id weights_id;   /* filled for --verbose and --log */
 } job;
 
 static clstyle_status make_init(job *j)
@@ -123,7 +109,7 @@ static clstyle_status make_init(job *j)
         for (size_t i = 0; i < (size_t)3 * w * h; i++) j->init.p[i] = cs_rng_uniform(&r);
     } else {
         cs_image raw;
-        CS_TRY(cs_image_load_png(o->init, &raw));
+        CS_TRY(cs_image_load(o->init, o->max_input_megapixels, &raw));
         clstyle_status st = cs_image_resize(&raw, w, h, &j->init);
         cs_image_free(&raw);
         return st;
@@ -134,18 +120,22 @@ static clstyle_status make_init(job *j)
 static clstyle_status load_inputs(job *j)
 {
     const clstyle_options *o = j->o;
-    CS_TRY(check_output_dir(o->output));
-    CS_TRY(load_fitted(o->content, o->size, &j->content));
+    CS_TRY(resolve_weights(o, j->weights_path, sizeof j->weights_path));
+    CS_TRY(cs_preflight(o, j->weights_path));
+    CS_TRY(cs_stop_phase("reading the content image"));
+    CS_TRY(load_fitted(o->content, o->size, o->max_input_megapixels, &j->content));
     int style_size = (int)lround(o->size * o->style_scale);
     double bsum = 0;
     for (int k = 0; k < o->n_styles; k++) {
-        CS_TRY(load_fitted(o->styles[k], style_size < 16 ? 16 : style_size, &j->styles[k]));
+        CS_TRY(cs_stop_phase("reading the style images"));
+        CS_TRY(load_fitted(o->styles[k], style_size < 16 ? 16 : style_size, o->max_input_megapixels, &j->styles[k]));
         j->blend[k] = o->n_blend ? o->blend[k] : 1.0;
         bsum += j->blend[k];
     }
     for (int k = 0; k < o->n_styles; k++) j->blend[k] /= bsum;
+    CS_TRY(cs_stop_phase("preparing the initial image"));
     CS_TRY(make_init(j));
-    CS_TRY(resolve_weights(o, j->weights_path, sizeof j->weights_path));
+    CS_TRY(cs_stop_phase("loading the weights"));
     return cs_weights_load(j->weights_path, &j->weights);
 }
 
@@ -192,6 +182,7 @@ static clstyle_status setup(job *j)
     cs_backend_params_from_env(&p);
     if (o->device) p.device = o->device;
     CS_TRY(cs_backend_create(o->backend == CLSTYLE_BACKEND_REFERENCE ? "reference" : "opencl", &p, &j->be));
+    CS_TRY(cs_stop_phase("computing the style and content targets"));
     cs_loss_image styles[CLSTYLE_MAX_STYLES];
     for (int k = 0; k < o->n_styles; k++) styles[k] = as_loss_image(&j->styles[k], 1);
     clstyle_status st = state_create(j->be, &j->weights, o, as_loss_image(&j->content, 1), styles, j->blend, &j->rs);
@@ -200,18 +191,20 @@ static clstyle_status setup(job *j)
     return CS_OP(j->be, upload, j->rs.x, 0, j->init.p, (size_t)3 * j->content.w * j->content.h);
 }
 
-static void log_start(job *j)
+static clstyle_status log_start(job *j)
 {
     const clstyle_options *o = j->o;
-    if (!j->log) return;
+    if (!j->log) return CLSTYLE_OK;
     fprintf(j->log,
             "{\"event\":\"start\",\"version\":\"%s\",\"backend\":\"%s\",\"device\":\"%s\",\"arch\":\"%s\","
             "\"width\":%d,\"height\":%d,\"styles\":%d,\"optimizer\":\"%s\",\"iterations\":%d,"
-            "\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g,\"peak_device_bytes\":%zu}\n",
+            "\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g,\"peak_device_bytes\":%zu,"
+            "\"weights\":%s%s%s,\"weights_sha256\":\"%s\"}\n",
             CLSTYLE_VERSION, j->be->name, j->be->device, j->weights.arch, j->content.w, j->content.h, o->n_styles,
             o->optimizer == CLSTYLE_ADAM ? "adam" : "lbfgs", o->iterations, o->content_weight, o->style_weight,
-            o->tv_weight, j->be->bytes_peak);
-    fflush(j->log);
+            o->tv_weight, j->be->bytes_peak, j->weights_id.name ? "\"" : "", /* known names need no escaping */
+            j->weights_id.name ? j->weights_id.name : "null", j->weights_id.name ? "\"" : "", j->weights_id.sha256);
+    return cs_log_check(j->log, o->log_path);
 }
 
 /* Downloads x, applies --original-colors and writes path atomically. */
@@ -221,7 +214,7 @@ static clstyle_status save_image(job *j, const char *path)
     CS_TRY(cs_image_alloc(j->content.w, j->content.h, &out));
     clstyle_status st = CS_OP(j->be, download, j->rs.x, 0, out.p, (size_t)3 * out.w * out.h);
     if (st == CLSTYLE_OK && j->o->original_colors) cs_image_transfer_colors(&out, &j->content);
-    if (st == CLSTYLE_OK) st = cs_image_save_png(path, &out, j->o->output_bits);
+    if (st == CLSTYLE_OK) st = cs_image_save(path, &out, j->o->output_bits, j->o->jpeg_quality);
     cs_image_free(&out);
     return st;
 }
@@ -249,15 +242,15 @@ static clstyle_status evaluate(job *j, int iter, double *ms)
 }
 
 /* The log line and the progress update of the last evaluation. */
-static void record(job *j, int iter, double ms, cs_progress *pr)
+static clstyle_status record(job *j, int iter, double ms, cs_progress *pr)
 {
     const cs_loss *L = &j->rs.loss;
-    if (j->log) {
-        fprintf(j->log, "{\"iter\":%d,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g,\"ms\":%.3f}\n", iter,
-                L->total, L->content, L->style, L->tv, ms);
-        fflush(j->log);
-    }
+    j->iter = iter;
     cs_progress_update(pr, iter, L->total);
+    if (!j->log) return CLSTYLE_OK;
+    fprintf(j->log, "{\"iter\":%d,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g,\"ms\":%.3f}\n", iter,
+            L->total, L->content, L->style, L->tv, ms);
+    return cs_log_check(j->log, j->o->log_path);
 }
 
 /* Iterations 1..N; iteration 0 was evaluated (and recorded) before. */
@@ -266,11 +259,10 @@ static clstyle_status optimize(job *j, cs_progress *pr)
     const clstyle_options *o = j->o;
     clstyle_status st;
     double ms;
-    for (int it = 1; it <= o->iterations; it++) {
-        if (stop_requested) CS_CHECK(cs_fail(CLSTYLE_ERR_INTERRUPTED, "interrupted at iteration %d; %s not written", it - 1, o->output));
+    for (int it = 1; it <= o->iterations && !cs_stop_requested(); it++) {
         CS_CHECK(cs_optim_step(j->rs.opt, j->rs.x, j->rs.g));
         CS_CHECK(evaluate(j, it, &ms));
-        record(j, it, ms, pr);
+        CS_CHECK(record(j, it, ms, pr));
         if (o->save_every > 0 && it % o->save_every == 0 && it < o->iterations) CS_CHECK(save_snapshot(j, it));
     }
 done:
@@ -291,32 +283,47 @@ static void job_free(job *j)
     if (j->log) fclose(j->log);
 }
 
+/* After the first signal during the iterations: the picture so far is kept. */
+static clstyle_status finish_interrupted(job *j)
+{
+    CS_TRY(cs_log_interrupted(j->log, j->o->log_path, j->iter));
+    CS_TRY(cs_log_close(&j->log, j->o->log_path));
+    return cs_fail(CLSTYLE_ERR_INTERRUPTED, "interrupted after iteration %d; %s holds the result so far", j->iter,
+                   j->o->output);
+}
+
 clstyle_status clstyle_run(const clstyle_options *o)
 {
     job j;
     memset(&j, 0, sizeof j);
     j.o = o;
-    stop_requested = 0;
+    cs_stop_begin(o->verbose);
     clstyle_status st;
     cs_progress pr;
     double ms;
     CS_CHECK(load_inputs(&j));
     CS_CHECK(setup(&j));
-    if (o->log_path && !(j.log = fopen(o->log_path, "w")))
-        CS_CHECK(cs_fail(CLSTYLE_ERR_IO, "%s: cannot open log file: %s", o->log_path, strerror(errno)));
+    if (o->log_path) CS_CHECK(cs_log_open(o->log_path, &j.log));
+    CS_CHECK(cs_stop_phase("evaluating the initial image"));
     /* Iteration 0 before the start event, so the peak it reports includes the
      * scratch buffers the first backward pass sizes; the loop adds none. */
     CS_CHECK(evaluate(&j, 0, &ms));
+    cs_stop_set_iterating(1);
+    if (o->verbose || j.log) CS_CHECK(cs_weights_identify(j.weights_path, &j.weights_id));
     if (o->verbose)
-        fprintf(stderr, "clstyle: %s on %s (%s), %dx%d, weights %s (%s), %.1f MiB of device memory at peak\n", j.be->name,
-                j.be->device, j.weights.arch, j.content.w, j.content.h, j.weights_path, j.weights.input,
-                j.be->bytes_peak / 1048576.0);
-    log_start(&j);
+        fprintf(stderr, "clstyle: %s on %s (%s), %dx%d, weights %s (%s; %s, sha256 %.16s...), %.1f MiB of device memory at peak\n",
+                j.be->name, j.be->device, j.weights.arch, j.content.w, j.content.h, j.weights_path, j.weights.input,
+                j.weights_id.name ? j.weights_id.name : "not a known file", j.weights_id.sha256, j.be->bytes_peak / 1048576.0);
+    if (o->verbose && j.be->notes[0]) fprintf(stderr, "clstyle: %s", j.be->notes);
+    CS_CHECK(log_start(&j));
     cs_progress_start(&pr, o->iterations, o->quiet);
-    record(&j, 0, ms, &pr);
+    CS_CHECK(record(&j, 0, ms, &pr));
     CS_CHECK(optimize(&j, &pr));
     CS_CHECK(save_image(&j, o->output));
+    if (cs_stop_requested()) CS_CHECK(finish_interrupted(&j));
+    CS_CHECK(cs_log_close(&j.log, o->log_path));
 done:
     job_free(&j);
+    cs_stop_end();
     return st;
 }

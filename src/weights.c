@@ -6,36 +6,37 @@
 #include <string.h>
 
 #include "error.h"
+#include "interrupt.h"
 #include "rng.h"
 #include "safetensors.h"
 
-static const int block_channels[5] = { 64, 128, 256, 512, 512 };
-
 static void set_arch(cs_weights *w, int depth)
 {
-    int per = depth == 19 ? 4 : 3;
-    int convs[5] = { 2, 2, per, per, per };
+    cs_vgg a;
+    cs_vgg_layout(depth, &a);
     memset(w, 0, sizeof *w);
     snprintf(w->arch, sizeof w->arch, "vgg%d", depth);
-    int k = 0, c = 3;
-    for (int b = 0; b < 5; b++) {
-        w->block_convs[b] = convs[b];
-        for (int i = 0; i < convs[b]; i++, k++) {
-            w->cin[k] = c;
-            w->cout[k] = c = block_channels[b];
-        }
-    }
-    w->n_conv = k;
+    w->depth = depth;
+    w->n_conv = a.n_conv;
+    memcpy(w->block_convs, a.block_convs, sizeof w->block_convs);
+    memcpy(w->cin, a.cin, sizeof w->cin);
+    memcpy(w->cout, a.cout, sizeof w->cout);
+}
+
+/* torchvision's features.N of layer `name` (VGG-`depth`), or -1. */
+static int torch_index_of(int depth, const char *name)
+{
+    cs_vgg a;
+    int i = cs_vgg_layout(depth, &a) == 0 ? cs_vgg_find(&a, name) : -1;
+    return i < 0 ? -1 : a.nodes[i].torch_index;
 }
 
 int cs_weights_torch_index(const cs_weights *w, int k)
 {
-    int idx = 0;
-    for (int b = 0; b < 5; b++) {
-        if (k < w->block_convs[b]) return idx + 2 * k;
-        k -= w->block_convs[b];
-        idx += 2 * w->block_convs[b] + 1; /* conv+relu pairs, then the pool */
-    }
+    cs_vgg a;
+    if (cs_vgg_layout(w->depth, &a)) return -1;
+    for (int i = 0; i < a.n_nodes; i++)
+        if (a.nodes[i].type == CS_VGG_CONV && a.nodes[i].conv == k) return a.nodes[i].torch_index;
     return -1;
 }
 
@@ -65,6 +66,17 @@ static clstyle_status set_input(cs_weights *w, const char *input, const char *pa
     return CLSTYLE_OK;
 }
 
+/* A NaN or Inf weight would surface much later as a NaN loss, with advice
+ * (a lower learning rate) that cannot help; refuse the file instead. */
+static clstyle_status check_finite(const st_file *f, const char *name, const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return cs_fail(CLSTYLE_ERR_FORMAT, "%s: tensor '%s' holds %s at element %zu", f->path, name,
+                           isnan(v[i]) ? "NaN" : "Inf", i);
+    return CLSTYLE_OK;
+}
+
 static clstyle_status load_tensor(const st_file *f, const char *name, int ndim, const int64_t *shape, float **out)
 {
     const st_tensor *t = st_find(f, name);
@@ -77,17 +89,21 @@ static clstyle_status load_tensor(const st_file *f, const char *name, int ndim, 
         for (int i = 0; i < ndim; i++) snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", i ? "," : "", (long long)shape[i]);
         return cs_fail(CLSTYLE_ERR_FORMAT, "%s: tensor '%s' has shape [%s]; expected [%s]", f->path, name, got, want);
     }
-    *out = malloc((size_t)st_numel(t) * sizeof(float));
+    size_t n = (size_t)st_numel(t);
+    *out = malloc(n * sizeof(float));
     if (!*out) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory loading '%s'", name);
-    return st_read_f32(f, t, *out);
+    CS_TRY(st_read_f32(f, t, *out));
+    return check_finite(f, name, *out, n);
 }
 
 static int detect_depth(const st_file *f)
 {
     if (!strcmp(f->arch, "vgg19")) return 19;
     if (!strcmp(f->arch, "vgg16")) return 16;
-    /* VGG-19's conv3_4 is features.16; in VGG-16 index 16 is a pool (no tensor). */
-    return st_find(f, "features.16.weight") ? 19 : 16;
+    /* VGG-16 has no conv3_4; VGG-19's is a tensor where VGG-16 has a pool. */
+    char name[48];
+    snprintf(name, sizeof name, "features.%d.weight", torch_index_of(19, "conv3_4"));
+    return st_find(f, name) ? 19 : 16;
 }
 
 clstyle_status cs_weights_load(const char *path, cs_weights *w)
@@ -95,8 +111,10 @@ clstyle_status cs_weights_load(const char *path, cs_weights *w)
     st_file f;
     CS_TRY(st_open(path, &f));
     if (f.arch[0] && strcmp(f.arch, "vgg16") && strcmp(f.arch, "vgg19")) {
+        clstyle_status bad = cs_fail(CLSTYLE_ERR_FORMAT, "%s: unsupported arch '%s' in metadata (expected vgg16 or vgg19)",
+                                     path, f.arch); /* before st_close clears f.arch */
         st_close(&f);
-        return cs_fail(CLSTYLE_ERR_FORMAT, "%s: unsupported arch '%s' in metadata (expected vgg16 or vgg19)", path, f.arch);
+        return bad;
     }
     set_arch(w, detect_depth(&f));
     clstyle_status st = CLSTYLE_OK;
@@ -104,6 +122,7 @@ clstyle_status cs_weights_load(const char *path, cs_weights *w)
         char name[64];
         int idx = cs_weights_torch_index(w, k);
         int64_t wshape[4] = { w->cout[k], w->cin[k], 3, 3 }, bshape[1] = { w->cout[k] };
+        CS_CHECK(cs_stop_check());
         snprintf(name, sizeof name, "features.%d.weight", idx);
         CS_CHECK(load_tensor(&f, name, 4, wshape, &w->w[k]));
         snprintf(name, sizeof name, "features.%d.bias", idx);

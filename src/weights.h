@@ -3,10 +3,12 @@
 #ifndef CS_WEIGHTS_H
 #define CS_WEIGHTS_H
 #include "clstyle.h"
+#include "vgg.h"
 
-enum { CS_MAX_CONV = 16 };
+enum { CS_MAX_CONV = CS_VGG_MAX_CONV };
 
 typedef struct {
+    int depth;                /* 16 or 19; the layer sequence is cs_vgg_layout(depth) */
     int n_conv;               /* 13 (VGG-16) or 16 (VGG-19) */
     int block_convs[5];       /* convs per block: 2,2,3,3,3 or 2,2,4,4,4 */
     int cin[CS_MAX_CONV], cout[CS_MAX_CONV];

@@ -8,6 +8,7 @@ tmp=$(mktemp -d /tmp/clstyle-bad-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 out=$tmp/out.png
 c=$ex/tubingen.png s=$ex/starry_night.png
+img=$(dirname "$0")/data/images
 fail() { echo "FAIL [$case]: $*" >&2; exit 1; }
 
 # A weights file is needed for cases that get past option parsing; the
@@ -43,10 +44,51 @@ expect() {
 
 run() { "$bin" -c "$c" -s "$s" -o "$out" --size 32 --iterations 2 -q --backend reference "$@"; }
 
+# Waits (up to 120 s, for a loaded machine) until file $1 has a line matching $2.
+wait_for() {
+  local i
+  for i in $(seq 1200); do grep -q -- "$2" "$1" 2> /dev/null && return 0; sleep 0.1; done
+  fail "no line '$2' in $1 after 120 s: $(cat "$1")"
+}
+
+# Starts a long run in the background ($pid), its stderr in $tmp/stderr; -v
+# prints each setup step, so a signal can be aimed at one.
+start_long() {
+  "$bin" -c "$c" -s "$s" -o "$out" --backend reference -v "$@" 2> "$tmp/stderr" &
+  pid=$!
+}
+
+# Waits for the run; checks exit 130, a message with $1, and the time the
+# signal took to act (at most $2 seconds).
+expect_interrupted() {
+  local t0=$SECONDS
+  wait $pid; local rc=$?
+  [ $rc -eq 130 ] || fail "interrupted run exit $rc, want 130; stderr: $(cat "$tmp/stderr")"
+  grep -q "$1" "$tmp/stderr" || fail "message lacks '$1': $(cat "$tmp/stderr")"
+  [ $((SECONDS - t0)) -le "$2" ] || fail "took $((SECONDS - t0)) s to stop, more than $2 s"
+  [ -z "$(ls -A "$tmp" | grep '^\.out')" ] || fail "temporary output left behind"
+}
+
+is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]; }
+
 case $case in
   content-missing) real_weights; expect 1 "$tmp/nope.png" -- run -c "$tmp/nope.png" ;;
   content-empty) real_weights; : > "$tmp/empty.png"; expect 1 "empty.png" -- run -c "$tmp/empty.png" ;;
-  content-not-png) real_weights; printf '\xff\xd8\xff\xe0JFIF not really' > "$tmp/photo.png"; expect 1 "not a readable PNG" -- run -c "$tmp/photo.png" ;;
+  content-not-png) real_weights; printf 'GIF89a not really' > "$tmp/photo.png"; expect 1 "photo.png: not a supported image (supported: PNG" -- run -c "$tmp/photo.png" ;;
+  content-fake-jpeg) real_weights; printf '\xff\xd8\xff\xe0JFIF not really' > "$tmp/photo.png"; expect 1 "photo.png: corrupt or truncated JPEG" -- run -c "$tmp/photo.png" ;;
+  jpeg-truncated) real_weights; head -c 300 "$img/progressive.jpg" > "$tmp/cut.jpg"; expect 1 "cut.jpg: corrupt or truncated JPEG" -- run -c "$tmp/cut.jpg" ;;
+  jpeg-no-end) real_weights; size=$(stat -c %s "$img/orient-1.jpg"); head -c $((size - 2)) "$img/orient-1.jpg" > "$tmp/noeoi.jpg"
+    expect 1 "noeoi.jpg: corrupt or truncated JPEG (Premature end" -- run -s "$tmp/noeoi.jpg" ;;
+  jpeg-corrupt) real_weights; cp "$img/orient-1.jpg" "$tmp/bad.jpg"; size=$(stat -c %s "$tmp/bad.jpg")
+    printf '\xff\xd3' | dd of="$tmp/bad.jpg" bs=1 seek=$((size - 8)) conv=notrunc status=none # a stray restart marker
+    expect 1 "bad.jpg: corrupt or truncated JPEG" -- run --init "$tmp/bad.jpg" ;;
+  jpeg-output-bits16) expect 2 "--bits 16" -- run -o "$tmp/out.jpg" --bits 16 ;;
+  input-too-large) real_weights; expect 1 "tubingen.png: image is" -- run --max-input-mp 0.01
+    grep -q -- "--max-input-mp" "$tmp/stderr" || fail "message does not name --max-input-mp: $(cat "$tmp/stderr")" ;;
+  exif-lying-offset) real_weights; cp "$img/orient-6.jpg" "$tmp/lying.jpg"
+    at=$(grep -obUa Exif "$tmp/lying.jpg" | head -n 1 | cut -d: -f1)
+    printf '\x7f' | dd of="$tmp/lying.jpg" bs=1 seek=$((at + 6 + 4)) conv=notrunc status=none # IFD0 offset ~2^31 (MM order)
+    expect 1 "lying.jpg: corrupt EXIF block" -- run -c "$tmp/lying.jpg" ;;
   content-truncated) real_weights; head -c 5000 "$c" > "$tmp/cut.png"; expect 1 "cut.png" -- run -c "$tmp/cut.png" ;;
   style-missing) real_weights; expect 1 "nostyle.png" -- run -s "$s,$tmp/nostyle.png" ;;
   init-missing) real_weights; expect 1 "noinit.png" -- run --init "$tmp/noinit.png" ;;
@@ -70,6 +112,7 @@ case $case in
   unknown-layer) expect 2 "unknown layer 'relu6_1'" -- run --style-layers relu1_1,relu6_1 ;;
   bad-blend) expect 2 "--style-blend" -- run --style-blend 1,2 ;;
   bad-blend-value) expect 2 "--style-blend" -- run -s "$s,$s" --style-blend 1,abc ;;
+  blend-empty-item) expect 2 "without empty items" -- run -s "$s,$s,$s" --style-blend 1,,2 ;;
   bad-weight) expect 2 "--style-weight" -- run --style-weight -1 ;;
   unknown-option) expect 2 "unknown option '--colour'" -- run --colour ;;
   bad-device) "$bin" --list-devices > /dev/null 2>&1 || { echo "SKIP: no OpenCL device"; exit 77; }
@@ -88,12 +131,114 @@ case $case in
     printf 'precious' > "$out"
     "$bin" -c "$tmp/nope.png" -s "$s" -o "$out" -q --backend reference 2> /dev/null && fail "should fail"
     [ "$(cat "$out")" = precious ] || fail "existing output was clobbered" ;;
-  interrupt) real_weights
-    "$bin" -c "$c" -s "$s" -o "$out" --size 64 --iterations 100000 -q --backend reference 2> "$tmp/stderr" &
-    pid=$!; sleep 3; kill -INT $pid; wait $pid; rc=$?
-    [ $rc -eq 1 ] || fail "interrupted run exit $rc"
-    grep -q "interrupted" "$tmp/stderr" || fail "message: $(cat "$tmp/stderr")"
+  interrupt) real_weights # during the iterations: the picture so far is kept
+    start_long --size 32 --iterations 100000 --log "$tmp/log.jsonl"
+    wait_for "$tmp/log.jsonl" '"iter":2,'
+    kill -INT $pid
+    expect_interrupted "holds the result so far" 60
+    is_png "$out" || fail "no PNG written"
+    last=$(tail -n 1 "$tmp/log.jsonl")
+    case "$last" in '{"event":"interrupted","iter":'*) ;; *) fail "last log line: $last";; esac
+    n=$(sed -n 's/.*"iter":\([0-9]*\).*/\1/p' "$tmp/log.jsonl" | tail -n 2 | uniq | wc -l)
+    [ "$n" -eq 1 ] || fail "the interrupted line names another iteration than the last: $(tail -n 2 "$tmp/log.jsonl")" ;;
+  interrupt-setup) real_weights # while the targets are computed: a layer at a time, nothing written
+    start_long --size 320 --iterations 10
+    wait_for "$tmp/stderr" "computing the style and content targets"
+    kill -INT $pid
+    expect_interrupted "interrupted while" 20
+    [ ! -e "$out" ] || fail "interrupted setup wrote the output" ;;
+  interrupt-weights) real_weights # SIGTERM while reading the inputs or weights
+    start_long --size 320 --iterations 10
+    wait_for "$tmp/stderr" "reading the content image"
+    kill -TERM $pid
+    expect_interrupted "interrupted while" 20
+    [ ! -e "$out" ] || fail "interrupted setup wrote the output" ;;
+  interrupt-iter0) real_weights # --iterations 0 honours the signal too
+    start_long --size 320 --iterations 0
+    wait_for "$tmp/stderr" "computing the style and content targets"
+    kill -INT $pid
+    expect_interrupted "interrupted while" 20
     [ ! -e "$out" ] || fail "interrupted run wrote the output" ;;
+  interrupt-twice) real_weights # the second signal ends the run at once, writing nothing
+    start_long --size 64 --iterations 100000 --log "$tmp/log.jsonl"
+    wait_for "$tmp/log.jsonl" '"iter":0,'
+    # Two kinds, sent together: both land in the same evaluation, and neither
+    # can merge into the other while pending, as a repeated SIGINT could.
+    kill -INT $pid; kill -TERM $pid
+    expect_interrupted "interrupted again" 5
+    [ ! -e "$out" ] || fail "a second signal still wrote the output" ;;
+  input-fifo) real_weights # a FIFO would block the open: refused before it
+    mkfifo "$tmp/fifo.png"
+    expect 1 "fifo.png: the content image is a FIFO" -- timeout 30 "$bin" -c "$tmp/fifo.png" -s "$s" -o "$out" --size 32 -q --backend reference ;;
+  weights-fifo) mkfifo "$tmp/w.safetensors"
+    expect 1 "w.safetensors: the weights file is a FIFO" -- timeout 30 "$bin" -c "$c" -s "$s" -o "$out" --weights "$tmp/w.safetensors" -q ;;
+  # Output targets: refused before anything is loaded (the weights named here do not exist).
+  output-fifo) mkfifo "$tmp/out.fifo"
+    expect 2 "is a FIFO" -- timeout 30 "$bin" -c "$c" -s "$s" -o "$tmp/out.fifo" --weights "$tmp/none" -q
+    [ -p "$tmp/out.fifo" ] || fail "the FIFO was replaced" ;;
+  output-device) [ "$(id -u)" -eq 0 ] || { echo "SKIP: mknod needs root"; exit 77; }
+    mknod "$tmp/null" c 1 3 || { echo "SKIP: mknod refused"; exit 77; }
+    expect 2 "is a character device" -- run -o "$tmp/null" --weights "$tmp/none"
+    [ -c "$tmp/null" ] || fail "the device node was replaced" ;;
+  output-symlink) printf 'target' > "$tmp/target.png"; ln -s "$tmp/target.png" "$tmp/link.png"
+    expect 2 "is a symbolic link" -- run -o "$tmp/link.png" --weights "$tmp/none"
+    [ -L "$tmp/link.png" ] && [ "$(cat "$tmp/target.png")" = target ] || fail "the link or its target changed" ;;
+  output-is-content) cp "$c" "$tmp/c.png"
+    expect 2 "same file as the content image" -- run -c "$tmp/c.png" -o "$tmp/c.png" --weights "$tmp/none"
+    cmp -s "$c" "$tmp/c.png" || fail "the content image changed" ;;
+  output-is-style) cp "$s" "$tmp/s.png"; ln "$tmp/s.png" "$tmp/hardlink.png" # another name, same inode
+    expect 2 "same file as a style image" -- run -s "$tmp/s.png" -o "$tmp/hardlink.png" --weights "$tmp/none"
+    cmp -s "$s" "$tmp/s.png" || fail "the style image changed" ;;
+  output-is-init) cp "$c" "$tmp/i.png"
+    expect 2 "same file as the --init image" -- run --init "$tmp/i.png" -o "$tmp/./i.png" --weights "$tmp/none" ;;
+  output-is-weights) printf 'w' > "$tmp/w.safetensors"
+    expect 2 "same file as the weights file" -- run -o "$tmp/w.safetensors" --weights "$tmp/w.safetensors"
+    [ "$(cat "$tmp/w.safetensors")" = w ] || fail "the weights changed" ;;
+  output-is-log) : > "$tmp/log.jsonl"
+    expect 2 "same file as the --log file" -- run -o "$tmp/log.jsonl" --log "$tmp/log.jsonl" --weights "$tmp/none" ;;
+  log-is-input) cp "$c" "$tmp/c.png"
+    expect 2 "--log $tmp/c.png is the same file as the content image" -- run -c "$tmp/c.png" --log "$tmp/c.png" --weights "$tmp/none"
+    cmp -s "$c" "$tmp/c.png" || fail "the content image changed" ;;
+  output-empty) expect 2 "--output" -- run -o "" --weights "$tmp/none" ;;
+  output-too-long) long=$tmp$(printf '/%0200d' $(seq 25))/out.png
+    expect 2 "limit is 4095 (PATH_MAX)" -- run -o "$long" --weights "$tmp/none" ;;
+  output-name-too-long) expect 2 "file name is 300 characters long" -- run -o "$tmp/$(printf '%0296d' 0).png" --weights "$tmp/none" ;;
+  # Errors that keep their cause.
+  log-unopenable) real_weights; expect 1 "nodir/run.jsonl: cannot open log file" -- run --log "$tmp/nodir/run.jsonl" ;;
+  log-full) real_weights; expect 1 "/dev/full: cannot write the log: No space left on device" -- run --log /dev/full ;;
+  disk-full) real_weights
+    [ "$(id -u)" -eq 0 ] || { echo "SKIP: mounting a small tmpfs needs root"; exit 77; }
+    mkdir "$tmp/small"
+    mount -t tmpfs -o size=4k tmpfs "$tmp/small" 2> /dev/null || { echo "SKIP: cannot mount a tmpfs here"; exit 77; }
+    trap 'umount "$tmp/small"; rm -rf "$tmp"' EXIT
+    out=$tmp/small/out.png
+    expect 1 "$out: cannot write: No space left on device" -- run --size 64 --iterations 0
+    [ -z "$(ls -A "$tmp/small")" ] || fail "left behind: $(ls -A "$tmp/small")" ;;
+  # Weights that lie in size: a valid header of 400k small entries is read in
+  # moments and little memory (it took a minute and 8.6 GB), then refused.
+  weights-many-keys) python3 - "$tmp/many.safetensors" <<'PY'
+import struct, sys
+h = "{" + ",".join('"t.%d":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}' % i for i in range(400000)) + "}"
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(h)) + h.encode())
+PY
+    # 4 GB of address space: ample for a 23 MB header read well (a sanitizer needs far more for itself)
+    [ -n "${CLSTYLE_TEST_SANITIZED:-}" ] || ulimit -v 4000000 2> /dev/null
+    expect 1 "'features.0.weight' is missing" -- timeout 30 "$bin" -c "$c" -s "$s" -o "$out" --weights "$tmp/many.safetensors" -q --backend reference ;;
+  # Program cache: a damaged entry is checked, removed and rebuilt, silently.
+  cache-corrupt) real_weights
+    "$bin" --list-devices > /dev/null 2>&1 || { echo "SKIP: no OpenCL device"; exit 77; }
+    export CLSTYLE_CACHE_DIR=$tmp/cache
+    ocl() { "$bin" -c "$c" -s "$s" -o "$out" --size 32 --iterations 1 -q --backend opencl 2> "$tmp/stderr" || fail "run failed: $(cat "$tmp/stderr")"; }
+    ocl
+    entry=$(ls "$tmp"/cache/*.bin) && cp "$entry" "$tmp/good.bin" || fail "no cache entry written"
+    head -c 1000 "$tmp/good.bin" > "$entry"; ocl                                   # truncated
+    cmp -s "$entry" "$tmp/good.bin" || fail "truncated entry not rebuilt"
+    printf 'X' | dd of="$entry" bs=1 seek=20000 conv=notrunc 2> /dev/null; ocl     # one byte changed
+    cmp -s "$entry" "$tmp/good.bin" || fail "damaged entry not rebuilt"
+    tail -c +33 "$tmp/good.bin" > "$entry"; ocl                                    # the bare binary, no header
+    cmp -s "$entry" "$tmp/good.bin" || fail "entry without a header not rebuilt"
+    [ ! -s "$tmp/stderr" ] || fail "not silent: $(cat "$tmp/stderr")"
+    rm -f "$out" ;;
   *) fail "unknown case" ;;
 esac
 echo "ok: $case"

@@ -1,6 +1,7 @@
 /* Unit tests: command-line parsing and validation. */
 #include "testutil.h"
 #include "clstyle.h"
+#include "cli.h"
 
 /* Parses a space-separated command line (no quoting needed here). */
 static clstyle_status parse(const char *line, clstyle_options *o, int *action)
@@ -30,6 +31,90 @@ static void usage_error(const char *line, const char *needle)
     CHECK(st == CLSTYLE_ERR_USAGE, "'%s' accepted", line);
     CHECK(strstr(clstyle_last_error(), needle) != NULL, "'%s': message '%s' lacks '%s'", line, clstyle_last_error(), needle);
     CHECK(strchr(clstyle_last_error(), '\n') == NULL, "message is one line");
+}
+
+/* "  -c, --content ..." or "      --size ...", not a continuation line. */
+static int option_line(const char *l)
+{
+    return !strncmp(l, "  -", 3) || !strncmp(l, "      --", 8);
+}
+
+/* Every row of the option table has exactly one line in --help, showing its
+ * short name, argument and default; every option line of --help is a row;
+ * each default parses; a value option needs its value and a flag takes none. */
+static void help_matches_table(void)
+{
+    int n, lines = 0;
+    const cs_option *t = cs_options(&n);
+    const char *usage = clstyle_usage();
+    for (const char *l = usage; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (option_line(l)) lines++;
+    CHECK(lines == n, "--help has %d option lines for %d table rows", lines, n);
+    for (int i = 0; i < n; i++) {
+        char head[128], line[512] = "";
+        snprintf(head, sizeof head, "\n  %s%s%s%s%s", t[i].short_name ? t[i].short_name : "    ",
+                 t[i].short_name ? ", " : "", t[i].name, t[i].arg ? " " : "", t[i].arg ? t[i].arg : "");
+        const char *at = strstr(usage, head), *next;
+        CHECK(at && (at[strlen(head)] == ' ' || at[strlen(head)] == '\n'), "--help lacks '%s'", head + 1);
+        if (!at) continue;
+        CHECK(!strstr(at + 1, head), "'%s' appears twice in --help", head + 1);
+        for (next = strchr(at + 1, '\n'); next && !option_line(next + 1);) next = strchr(next + 1, '\n');
+        snprintf(line, sizeof line, "%.*s", next ? (int)(next - at) : (int)strlen(at), at);
+        if (t[i].def) {
+            char def[128], cmd[256];
+            snprintf(def, sizeof def, "(%s)", t[i].def);
+            CHECK(strstr(line, def) != NULL, "--help row of %s lacks its default %s", t[i].name, def);
+            snprintf(cmd, sizeof cmd, "-c c.png -s s.png -o o.png %s=%s", t[i].name, t[i].def);
+            ok(cmd);
+        }
+        char cmd[256];
+        clstyle_options o;
+        int a;
+        snprintf(cmd, sizeof cmd, t[i].arg ? "-c c.png -s s.png -o o.png %s" : "%s=1", t[i].name);
+        CHECK(parse(cmd, &o, &a) == CLSTYLE_ERR_USAGE, "'%s' accepted", cmd);
+        CHECK(strstr(clstyle_last_error(), t[i].arg ? "needs a value" : "takes no value") != NULL, "'%s': %s", cmd,
+              clstyle_last_error());
+    }
+}
+
+/* Options for the size pyramid, tiling, memory, line search, JPEG and input limits. */
+static void new_options(void)
+{
+    clstyle_options o;
+    int a;
+    CHECK_OK(parse("-c c.png -s s.png -o o.png", &o, &a));
+    CHECK(o.n_sizes == 0 && o.n_scale_iterations == 0 && o.tile == 0 && o.max_memory_mb == 0, "pyramid/tile defaults");
+    CHECK(o.line_search == CLSTYLE_LS_BACKTRACK && o.jpeg_quality == 92 && o.max_input_megapixels == 100, "defaults");
+    CHECK_OK(parse("-c c.png -s s.png -o o.png --size 128,256,512 --iterations 100,50,20 --tile 256 --max-memory 1.5 "
+                   "--line-search wolfe --quality 75 --max-input-mp 2.5", &o, &a));
+    CHECK(o.n_sizes == 3 && o.sizes[0] == 128 && o.sizes[2] == 512 && o.size == 512, "sizes");
+    CHECK(o.n_scale_iterations == 3 && o.iterations == 100 && o.scale_iterations[2] == 20, "iterations per scale");
+    CHECK(o.tile == 256 && o.max_memory_mb == 1.5 && o.line_search == CLSTYLE_LS_WOLFE, "tile, memory, line search");
+    CHECK(o.jpeg_quality == 75 && o.max_input_megapixels == 2.5, "quality, input limit");
+    CHECK_OK(parse("-c c.png -s s.png -o o.png --size 128,256 --iterations 40 --line-search none", &o, &a));
+    CHECK(o.n_sizes == 2 && o.iterations == 40 && o.n_scale_iterations == 0 && o.line_search == CLSTYLE_LS_NONE, "one count");
+    CHECK_OK(parse("-c c.png -s s.png -o o.png --size 128,256 --size 300", &o, &a));
+    CHECK(o.n_sizes == 0 && o.size == 300, "a later single --size replaces the list");
+
+    usage_error("-c c.png -s s.png -o o.png --iterations 100,50", "2 counts given for 1 size");
+    usage_error("-c c.png -s s.png -o o.png --size 64,128,256 --iterations 1,2", "2 counts given for 3 size");
+    usage_error("-c c.png -s s.png -o o.png --size 8,256", "--size");
+    usage_error("-c c.png -s s.png -o o.png --size 16,32,48,64,80,96,112,128,144", "at most 8 items");
+    usage_error("-c c.png -s s.png -o o.png --size 128,,256", "without empty items");
+    usage_error("-c c.png -s s.png -o o.png --size 128,", "without empty items");
+    usage_error("-c c.png -s s.png -o o.png --iterations ,5", "without empty items");
+    usage_error("-c c.png -s s.png -o o.png --tile 100", "multiple of 16");
+    usage_error("-c c.png -s s.png -o o.png --tile 0", "--tile");
+    usage_error("-c c.png -s s.png -o o.png --max-memory 0", "--max-memory");
+    usage_error("-c c.png -s s.png -o o.png --line-search armijo", "none, backtrack or wolfe");
+    usage_error("-c c.png -s s.png -o o.png --quality 0", "--quality");
+    usage_error("-c c.png -s s.png -o o.png --quality 101", "--quality");
+    usage_error("-c c.png -s s.png -o o.png --max-input-mp 0", "--max-input-mp");
+    usage_error("-c c.png -s s.png -o o.JPG --bits 16", "--bits 16: o.JPG is a JPEG output");
+    usage_error("-c c.png -s a.png,b.png,c.png -o o.png --style-blend 1,,2", "without empty items");
+    usage_error("-c c.png -s a.png,,b.png -o o.png", "without empty items");
+    usage_error("-c c.png -s s.png -o o.png --style-layers relu1_1,,relu2_1", "without empty items");
+    usage_error("-c c.png -s s.png -o o.png --content-layers relu4_2,relu4_2:2", "without weights");
 }
 
 int main(void)
@@ -93,5 +178,7 @@ int main(void)
     usage_error("-c c.png -s s.png -o o.png --bits 12", "8 or 16");
     CHECK_OK(parse("-c c.png -s s.png -o o.png --bits 16", &o, &a));
     CHECK(o.output_bits == 16, "--bits 16");
+    help_matches_table();
+    new_options();
     return tu_done("cli");
 }

@@ -4,11 +4,16 @@
  *   adam     Adam converges too
  *   iter0    --iterations 0 logs the initial image once and writes it unchanged
  *   options  --save-every, --original-colors, --init FILE, two blended styles, avg pooling
+ *   jpeg     a JPEG content and a .jpg output: --iterations 0 writes the initial image as JPEG
  *   vgg16    a VGG-16 file (synthetic weights, torchvision layout) runs and descends
- *   backends OpenCL vs reference: 20 L-BFGS iterations, losses agree */
+ *   backends OpenCL vs reference: 20 L-BFGS iterations, losses agree
+ *   small-device  OpenCL at 256 px with --lbfgs-history 20 as a device whose largest
+ *            buffer is 16 MiB (CLSTYLE_MAX_ALLOC_MB=16, set by meson): the 24 MiB
+ *            history is stored in blocks, and the run descends */
 #include <unistd.h>
 
 #include "image.h"
+#include "sha256.h"
 #include "st_write.h"
 #include "testutil.h"
 
@@ -90,12 +95,12 @@ static void case_iter0(void)
     cs_image src, small;
     char content[600];
     snprintf(content, sizeof content, "%s/tubingen.png", examples);
-    CHECK_OK(cs_image_load_png(content, &src));
+    CHECK_OK(cs_image_load(content, 0, &src));
     CHECK_OK(cs_image_resize(&src, 64, 48, &small));
     CHECK_OK(cs_image_save_png(path("c64.png"), &small, 8));
     cs_image_free(&src);
     cs_image_free(&small);
-    CHECK_OK(cs_image_load_png(path("c64.png"), &small)); /* exactly the 8-bit pixels */
+    CHECK_OK(cs_image_load(path("c64.png"), 0, &small)); /* exactly the 8-bit pixels */
     clstyle_options o;
     double loss[4];
     base_options(&o, path("same.png"), 64, 0);
@@ -103,11 +108,49 @@ static void case_iter0(void)
     run(&o, path("log0.jsonl"), loss, 4);
     CHECK(loss[0] > 0, "initial loss %g", loss[0]);
     cs_image out;
-    CHECK_OK(cs_image_load_png(path("same.png"), &out));
+    CHECK_OK(cs_image_load(path("same.png"), 0, &out));
     CHECK(out.w == 64 && out.h == 48, "size %dx%d", out.w, out.h);
     CHECK(memcmp(out.p, small.p, sizeof(float) * 3 * 64 * 48) == 0, "--iterations 0 must write the initial image unchanged");
     cs_image_free(&out);
     cs_image_free(&small);
+}
+
+static void case_jpeg(void)
+{
+    cs_image src, small, out;
+    char content[600];
+    snprintf(content, sizeof content, "%s/tubingen.png", examples);
+    CHECK_OK(cs_image_load(content, 0, &src));
+    CHECK_OK(cs_image_resize(&src, 64, 48, &small));
+    CHECK_OK(cs_image_save(path("c64.jpg"), &small, 8, 98));
+    cs_image_free(&src);
+    cs_image_free(&small);
+    CHECK_OK(cs_image_load(path("c64.jpg"), 0, &small));
+    clstyle_options o;
+    double loss[4];
+    base_options(&o, path("out.jpg"), 64, 0);
+    o.content = path("c64.jpg");
+    run(&o, path("logj.jsonl"), loss, 4);
+    FILE *f = fopen(path("out.jpg"), "rb");
+    unsigned char head[2] = { 0 };
+    CHECK(f && fread(head, 1, 2, f) == 2 && head[0] == 0xff && head[1] == 0xd8, "out.jpg is not a JPEG");
+    if (f) fclose(f);
+    CHECK_OK(cs_image_load(path("out.jpg"), 0, &out));
+    if (out.p && small.p) {
+        double mean = 0;
+        for (int i = 0; i < 3 * 64 * 48; i++) mean += fabs(out.p[i] - small.p[i]);
+        mean /= 3 * 64 * 48;
+        CHECK(out.w == 64 && out.h == 48 && mean < 0.02, "JPEG output %dx%d differs from its input by %.4f", out.w, out.h, mean);
+    }
+    cs_image_free(&out);
+    cs_image_free(&small);
+    /* The start event names the weights by their SHA-256. */
+    char want[65], line[2048] = "";
+    CHECK_OK(cs_sha256_file(getenv("CLSTYLE_WEIGHTS"), want));
+    f = fopen(path("logj.jsonl"), "r");
+    CHECK(f && fgets(line, sizeof line, f), "log readable");
+    if (f) fclose(f);
+    CHECK(strstr(line, "\"event\":\"start\"") && strstr(line, want), "start event lacks weights_sha256 %s: %s", want, line);
 }
 
 static void case_options(void)
@@ -181,8 +224,8 @@ static void case_backends(void)
             CHECK(r < (i < 3 ? 1e-4 : i <= 10 ? 1e-2 : 5e-2), "iteration %d: losses differ by %.2e", i, r);
     }
     cs_image a, b;
-    CHECK_OK(cs_image_load_png(path("ref.png"), &a));
-    CHECK_OK(cs_image_load_png(path("cl.png"), &b));
+    CHECK_OK(cs_image_load(path("ref.png"), 0, &a));
+    CHECK_OK(cs_image_load(path("cl.png"), 0, &b));
     double worst = 0, mean = 0;
     for (int i = 0; i < 3 * a.w * a.h; i++) {
         worst = fmax(worst, fabs(a.p[i] - b.p[i]));
@@ -193,6 +236,23 @@ static void case_backends(void)
     CHECK(mean < 0.01, "OpenCL and reference pictures differ (mean |diff| %.4f)", mean);
     cs_image_free(&a);
     cs_image_free(&b);
+}
+
+static void case_small_device(void)
+{
+    clstyle_options o;
+    double loss[32];
+    const char *mb = getenv("CLSTYLE_MAX_ALLOC_MB");
+    CHECK(mb && atoi(mb) == 16, "run with CLSTYLE_MAX_ALLOC_MB=16 (got %s)", mb ? mb : "nothing");
+    base_options(&o, path("small.png"), 256, 21); /* the history holds min(history, iterations) pairs */
+    o.backend = CLSTYLE_BACKEND_OPENCL;
+    o.lbfgs_history = 20;
+    o.log_path = path("small.jsonl");
+    clstyle_status st = clstyle_run(&o);
+    if (st == CLSTYLE_ERR_DEVICE) SKIP("no OpenCL device: %s", clstyle_last_error());
+    CHECK(st == CLSTYLE_OK, "256 px with a 16 MiB largest buffer: %s", clstyle_last_error());
+    int starts, n = read_log(o.log_path, loss, 32, &starts);
+    CHECK(n == 22 && loss[21] < 0.5 * loss[0], "%d iterations, loss %g -> %g", n - 1, loss[0], n > 0 ? loss[n - 1] : 0.0);
 }
 
 int main(int argc, char **argv)
@@ -206,8 +266,10 @@ int main(int argc, char **argv)
     else if (!strcmp(which, "adam")) case_descent(1);
     else if (!strcmp(which, "iter0")) case_iter0();
     else if (!strcmp(which, "options")) case_options();
+    else if (!strcmp(which, "jpeg")) case_jpeg();
     else if (!strcmp(which, "vgg16")) case_vgg16();
     else if (!strcmp(which, "backends")) case_backends();
+    else if (!strcmp(which, "small-device")) case_small_device();
     else { fprintf(stderr, "unknown case %s\n", which); return 1; }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

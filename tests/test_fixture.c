@@ -21,11 +21,19 @@ static float *read_floats(FILE *f, size_t n)
     return p;
 }
 
-static int load_fixture(const char *path, fixture *fx)
+static void free_fixture(fixture *fx)
 {
-    FILE *f = fopen(path, "rb");
+    free(fx->content);
+    for (int k = 0; k < 2; k++) free(fx->style[k]);
+    free(fx->x);
+    free(fx->grad);
+    memset(fx, 0, sizeof *fx);
+}
+
+static int read_fixture(FILE *f, fixture *fx)
+{
     int32_t hdr[4];
-    if (!f || fread(hdr, 4, 4, f) != 4 || hdr[0] != 0x43535446 || hdr[3] < 1 || hdr[3] > 2) return -1;
+    if (fread(hdr, 4, 4, f) != 4 || hdr[0] != 0x43535446 || hdr[3] < 1 || hdr[3] > 2) return -1;
     fx->h = hdr[1]; fx->w = hdr[2]; fx->n_styles = hdr[3];
     for (int k = 0; k < fx->n_styles; k++)
         if (fread(&fx->hs[k], 4, 1, f) != 1 || fread(&fx->ws[k], 4, 1, f) != 1) return -1;
@@ -38,8 +46,17 @@ static int load_fixture(const char *path, fixture *fx)
     fx->alpha = v[0]; fx->beta = v[1]; fx->gamma = v[2];
     fx->lc = v[3]; fx->ls = v[4]; fx->ltv = v[5]; fx->total = v[6];
     fx->grad = read_floats(f, n);
-    fclose(f);
     return fx->content && fx->style[0] && fx->x && fx->grad ? 0 : -1;
+}
+
+static int load_fixture(const char *path, fixture *fx)
+{
+    memset(fx, 0, sizeof *fx);
+    FILE *f = fopen(path, "rb");
+    int r = f ? read_fixture(f, fx) : -1;
+    if (f) fclose(f);
+    if (r) free_fixture(fx);
+    return r;
 }
 
 /* The options of make_fixture.py's case `name`; returns the pooling mode. */
@@ -67,10 +84,14 @@ int main(int argc, char **argv)
     const char *data = argc > 2 ? argv[2] : "tests/data/gatys_vgg19.bin";
     const char *which = argc > 3 ? argv[3] : "default";
     const char *wpath = tu_weights_or_skip();
+    cs_backend *be = tu_backend(backend); /* first: a skip then leaves nothing allocated */
     fixture fx;
-    if (load_fixture(data, &fx)) { fprintf(stderr, "cannot read fixture %s\n", data); return 1; }
+    if (load_fixture(data, &fx)) {
+        fprintf(stderr, "cannot read fixture %s\n", data);
+        cs_backend_destroy(be);
+        return 1;
+    }
 
-    cs_backend *be = tu_backend(backend);
     cs_weights w;
     CHECK_OK(cs_weights_load(wpath, &w));
     clstyle_options o;
@@ -122,5 +143,6 @@ int main(int argc, char **argv)
     cs_net_destroy(&net);
     cs_weights_free(&w);
     cs_backend_destroy(be);
+    free_fixture(&fx);
     return tu_done("fixture");
 }

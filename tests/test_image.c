@@ -43,31 +43,31 @@ static void test_formats(void)
     unsigned char pal_idx[4] = { 0, 1, 1, 0 }, pal[6] = { 200, 100, 50, 0, 0, 255 };
 
     CHECK(write_png(tmp("rgb.png"), PNG_FORMAT_RGB, rgb, NULL, 0) == 0, "write rgb");
-    CHECK_OK(cs_image_load_png(tmp("rgb.png"), &im));
+    CHECK_OK(cs_image_load(tmp("rgb.png"), 0, &im));
     CHECK(im.w == 2 && im.h == 2, "size %dx%d", im.w, im.h);
     CHECK(px(&im, 0, 0, 0) == 1.0f && px(&im, 1, 1, 0) == 1.0f && px(&im, 2, 0, 1) == 1.0f, "rgb primaries");
     CHECK(fabsf(px(&im, 2, 1, 1) - 30 / 255.0f) < 1e-6, "rgb value");
     cs_image_free(&im);
 
     CHECK(write_png(tmp("grey.png"), PNG_FORMAT_GRAY, grey, NULL, 0) == 0, "write grey");
-    CHECK_OK(cs_image_load_png(tmp("grey.png"), &im));
+    CHECK_OK(cs_image_load(tmp("grey.png"), 0, &im));
     for (int c = 0; c < 3; c++) CHECK(fabsf(px(&im, c, 0, 1) - 128 / 255.0f) < 1e-6, "grey to rgb channel %d", c);
     cs_image_free(&im);
 
     CHECK(write_png(tmp("rgba.png"), PNG_FORMAT_RGBA, rgba, NULL, 0) == 0, "write rgba");
-    CHECK_OK(cs_image_load_png(tmp("rgba.png"), &im));
+    CHECK_OK(cs_image_load(tmp("rgba.png"), 0, &im));
     CHECK(px(&im, 0, 1, 0) == 1.0f && px(&im, 1, 1, 0) == 1.0f && px(&im, 2, 1, 0) == 1.0f, "transparent -> white");
     CHECK(px(&im, 0, 0, 0) == 1.0f && px(&im, 1, 0, 0) == 0.0f, "opaque red stays red");
     CHECK(px(&im, 0, 0, 1) > 0.3f && px(&im, 0, 0, 1) < 0.9f, "half-transparent black is grey (%g)", px(&im, 0, 0, 1));
     cs_image_free(&im);
 
     CHECK(write_png(tmp("rgb16.png"), PNG_FORMAT_LINEAR_RGB, rgb16, NULL, 0) == 0, "write 16-bit");
-    CHECK_OK(cs_image_load_png(tmp("rgb16.png"), &im));
+    CHECK_OK(cs_image_load(tmp("rgb16.png"), 0, &im));
     CHECK(px(&im, 0, 0, 0) == 1.0f && px(&im, 1, 0, 0) == 0.0f, "16-bit primaries");
     cs_image_free(&im);
 
     CHECK(write_png(tmp("pal.png"), PNG_FORMAT_RGB_COLORMAP, pal_idx, pal, 2) == 0, "write palette");
-    CHECK_OK(cs_image_load_png(tmp("pal.png"), &im));
+    CHECK_OK(cs_image_load(tmp("pal.png"), 0, &im));
     CHECK(fabsf(px(&im, 0, 0, 0) - 200 / 255.0f) < 1e-6 && px(&im, 2, 1, 0) == 1.0f, "palette colours");
     cs_image_free(&im);
 }
@@ -75,15 +75,15 @@ static void test_formats(void)
 static void test_bad_files(void)
 {
     cs_image im;
-    CHECK(cs_image_load_png(tmp("nope.png"), &im) == CLSTYLE_ERR_IO, "missing file");
+    CHECK(cs_image_load(tmp("nope.png"), 0, &im) == CLSTYLE_ERR_IO, "missing file");
     CHECK(strstr(clstyle_last_error(), "nope.png") != NULL, "message names the file: %s", clstyle_last_error());
     FILE *f = fopen(tmp("empty.png"), "wb");
     fclose(f);
-    CHECK(cs_image_load_png(tmp("empty.png"), &im) == CLSTYLE_ERR_FORMAT, "empty file");
+    CHECK(cs_image_load(tmp("empty.png"), 0, &im) == CLSTYLE_ERR_FORMAT, "empty file");
     f = fopen(tmp("text.png"), "wb");
     fputs("this is not an image\n", f);
     fclose(f);
-    CHECK(cs_image_load_png(tmp("text.png"), &im) == CLSTYLE_ERR_FORMAT, "non-PNG");
+    CHECK(cs_image_load(tmp("text.png"), 0, &im) == CLSTYLE_ERR_FORMAT, "non-PNG");
     CHECK(strstr(clstyle_last_error(), "text.png") != NULL, "message names the file: %s", clstyle_last_error());
     /* Truncated: a real PNG cut short. */
     cs_image big;
@@ -97,7 +97,7 @@ static void test_bad_files(void)
     f = fopen(tmp("cut.png"), "wb");
     fwrite(buf, 1, n / 2, f);
     fclose(f);
-    CHECK(cs_image_load_png(tmp("cut.png"), &im) == CLSTYLE_ERR_FORMAT, "truncated PNG: %s", clstyle_last_error());
+    CHECK(cs_image_load(tmp("cut.png"), 0, &im) == CLSTYLE_ERR_FORMAT, "truncated PNG: %s", clstyle_last_error());
     cs_image_free(&big);
 }
 
@@ -107,7 +107,7 @@ static void test_roundtrip_and_atomic(void)
     CHECK_OK(cs_image_alloc(5, 3, &a));
     for (int i = 0; i < 45; i++) a.p[i] = (float)i / 44.0f * 1.2f - 0.1f; /* includes values outside [0,1] */
     CHECK_OK(cs_image_save_png(tmp("rt.png"), &a, 8));
-    CHECK_OK(cs_image_load_png(tmp("rt.png"), &b));
+    CHECK_OK(cs_image_load(tmp("rt.png"), 0, &b));
     double worst = 0;
     for (int i = 0; i < 45; i++) {
         float want = a.p[i] < 0 ? 0 : a.p[i] > 1 ? 1 : a.p[i];
@@ -121,7 +121,7 @@ static void test_roundtrip_and_atomic(void)
     unsigned char hdr[26];
     CHECK(f && fread(hdr, 1, 26, f) == 26 && hdr[24] == 16 && hdr[25] == 2, "16-bit RGB IHDR");
     if (f) fclose(f);
-    CHECK_OK(cs_image_load_png(tmp("rt16.png"), &b));
+    CHECK_OK(cs_image_load(tmp("rt16.png"), 0, &b));
     for (int i = 0; i < 45; i++) {
         float want = a.p[i] < 0 ? 0 : a.p[i] > 1 ? 1 : a.p[i];
         CHECK(fabsf(b.p[i] - want) <= 0.5f / 255 + 1e-6f, "16-bit round trip at %d", i);

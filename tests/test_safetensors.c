@@ -119,6 +119,46 @@ static void test_malformed(void)
     cs_weights_free(&w);
 }
 
+/* Files whose header or values lie: each refused at load, naming the tensor. */
+static void test_lies(void)
+{
+    static const struct { const char *file, *header; size_t bytes; const char *needle; } lies[] = {
+        { "dup.safetensors",
+          "{\"features.0.weight\":{\"dtype\":\"F32\",\"shape\":[64,3,3,3],\"data_offsets\":[0,6912]},"
+          "\"features.0.weight\":{\"dtype\":\"F32\",\"shape\":[64,3,3,3],\"data_offsets\":[6912,13824]}}",
+          13824, "tensor 'features.0.weight' appears twice" },
+        { "overlap.safetensors",
+          "{\"features.0.weight\":{\"dtype\":\"F32\",\"shape\":[64,3,3,3],\"data_offsets\":[0,6912]},"
+          "\"features.0.bias\":{\"dtype\":\"F32\",\"shape\":[64],\"data_offsets\":[6656,6912]}}",
+          6912, "'features.0.weight' and 'features.0.bias' overlap" },
+        /* 2^31 * 2^31 floats = 2^64 bytes, which wraps to the empty range [0, 0]. */
+        { "wrap.safetensors",
+          "{\"features.0.weight\":{\"dtype\":\"F32\",\"shape\":[2147483648,2147483648],\"data_offsets\":[0,0]}}",
+          0, "'features.0.weight': shape is too large" },
+    };
+    for (size_t i = 0; i < sizeof lies / sizeof lies[0]; i++) {
+        stw_raw(tmp(lies[i].file), lies[i].header, lies[i].bytes);
+        expect_fail(lies[i].file, CLSTYLE_ERR_FORMAT, lies[i].needle);
+    }
+
+    cs_weights w;
+    CHECK_OK(cs_weights_synthetic(16, 5, &w));
+    stw_vgg(tmp("arch.safetensors"), &w, 0, 0, "{\"arch\":\"resnet50\"}");
+    expect_fail("arch.safetensors", CLSTYLE_ERR_FORMAT, "unsupported arch 'resnet50'");
+    const float bad[2] = { NAN, INFINITY };
+    const char *what[2] = { "holds NaN at element 5", "holds Inf at element 5" };
+    for (int i = 0; i < 2; i++) {
+        float keep = w.w[3][5];
+        w.w[3][5] = bad[i];
+        stw_vgg(tmp("nonfinite.safetensors"), &w, 0, 0, NULL);
+        w.w[3][5] = keep;
+        char needle[96];
+        snprintf(needle, sizeof needle, "'features.%d.weight' %s", cs_weights_torch_index(&w, 3), what[i]);
+        expect_fail("nonfinite.safetensors", CLSTYLE_ERR_FORMAT, needle);
+    }
+    cs_weights_free(&w);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/clstyle-st-XXXXXX");
@@ -128,6 +168,7 @@ int main(void)
     test_roundtrip(19, 1, 0, "{\"arch\":\"vgg19\",\"input\":\"rgb255_caffe\"}", "rgb255_caffe"); /* like ../shared */
     test_roundtrip(16, 1, 0, "{\"input\":\"bgr255_caffe\"}", "bgr255_caffe");
     test_malformed();
+    test_lies();
     const char *real = getenv("CLSTYLE_WEIGHTS");
     FILE *rf = real && *real ? fopen(real, "rb") : NULL;
     if (rf) fclose(rf);

@@ -4,12 +4,16 @@
  * Synthetic VGG weights (timing does not depend on the values).
  *
  *   clstyle-bench [--device SPEC] [--arch 16,19] [--sizes 256,512,1024]
- *                 [--iterations N] [--reference] [--reference-iterations N] [--square] [--profile]
+ *                 [--iterations N] [--reference] [--reference-iterations N] [--square]
+ *                 [--conv auto,gemm,direct] [--profile]
+ * --conv runs each size once per convolution algorithm, side by side (auto:
+ * the device's measured choice, printed with its times).
  * Sizes are the longer side; images are 4:3 like the examples (--square: 1:1).
  * --profile (or CLSTYLE_PROFILE=1) adds where each iteration's device time
  * goes (convolutions, Gram products, element-wise kernels, optimizer) and the
  * GFLOP/s of the convolutions and Gram products; it serializes the queue, so
  * ms/iter is then a little higher. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,11 +106,21 @@ static int parse_list(const char *s, int *out, int max)
 }
 
 
+/* Splits a comma-separated list in place. */
+static int split_names(char *s, const char **out, int max)
+{
+    int n = 0;
+    for (char *p = strtok(s, ","); p && n < max; p = strtok(NULL, ",")) out[n++] = p;
+    return n;
+}
+
 int main(int argc, char **argv)
 {
     cs_backend_params params;
     cs_backend_params_from_env(&params);
     const char *device = params.device;
+    const char *convs[8] = { "auto" };
+    int n_conv = 1;
     int archs[4] = { 16, 19 }, n_arch = 2, sizes[8] = { 256, 512, 1024 }, n_sizes = 3, iters = 10, ref = 0, ref_iters = 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
@@ -117,10 +131,11 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--reference")) ref = 1;
         else if (!strcmp(a, "--square")) square = 1;
         else if (!strcmp(a, "--profile")) profile = 1;
+        else if (!strcmp(a, "--conv")) { n_conv = split_names((char *)v, convs, 8); i++; }
         else if (!strcmp(a, "--reference-iterations")) { ref_iters = atoi(v); i++; }
         else {
             fprintf(stderr, "usage: clstyle-bench [--device SPEC] [--arch 16,19] [--sizes 256,512,1024] [--iterations N] "
-                            "[--reference] [--reference-iterations N] [--square] [--profile]\n");
+                            "[--reference] [--reference-iterations N] [--square] [--conv auto,gemm,direct] [--profile]\n");
             return 2;
         }
     }
@@ -146,29 +161,37 @@ int main(int argc, char **argv)
     t0 = cs_now();
     st = cs_backend_create("opencl", &params, &be);
     double cached_s = cs_now() - t0;
-    printf("program build: %.3f s from source, %.3f s from the cache\n", compile_s, cached_s);
-    printf("%-6s %-10s %12s %12s %12s %14s %s\n", "net", "size", "ms/iter", "setup s", "peak MiB", "reference", "loss 0 -> end");
+    printf("setup (program build and convolution choice): %.3f s first run, %.3f s from the cache\n%s", compile_s, cached_s,
+           be->notes);
+    printf("%-6s %-10s %-7s %12s %12s %12s %14s %s\n", "net", "size", "conv", "ms/iter", "setup s", "peak MiB", "reference",
+           "loss 0 -> end");
     for (int a = 0; a < n_arch && st == CLSTYLE_OK; a++) {
         cs_weights w;
         if ((st = cs_weights_synthetic(archs[a], 42, &w)) != CLSTYLE_OK) break;
         for (int k = 0; k < n_sizes && st == CLSTYLE_OK; k++) {
-            result r = { 0 }, rr = { 0 };
+            result rr = { 0 };
             char shape[32], refcol[32] = "-";
             snprintf(shape, sizeof shape, "%dx%d", sizes[k], square ? sizes[k] : sizes[k] * 3 / 4);
-            /* A fresh backend per run, so the peak is this run's alone (scratch buffers included). */
-            cs_backend_destroy(be);
-            if ((st = cs_backend_create("opencl", &params, &be)) != CLSTYLE_OK) break;
-            if ((st = run_one(be, &w, sizes[k], iters, &r)) != CLSTYLE_OK) break;
             if (ref) {
                 cs_backend *rb;
                 if ((st = cs_backend_create("reference", NULL, &rb)) != CLSTYLE_OK || (st = run_one(rb, &w, sizes[k], ref_iters, &rr)) != CLSTYLE_OK) break;
                 cs_backend_destroy(rb);
-                snprintf(refcol, sizeof refcol, "%.0f ms (%.1fx)", rr.ms_per_iter, rr.ms_per_iter / r.ms_per_iter);
             }
-            printf("vgg%-3d %-10s %12.1f %12.2f %12.0f %14s %.4g -> %.4g\n", archs[a], shape, r.ms_per_iter, r.setup_s,
-                   r.peak / 1048576.0, refcol, r.loss0, r.loss_end);
-            if (profile) print_profile(&r.prof, iters);
-            fflush(stdout);
+            for (int v = 0; v < n_conv && st == CLSTYLE_OK; v++) {
+                result r = { 0 };
+                /* A fresh backend per run, so the peak is this run's alone (scratch buffers included). */
+                cs_backend_destroy(be);
+                params.conv = convs[v];
+                if ((st = cs_backend_create("opencl", &params, &be)) != CLSTYLE_OK) break;
+                if ((st = run_one(be, &w, sizes[k], iters, &r)) != CLSTYLE_OK) break;
+                if (ref) snprintf(refcol, sizeof refcol, "%.0f ms (%.1fx)", rr.ms_per_iter, rr.ms_per_iter / r.ms_per_iter);
+                printf("vgg%-3d %-10s %-7s %12.1f %12.2f %12.0f %14s %.7g -> %.4g", archs[a], shape, convs[v], r.ms_per_iter,
+                       r.setup_s, r.peak / 1048576.0, refcol, r.loss0, r.loss_end);
+                if (ref) printf("  (reference loss 0 %.7g, rel. %.1e)", rr.loss0, fabs(r.loss0 - rr.loss0) / rr.loss0);
+                printf("\n");
+                if (profile) print_profile(&r.prof, iters);
+                fflush(stdout);
+            }
         }
         cs_weights_free(&w);
     }

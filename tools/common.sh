@@ -1,7 +1,10 @@
 # Shared by tools/demo and tools/test: install missing Debian/Ubuntu packages,
 # build into build/. Source it from the repository root.
 
-CLSTYLE_PACKAGES="gcc libc6-dev meson ninja-build pkg-config python3 libpng-dev ocl-icd-opencl-dev opencl-c-headers libclblast-dev pocl-opencl-icd"
+# OpenCL stacks the tests run on: PoCL (CPU), Mesa's rusticl (the stack of
+# AMD and Intel GPUs on open drivers; llvmpipe gives a CPU device) and Oclgrind
+# (a simulator that checks every memory access: the oclgrind suite).
+CLSTYLE_PACKAGES="gcc libc6-dev meson ninja-build pkg-config python3 libpng-dev ocl-icd-opencl-dev opencl-c-headers libclblast-dev pocl-opencl-icd mesa-opencl-icd oclgrind"
 
 # Installs what is missing: with apt-get when root, otherwise prints the command.
 install_packages() {

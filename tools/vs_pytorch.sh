@@ -20,7 +20,7 @@ for size in $sizes; do
         ms=$(nice -n 10 /usr/bin/python3 "$here/pytorch_baseline.py" "$size" "$iters" 19 | sed -n 's/.* \([0-9.]*\) ms\/iter/\1/p')
         echo "$size pytorch $ms" >>"$log"
         for b in "$@"; do
-            ms=$(nice -n 10 "$b" --arch 19 --square --sizes "$size" --iterations "$iters" | awk '/^vgg19/ { print $3 }')
+            ms=$(nice -n 10 "$b" --arch 19 --square --sizes "$size" --iterations "$iters" | awk '/^vgg19/ { for (i = 3; i <= NF; i++) if ($i ~ /^[0-9.]+$/) { print $i; exit } }')
             echo "$size $b $ms" >>"$log"
         done
     done

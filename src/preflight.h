@@ -1,0 +1,22 @@
+/* Checks on the paths a run reads and writes, made before anything is
+ * loaded, so a bad path fails in a moment rather than after the run. */
+#ifndef CS_PREFLIGHT_H
+#define CS_PREFLIGHT_H
+#include <stdio.h>
+#include "clstyle.h"
+
+/* Inputs (content, styles, --init FILE, the weights) must be regular files
+ * when they exist (a FIFO would block the open; a device never ends). The
+ * output must be a usable path (not empty, within PATH_MAX and NAME_MAX) in a
+ * writable folder, and, when it exists, a regular file (not a folder, device,
+ * FIFO or symbolic link) that is none of the inputs nor the --log file
+ * (same device and inode, so links and other spellings count too). The log
+ * must not be an input either. */
+clstyle_status cs_preflight(const clstyle_options *o, const char *weights_path);
+
+/* fopen(path, "rb") for a regular file only: opened without blocking, so a
+ * FIFO put in place after the checks above cannot hang the run. `what`
+ * names the file in the message ("weights file"). */
+clstyle_status cs_open_regular(const char *path, const char *what, FILE **out);
+
+#endif

@@ -1,0 +1,17 @@
+/* The --log file (JSON Lines): every write is checked, so a log that cannot
+ * be written (full disk, /dev/full, a closed pipe) fails the run naming the
+ * file instead of leaving an empty or cut log behind an exit 0. */
+#ifndef CS_RUNLOG_H
+#define CS_RUNLOG_H
+#include <stdio.h>
+#include "clstyle.h"
+
+clstyle_status cs_log_open(const char *path, FILE **out);
+/* Flushes what was printed to f; fails if any write to it failed. */
+clstyle_status cs_log_check(FILE *f, const char *path);
+/* The last line of an interrupted run: which iteration its output holds. */
+clstyle_status cs_log_interrupted(FILE *f, const char *path, int iter);
+/* Closes *f (NULL is fine) and reports a failed final write. */
+clstyle_status cs_log_close(FILE **f, const char *path);
+
+#endif
