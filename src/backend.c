@@ -33,10 +33,11 @@ static void cache_dir(char *out, size_t n)
 
 void cs_backend_params_from_env(cs_backend_params *p)
 {
-    const char *device = getenv("CLSTYLE_DEVICE"), *conv = getenv("CLSTYLE_CONV");
+    const char *device = getenv("CLSTYLE_DEVICE"), *conv = getenv("CLSTYLE_CONV"), *gram = getenv("CLSTYLE_GRAM");
     memset(p, 0, sizeof *p);
     p->device = device && *device ? device : NULL;
     p->conv = conv && *conv ? conv : NULL;
+    p->gram = gram && *gram ? gram : NULL;
     p->profile = env_on("CLSTYLE_PROFILE");
     p->band_bytes = env_mb("CLSTYLE_BAND_MB");
     p->mem_limit = env_mb("CLSTYLE_DEVICE_MEM_MB");

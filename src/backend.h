@@ -31,6 +31,10 @@ typedef struct cs_backend_ops {
     clstyle_status (*conv3x3)(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
     /* dx (ci,h,w) = gradient of conv3x3 w.r.t. its input, given dy (co,h,w). */
     clstyle_status (*conv3x3_bwd)(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+    /* Optional (NULL: conv3x3 then bias_relu): y = conv3x3(x) + bias (bias may
+     * be NULL), then ReLU if relu, in one pass where the backend can fuse them. */
+    clstyle_status (*conv3x3_bias_relu)(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w,
+                                        int relu);
     /* In place on y (c,hw): y += bias[c] (bias may be NULL), then ReLU if relu. */
     clstyle_status (*bias_relu)(cs_backend *be, cs_buf *y, cs_buf *bias, int c, int hw, int relu);
     /* In place: dy[i] = y[i] > 0 ? dy[i] : 0, y being the ReLU output. */
@@ -95,6 +99,7 @@ struct cs_backend {
 typedef struct cs_backend_params {
     const char *device;     /* OpenCL device: index or name (CLSTYLE_DEVICE); NULL = default */
     const char *conv;       /* convolution algorithm (CLSTYLE_CONV); NULL or "auto" = the device's choice */
+    const char *gram;       /* Gram products: "blas", "own" (CLSTYLE_GRAM); NULL or "auto" = the device's choice */
     int profile;            /* time every launch and print a table at destroy (CLSTYLE_PROFILE) */
     size_t band_bytes;      /* im2col band cap (CLSTYLE_BAND_MB); 0 = default */
     size_t mem_limit;       /* device memory clstyle may use (--max-memory, CLSTYLE_DEVICE_MEM_MB); 0 = the device's */
@@ -114,6 +119,12 @@ clstyle_status cs_backend_create(const char *name, const cs_backend_params *para
 clstyle_status cs_backend_reference_create(cs_backend **out);
 clstyle_status cs_backend_null_create(const cs_backend_params *params, cs_backend **out);
 clstyle_status cs_backend_opencl_create(const cs_backend_params *params, cs_backend **out);
+
+/* Where an OpenCL backend created with params.profile spent its device time
+ * since the previous call (which this resets): ms per family of kernels, and
+ * the FLOPs of the convolutions and Gram products (GFLOP/s = flop / ms / 1e6). */
+typedef struct { double conv_ms, gram_ms, eltwise_ms, optim_ms, conv_flop, gram_flop; } cs_profile;
+clstyle_status cs_backend_opencl_profile(cs_backend *be, cs_profile *out);
 
 /* Convenience wrappers so call sites read like the math. */
 #define CS_OP(be, op, ...) ((be)->ops->op((be), __VA_ARGS__))

@@ -25,7 +25,7 @@ void cl_destroy(cs_backend *be)
     if (c->q) clFinish(c->q);
     if (c->profile) cl_prof_print(c);
     release_program(c);
-    cl_mem mems[] = { c->col, c->parts, c->gemm_tmp, c->pad, c->partial, c->coef };
+    cl_mem mems[] = { c->col, c->parts, c->gemm_tmp, c->wino_m, c->partial, c->coef };
     for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
         if (mems[i]) clReleaseMemObject(mems[i]);
     if (c->q) clReleaseCommandQueue(c->q);
@@ -131,6 +131,7 @@ static clstyle_status setup(cl_be *c)
     snprintf(be->name, sizeof be->name, "opencl");
     snprintf(be->device, sizeof be->device, "%.100s (%.60s, %.60s)", c->dev.device_name, c->dev.platform_name, c->dev.version);
     set_limits(c);
+    CS_TRY(cl_gram_choose(c));
     c->ctx = clCreateContext(NULL, 1, &c->dev.device, NULL, NULL, &err);
     CS_TRY(cl_err(err, "clCreateContext", c->dev.device_name));
     c->profile = c->params.profile;
@@ -157,6 +158,15 @@ clstyle_status cs_backend_opencl_create(const cs_backend_params *params, cs_back
         return st;
     }
     *out = &c->base;
+    return CLSTYLE_OK;
+}
+
+clstyle_status cs_backend_opencl_profile(cs_backend *be, cs_profile *out)
+{
+    cl_be *c = CB(be);
+    if (strcmp(be->name, "opencl") || !c->profile) return cs_fail(CLSTYLE_ERR_USAGE, "profile: not an OpenCL backend with profiling on");
+    CS_TRY(cl_err(clFinish(c->q), "clFinish", "profile"));
+    cl_prof_summary(c, out);
     return CLSTYLE_OK;
 }
 

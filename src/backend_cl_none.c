@@ -11,3 +11,10 @@ clstyle_status cs_backend_opencl_create(const cs_backend_params *params, cs_back
 }
 
 clstyle_status clstyle_list_devices(void) { return cs_backend_opencl_create(NULL, &(cs_backend *){ NULL }); }
+
+clstyle_status cs_backend_opencl_profile(cs_backend *be, cs_profile *out)
+{
+    (void)be;
+    (void)out;
+    return cs_fail(CLSTYLE_ERR_DEVICE, "this clstyle was built without OpenCL: no profile");
+}

@@ -2,8 +2,10 @@
  * buffer memory a job asks for. The planner runs a job's setup on it to
  * choose pieces and history that fit a memory budget. It also counts the
  * scratch buffers the OpenCL backend grows on demand for the convolution
- * algorithm named in its parameters (both when none is named) and the Gram
- * matrices' partial sums, as cl_conv.c and cl_gemm.c size them. */
+ * algorithm named in its parameters (all when none is named): the CPU kernels'
+ * rearranged weight copies, the im2col band (which also bounds Winograd's
+ * tiles and products), and the Gram matrices' partial sums, as cl_conv.c,
+ * cl_winograd.c and cl_gemm.c size them. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,22 +14,24 @@
 
 struct cs_buf {
     size_t n;
+    size_t prep;    /* floats of the rearranged weight copies counted for it */
 };
 
 typedef struct {
     cs_backend base;
-    int direct, gemm;          /* which convolution scratch to count */
+    int prepared, banded;      /* which convolution scratch to count */
     size_t band;               /* im2col band cap, floats */
-    size_t pad, col, parts, gemm_tmp; /* scratch grown so far, floats */
+    size_t col, parts, gemm_tmp; /* scratch grown so far, floats */
 } null_be;
 
-enum { PAD_PX = 16, GRAM_CHUNK = 4096 }; /* cl_be.h CS_DIRECT_PX, cl_gemm.c GRAM_CHUNK */
+enum { GRAM_CHUNK = 4096 }; /* cl_gemm.c GRAM_CHUNK */
 
 static clstyle_status nb_alloc(cs_backend *be, size_t n, cs_buf **out)
 {
     cs_buf *b = malloc(sizeof *b);
     if (!b) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
     b->n = n;
+    b->prep = 0;
     be->bytes_in_use += n * sizeof(float);
     if (be->bytes_in_use > be->bytes_peak) be->bytes_peak = be->bytes_in_use;
     *out = b;
@@ -36,7 +40,7 @@ static clstyle_status nb_alloc(cs_backend *be, size_t n, cs_buf **out)
 
 static void nb_release(cs_backend *be, cs_buf *b)
 {
-    be->bytes_in_use -= b->n * sizeof(float);
+    be->bytes_in_use -= (b->n + b->prep) * sizeof(float);
     free(b);
 }
 
@@ -72,17 +76,22 @@ static void grow(cs_backend *be, size_t *have, size_t need)
     *have = need;
 }
 
-/* Serves the forward and the backward convolution: the padded copy holds the
- * wider of input and output, so the backward pass is counted by the forward. */
+/* Serves the forward and the backward convolution. The CPU kernels keep a
+ * rearranged copy of a convolution's weights per direction (at most 16/9 of
+ * them, for Winograd), made at the first use and freed with the weights: both
+ * directions are counted at the first use, as a measured setup runs only the
+ * forward. */
 static clstyle_status nb_conv(cs_backend *be, cs_buf *x, cs_buf *w, cs_buf *y, int ci, int co, int h, int wd)
 {
     null_be *nb = (null_be *)be;
-    (void)x; (void)w; (void)y;
-    size_t c = (size_t)(ci > co ? ci : co), wp = ((size_t)wd + PAD_PX - 1) / PAD_PX * PAD_PX + 2;
+    (void)x; (void)y; (void)co;
     size_t row = (size_t)ci * 9 * wd, rows = nb->band / row; /* cl_conv.c band_rows */
     rows = rows < 1 ? 1 : rows > (size_t)h ? (size_t)h : rows;
-    if (nb->direct) grow(be, &nb->pad, c * (h + 2) * wp);
-    if (nb->gemm) grow(be, &nb->col, rows * row);
+    if (nb->prepared && !w->prep) {
+        w->prep = 2 * (w->n / 9 * 16 + 16);
+        grow(be, &(size_t){ 0 }, w->prep);
+    }
+    if (nb->banded) grow(be, &nb->col, rows * row);
     return CLSTYLE_OK;
 }
 
@@ -148,8 +157,8 @@ clstyle_status cs_backend_null_create(const cs_backend_params *params, cs_backen
     nb->base.ops = &null_ops;
     strcpy(nb->base.name, "measure");
     const char *conv = params && params->conv ? params->conv : "";
-    nb->direct = strcmp(conv, "gemm") != 0;
-    nb->gemm = strcmp(conv, "direct") != 0;
+    nb->prepared = strcmp(conv, "gemm") != 0;
+    nb->banded = strcmp(conv, "direct") != 0;
     nb->band = (params && params->band_bytes ? params->band_bytes : (size_t)256 << 20) / sizeof(float);
     *out = &nb->base;
     return CLSTYLE_OK;

@@ -21,12 +21,26 @@ enum { MAX_WG = 256, MAX_GROUPS = 256, ROW_GROUPS = 32, DEFERRED = 64, N_PROF = 
     X(im2col, "im2col3x3") X(col2im, "col2im3x3") X(bias_relu, "bias_relu") X(relu_bwd, "relu_bwd") X(affine, "affine3") \
     X(axpy, "axpy") X(scale, "scale") X(fill, "fill") X(pool, "pool2x2") X(pool_bwd, "pool2x2_bwd") X(dot, "dot_asum")  \
     X(sqdiff, "sqdiff") X(tv, "tv") X(adam, "adam") X(sum_parts, "sum_parts") X(multi_dot, "multi_dot")              \
-    X(combine, "combine") X(pad1, "pad1") X(direct_fwd, "conv3x3_direct_fwd") X(direct_bwd, "conv3x3_direct_bwd") \
-    X(window, "window")
+    X(combine, "combine") X(wprep, "conv_wprep") X(direct, "conv3x3_direct")    \
+    X(wino_wprep, "wino_wprep") X(wino_in, "wino_in") X(wino_gemm, "wino_gemm") X(wino_out, "wino_out") \
+    X(gram_blocks, "gram_blocks") X(gram_sum, "gram_sum") X(gram_bwd16, "gram_bwd16") X(window, "window")
+
+/* A weight buffer's copy rearranged for one convolution algorithm (made
+ * lazily, kept with the buffer, remade when the buffer was written since). */
+typedef struct {
+    cl_mem m;
+    unsigned gen;
+    int n_in, n_out, cob;
+} cl_prep;
+
+/* Prep slots: an algorithm's forward copy, and + 1 its backward one. */
+enum { PREP_DIRECT = 0, PREP_WINO = 2, PREP_SLOTS = 4 };
 
 struct cs_buf {
     cl_mem m;
     size_t n;
+    unsigned gen;              /* bumped by upload, copy and fill, which is how weights change */
+    cl_prep prep[PREP_SLOTS];  /* see cl_prepared */
 };
 
 /* Profiling (params.profile): device time per kernel/GEMM from OpenCL events
@@ -49,17 +63,24 @@ typedef struct cl_be {
     int conv_algo[CS_CONV_CLASSES]; /* per shape class (cl_choose.c): index into cl_conv_algos[] */
     int wg;                    /* work-group size of the reductions (WG_SIZE): a power of two <= MAX_WG the device runs */
     size_t local1d;            /* work-group size of the 1-D launches: <= 64 and every kernel's CL_KERNEL_WORK_GROUP_SIZE */
+    int gram_own;              /* Gram products by cl/gram.cl instead of CLBlast (cl_gram.c) */
+    /* Epilogue of the forward convolution being run (cl_conv3x3_bias_relu):
+     * an algorithm that adds the bias and applies the ReLU as it stores sets
+     * epi_done; otherwise a bias_relu pass follows. */
+    cs_buf *epi_bias;
+    int epi_relu, epi_done;
     /* profiling */
     int profile;
     cl_event ev;
     double t_enqueue;          /* when the profiled call started, for its host time */
     prof_entry prof[N_PROF];
     int n_prof;
+    double conv_flop, gram_flop; /* arithmetic of the convolutions and Gram products (profile summary) */
     /* scratch buffers, grown on demand and kept */
     cl_mem col;                /* im2col band, up to base.band_bytes */
     size_t col_n;
-    cl_mem pad;                /* zero-padded input of the direct convolution */
-    size_t pad_n;
+    cl_mem wino_m;             /* Winograd products of a band of tiles (the input tiles use col) */
+    size_t wino_m_n;
     cl_mem gemm_tmp;           /* CLBlast's GEMM scratch, ours so it is not allocated per call */
     size_t gemm_tmp_n;
     struct { size_t key[11], bytes; } tmp_sizes[256]; /* temp sizes per GEMM shape seen */
@@ -81,6 +102,7 @@ clstyle_status cl_err(cl_int err, const char *call, const char *what);
 cl_event *cl_ev(cl_be *c);
 void cl_prof(cl_be *c, const char *name);
 void cl_prof_print(cl_be *c);
+void cl_prof_summary(cl_be *c, cs_profile *out);
 cl_int cl_set_args(cl_kernel k, int count, ...);
 clstyle_status cl_run1d(cl_be *c, cl_kernel k, const char *name, size_t n);
 clstyle_status cl_run(cl_be *c, cl_kernel k, const char *name, cl_uint dims, const size_t *global, const size_t *local);
@@ -95,21 +117,43 @@ void cl_release(cs_backend *be, cs_buf *b);
 clstyle_status cl_upload(cs_backend *be, cs_buf *dst, size_t off, const float *src, size_t n);
 clstyle_status cl_download(cs_backend *be, cs_buf *src, size_t off, float *dst, size_t n);
 clstyle_status cl_scratch(cl_be *c, cl_mem *m, size_t *have, size_t need, const char *what);
+/* A device buffer of n floats that the backend keeps for itself (counted in bytes_in_use). */
+clstyle_status cl_alloc_raw(cl_be *c, size_t n, cl_mem *out, const char *what);
+void cl_release_raw(cl_be *c, cl_mem m);
+clstyle_status cl_prepared(cl_be *c, cs_buf *wt, int slot, cl_kernel k, int n_in, int n_out, int block, size_t n, size_t items,
+                           cl_mem *out);
+
+/* cl_direct.c: the direct convolution on prepared weights (cl/direct.cl). */
+clstyle_status cl_direct_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
+clstyle_status cl_direct_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+/* cl_winograd.c: Winograd F(2x2, 3x3) (cl/winograd.cl). */
+clstyle_status cl_wino_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
+clstyle_status cl_wino_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+/* Winograd on the layers with many channels, direct on the others. */
+clstyle_status cl_hybrid_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
+clstyle_status cl_hybrid_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
 void cl_scratch_free(cl_be *c, cl_mem *m, size_t *have);
 
 /* cl_gemm.c */
 clstyle_status cl_gemm(cl_be *c, int ta, int tb, size_t m, size_t n, size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
                        cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem cm, size_t c_off, size_t ldc, const char *what);
+clstyle_status cl_gram_blas(cl_be *c, cs_buf *f, cs_buf *g, int ch, int m);
+clstyle_status cl_gram_bwd_blas(cl_be *c, cs_buf *dg, cs_buf *f, cs_buf *df, int ch, int m);
+
+/* cl_gram.c: the Gram vtable entries, through CLBlast or our own kernels
+ * (c->gram_own; CLSTYLE_GRAM=auto|blas|own, auto: own on CPU devices). */
+clstyle_status cl_gram_choose(cl_be *c);
 clstyle_status cl_gram(cs_backend *be, cs_buf *f, cs_buf *g, int c, int m);
 clstyle_status cl_gram_bwd(cs_backend *be, cs_buf *dg, cs_buf *f, cs_buf *df, int c, int m);
 
 /* cl_conv.c. The direct kernel computes CS_DIRECT_PX pixels (one float16
- * vector in cl/conv.cl) times CS_DIRECT_COB output channels per work-item. */
+ * vector in cl/direct.cl) times CS_DIRECT_COB output channels per work-item. */
 enum { CS_DIRECT_PX = 16, CS_DIRECT_COB = 16 };
 typedef struct {
     const char *name;
     clstyle_status (*fwd)(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
     clstyle_status (*bwd)(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+    int forced_only; /* never the measured choice, only CLSTYLE_CONV's (see cl_conv.c) */
 } cl_conv_algo;
 extern const cl_conv_algo cl_conv_algos[];
 extern const int cl_n_conv_algos;
@@ -117,6 +161,12 @@ extern const int cl_n_conv_algos;
 int cl_conv_find(const char *name);
 clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
 clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+clstyle_status cl_conv3x3_bias_relu(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w,
+                                    int relu);
+/* The kernel arguments of the epilogue for a launch (bias buffer, flags: 1 =
+ * add the bias, 2 = ReLU), marking it done; none for the backward (flip). */
+void cl_epilogue(cl_be *c, int flip, cl_mem fallback, cl_mem *bias, int *flags);
+clstyle_status cl_bias_relu(cs_backend *be, cs_buf *y, cs_buf *bias, int ch, int hw, int relu);
 
 /* cl_choose.c: c->conv_algo[] from params.conv when forced, else from the
  * cache or by measurement (self-check, then timing per shape class); the

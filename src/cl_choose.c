@@ -187,6 +187,11 @@ static clstyle_status time_class(cl_be *c, int cl, double rate[], measurement *m
     CS_CHECK(cl_alloc(&c->base, (size_t)co * ci * 9, &buf[1]));
     CS_CHECK(cl_alloc(&c->base, nx > ny ? nx : ny, &buf[2]));
     CS_CHECK(cl_fill(&c->base, buf[1], 0.01f, (size_t)co * ci * 9));
+    for (int k = 0; k < cl_n_conv_algos; k++)
+        if (cl_conv_algos[k].forced_only && m->ms[cl][k] != FAILED) {
+            m->ms[cl][k] = SKIPPED;
+            done[k] = 1;
+        }
     for (;;) {
         int a = -1;
         for (int k = 0; k < cl_n_conv_algos; k++)
@@ -222,7 +227,7 @@ static int cache_path(const cl_be *c, char *out, size_t n)
     const char *dev[] = { c->dev.device_name, c->dev.driver, c->dev.platform_version };
     for (size_t i = 0; i < sizeof dev / sizeof *dev; i++) h = hash_str(h, dev[i]);
     for (int i = 0; i < cs_cl_count; i++) h = hash_str(h, cs_cl_sources[i]);
-    for (int a = 0; a < cl_n_conv_algos; a++) h = hash_str(h, cl_conv_algos[a].name);
+    for (int a = 0; a < cl_n_conv_algos; a++) h = hash_str(hash_str(h, cl_conv_algos[a].name), cl_conv_algos[a].forced_only ? "forced" : "");
     for (int k = 0; k < CS_CONV_CLASSES; k++) {
         char shape[96];
         snprintf(shape, sizeof shape, "%s %d %d %d %d %d", classes[k].name, classes[k].max_ci, classes[k].ci, classes[k].co,
@@ -295,7 +300,7 @@ static void describe(cl_be *c, const measurement *m, const char *how)
             double ms = m->ms[cl][a];
             int j = ms > 0 ? snprintf(p + k, left - (size_t)k, " %s %.2f ms", cl_conv_algos[a].name, ms)
                            : snprintf(p + k, left - (size_t)k, " %s %s", cl_conv_algos[a].name,
-                                      ms == SKIPPED ? "skipped (predicted >4x slower)" : "failed");
+                                      ms == SKIPPED ? (cl_conv_algos[a].forced_only ? "only when forced" : "skipped (predicted >4x slower)") : "failed");
             k = j < 0 ? -1 : k + j;
         }
         if (k > 0 && (size_t)k + 1 < left) p[k++] = '\n', p[k] = 0;
@@ -315,7 +320,7 @@ static clstyle_status measure(cl_be *c, measurement *m)
     CS_TRY(self_check(c, m));
     for (int cl = 0; cl < CS_CONV_CLASSES; cl++) CS_TRY(time_class(c, cl, rate, m));
     cl_scratch_free(c, &c->col, &c->col_n);
-    cl_scratch_free(c, &c->pad, &c->pad_n);
+    cl_scratch_free(c, &c->wino_m, &c->wino_m_n);
     c->base.bytes_peak = c->base.bytes_in_use;
     return CLSTYLE_OK;
 }

@@ -2,9 +2,14 @@
  * as a table of algorithms; the backend dispatches per shape class to the
  * one cl_choose.c picked (any number of entries; each must handle any shape).
  * - gemm: im2col in row bands (capped memory) + CLBlast SGEMM; col2im back.
- * - direct: one kernel over a zero-padded copy, vectorized over 16 pixels and
- *   a block of output channels (on PoCL ~10x faster than CLBlast; on Mesa's
- *   rusticl ~20x slower). */
+ * - direct: one kernel on weights rearranged once (cl_direct.c), vectorized
+ *   over 16 pixels and a block of output channels, the zero border folded into
+ *   its loads (on PoCL ~10x faster than CLBlast; on Mesa's rusticl much slower).
+ * - winograd: F(2x2, 3x3) (cl_winograd.c), 2.25x fewer multiplications.
+ * - direct+winograd: Winograd on the layers with many channels, direct on the
+ *   others (one entry, for devices where the measured choice per class of
+ *   input channels cannot split what the channel product decides).
+ * The forward may also add the bias and apply the ReLU (cl_conv3x3_bias_relu). */
 #include <string.h>
 #include <strings.h>
 
@@ -54,34 +59,15 @@ static clstyle_status gemm_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int
     return CLSTYLE_OK;
 }
 
-/* Direct convolution: pad the input, then one launch; flip selects the
- * gradient to the input (the weights transposed and flipped). */
-static clstyle_status direct(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int n_in, int n_out, int h, int w, int flip)
-{
-    int wp = (w + CS_DIRECT_PX - 1) / CS_DIRECT_PX * CS_DIRECT_PX + 2;
-    size_t np = (size_t)n_in * (h + 2) * wp;
-    CS_TRY(cl_scratch(c, &c->pad, &c->pad_n, np, "padded input"));
-    ARGS(c->k.pad1, A(x->m), A(c->pad), A(n_in), A(h), A(w), A(wp));
-    CS_TRY(cl_run1d(c, c->k.pad1, "pad1", np));
-    size_t global[3] = { (size_t)(wp - 2) / CS_DIRECT_PX, (size_t)h, (size_t)(n_out + CS_DIRECT_COB - 1) / CS_DIRECT_COB };
-    cl_kernel k = flip ? c->k.direct_bwd : c->k.direct_fwd;
-    ARGS(k, A(c->pad), A(wt->m), A(y->m), A(n_in), A(n_out), A(h), A(w), A(wp));
-    return cl_run(c, k, flip ? "conv_direct bwd" : "conv_direct fwd", 3, global, NULL);
-}
-
-static clstyle_status direct_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
-{
-    return direct(c, x, wt, y, ci, co, h, w, 0);
-}
-
-static clstyle_status direct_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
-{
-    return direct(c, dy, wt, dx, co, ci, h, w, 1);
-}
-
 const cl_conv_algo cl_conv_algos[] = {
-    { "gemm", gemm_fwd, gemm_bwd },
-    { "direct", direct_fwd, direct_bwd },
+    { "gemm", gemm_fwd, gemm_bwd, 0 },
+    { "direct", cl_direct_fwd, cl_direct_bwd, 0 },
+    /* Plain Winograd only when forced: the measured choice times small shapes,
+     * where it wins on every class, but at 256-512 px it loses 2x on the
+     * shallow layers (clstyle-convbench) and its rounding there moved the
+     * OpenCL-vs-reference L-BFGS run 3e-4 apart by iteration 2 (e2e-backends). */
+    { "winograd", cl_wino_fwd, cl_wino_bwd, 1 },
+    { "direct+winograd", cl_hybrid_fwd, cl_hybrid_bwd, 0 },
 };
 const int cl_n_conv_algos = (int)(sizeof cl_conv_algos / sizeof *cl_conv_algos);
 
@@ -94,10 +80,35 @@ int cl_conv_find(const char *name)
 
 clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
 {
+    CB(be)->conv_flop += 18.0 * ci * co * h * w;
     return cl_conv_algos[CB(be)->conv_algo[cl_conv_class(ci)]].fwd(CB(be), x, wt, y, ci, co, h, w);
+}
+
+void cl_epilogue(cl_be *c, int flip, cl_mem fallback, cl_mem *bias, int *flags)
+{
+    int on = !flip && (c->epi_bias || c->epi_relu);
+    *bias = on && c->epi_bias ? c->epi_bias->m : fallback;
+    *flags = on ? (c->epi_bias ? 1 : 0) | (c->epi_relu ? 2 : 0) : 0;
+    if (on) c->epi_done = 1;
+}
+
+clstyle_status cl_conv3x3_bias_relu(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w,
+                                    int relu)
+{
+    cl_be *c = CB(be);
+    c->epi_bias = bias;
+    c->epi_relu = relu;
+    c->epi_done = 0;
+    clstyle_status st = cl_conv3x3(be, x, wt, y, ci, co, h, w);
+    int done = c->epi_done;
+    c->epi_bias = NULL;
+    c->epi_relu = c->epi_done = 0;
+    CS_TRY(st);
+    return done || (!bias && !relu) ? CLSTYLE_OK : cl_bias_relu(be, y, bias, co, h * w, relu);
 }
 
 clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
 {
+    CB(be)->conv_flop += 18.0 * ci * co * h * w;
     return cl_conv_algos[CB(be)->conv_algo[cl_conv_class(ci)]].bwd(CB(be), dy, wt, dx, ci, co, h, w);
 }

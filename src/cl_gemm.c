@@ -51,9 +51,8 @@ enum { GRAM_CHUNK = 4096 };
 /* G = F F^T / (c m). F is short and very wide (c <= 512, m up to 10^6), which
  * leaves a plain GEMM with too few output tiles to fill a GPU: split the long
  * dimension into chunks, one batched GEMM for the partial products, then sum them. */
-clstyle_status cl_gram(cs_backend *be, cs_buf *f, cs_buf *g, int ch, int m)
+clstyle_status cl_gram_blas(cl_be *c, cs_buf *f, cs_buf *g, int ch, int m)
 {
-    cl_be *c = CB(be);
     float a = (float)(1.0 / ((double)ch * m));
     size_t cc = (size_t)ch * ch, nb = (size_t)m / GRAM_CHUNK, rest = (size_t)m % GRAM_CHUNK;
     if (nb < 2)
@@ -72,9 +71,9 @@ clstyle_status cl_gram(cs_backend *be, cs_buf *f, cs_buf *g, int ch, int m)
     return cl_run1d(c, c->k.sum_parts, "sum_parts", cc);
 }
 
-clstyle_status cl_gram_bwd(cs_backend *be, cs_buf *dg, cs_buf *f, cs_buf *df, int ch, int m)
+clstyle_status cl_gram_bwd_blas(cl_be *c, cs_buf *dg, cs_buf *f, cs_buf *df, int ch, int m)
 {
     float a = (float)(2.0 / ((double)ch * m));
-    return cl_gemm(CB(be), 0, 0, (size_t)ch, (size_t)m, (size_t)ch, a, dg->m, 0, (size_t)ch, f->m, 0, (size_t)m, 1.0f, df->m, 0,
+    return cl_gemm(c, 0, 0, (size_t)ch, (size_t)m, (size_t)ch, a, dg->m, 0, (size_t)ch, f->m, 0, (size_t)m, 1.0f, df->m, 0,
                    (size_t)m, "gemm gram bwd");
 }

@@ -50,11 +50,37 @@ void cl_prof_print(cl_be *c)
 {
     double total = 0;
     for (int i = 0; i < c->n_prof; i++) total += c->prof[i].ms;
-    if (!c->n_prof) return;
+    if (total <= 0) return; /* nothing since the last summary */
     fprintf(stderr, "OpenCL profile on %s: device time, and host time spent in the enqueue call\n", c->dev.device_name);
     for (int i = 0; i < c->n_prof; i++)
-        fprintf(stderr, "  %-18s %8ld calls %10.1f ms %5.1f%%   host %8.1f ms\n", c->prof[i].name, c->prof[i].calls, c->prof[i].ms,
+        if (c->prof[i].calls) fprintf(stderr, "  %-18s %8ld calls %10.1f ms %5.1f%%   host %8.1f ms\n", c->prof[i].name, c->prof[i].calls, c->prof[i].ms,
                 100 * c->prof[i].ms / (total > 0 ? total : 1), c->prof[i].host_ms);
+}
+
+/* The family of a profiled kernel or GEMM, by its name. */
+static double *family(cs_profile *p, const char *name)
+{
+    static const char *const conv[] = { "conv", "pad1", "im2col", "col2im", "gemm conv", "wino" };
+    static const char *const optim[] = { "axpy", "dot", "asum", "scale", "multi_dot", "combine", "adam" };
+    for (size_t i = 0; i < sizeof conv / sizeof *conv; i++)
+        if (!strncmp(name, conv[i], strlen(conv[i]))) return &p->conv_ms;
+    if (!strncmp(name, "gemm gram", 9) || !strncmp(name, "gram", 4) || !strcmp(name, "sum_parts")) return &p->gram_ms;
+    for (size_t i = 0; i < sizeof optim / sizeof *optim; i++)
+        if (!strcmp(name, optim[i])) return &p->optim_ms;
+    return &p->eltwise_ms;
+}
+
+void cl_prof_summary(cl_be *c, cs_profile *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < c->n_prof; i++) {
+        *family(out, c->prof[i].name) += c->prof[i].ms;
+        c->prof[i].ms = c->prof[i].host_ms = 0;
+        c->prof[i].calls = 0;
+    }
+    out->conv_flop = c->conv_flop;
+    out->gram_flop = c->gram_flop;
+    c->conv_flop = c->gram_flop = 0;
 }
 
 /* Sets kernel arguments from (size, pointer) pairs. */

@@ -36,8 +36,31 @@ clstyle_status cl_alloc(cs_backend *be, size_t n, cs_buf **out)
     return CLSTYLE_OK;
 }
 
+clstyle_status cl_alloc_raw(cl_be *c, size_t n, cl_mem *out, const char *what)
+{
+    size_t bytes = (n ? n : 1) * sizeof(float);
+    if (bytes > c->base.max_alloc || c->base.bytes_in_use + bytes > c->base.mem_limit)
+        return cs_fail(CLSTYLE_ERR_NOMEM, "%s: out of device memory for the %s (%.1f MiB on top of %.1f MiB in use)", c->dev.device_name,
+                       what, bytes / 1048576.0, c->base.bytes_in_use / 1048576.0);
+    cl_int err;
+    *out = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    CS_TRY(cl_err(err, "clCreateBuffer", what));
+    count(&c->base, bytes);
+    return CLSTYLE_OK;
+}
+
+void cl_release_raw(cl_be *c, cl_mem m)
+{
+    size_t bytes = 0;
+    if (!m) return;
+    clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof bytes, &bytes, NULL);
+    c->base.bytes_in_use -= bytes;
+    clReleaseMemObject(m);
+}
+
 void cl_release(cs_backend *be, cs_buf *b)
 {
+    for (int i = 0; i < PREP_SLOTS; i++) cl_release_raw(CB(be), b->prep[i].m);
     be->bytes_in_use -= (b->n ? b->n : 1) * sizeof(float);
     clReleaseMemObject(b->m);
     free(b);
@@ -45,6 +68,7 @@ void cl_release(cs_backend *be, cs_buf *b)
 
 clstyle_status cl_upload(cs_backend *be, cs_buf *dst, size_t off, const float *src, size_t n)
 {
+    dst->gen++;
     return cl_err(clEnqueueWriteBuffer(CB(be)->q, dst->m, CL_TRUE, off * 4, n * 4, src, 0, NULL, NULL), "clEnqueueWriteBuffer", "upload");
 }
 
@@ -86,5 +110,31 @@ clstyle_status cl_scratch(cl_be *c, cl_mem *m, size_t *have, size_t need, const 
     *m = grown;
     *have = need;
     count(&c->base, need * 4);
+    return CLSTYLE_OK;
+}
+
+/* The copy of the weights wt in prep slot `slot` (the slot says which
+ * arrangement and direction, PREP_*): n floats made by `items` work-items of
+ * the kernel k (arguments: wt, out, n_in, n_out, flip = slot & 1, block),
+ * unless the buffer's copy is current. */
+clstyle_status cl_prepared(cl_be *c, cs_buf *wt, int slot, cl_kernel k, int n_in, int n_out, int block, size_t n, size_t items,
+                           cl_mem *out)
+{
+    cl_prep *p = &wt->prep[slot];
+    if (p->m && p->gen == wt->gen && p->n_in == n_in && p->n_out == n_out && p->cob == block) {
+        *out = p->m;
+        return CLSTYLE_OK;
+    }
+    cl_release_raw(c, p->m);
+    p->m = NULL;
+    CS_TRY(cl_alloc_raw(c, n, &p->m, "prepared convolution weights"));
+    int flip = slot & 1;
+    ARGS(k, A(wt->m), A(p->m), A(n_in), A(n_out), A(flip), A(block));
+    CS_TRY(cl_run1d(c, k, "conv weight preparation", items));
+    p->gen = wt->gen;
+    p->n_in = n_in;
+    p->n_out = n_out;
+    p->cob = block;
+    *out = p->m;
     return CLSTYLE_OK;
 }

@@ -6,6 +6,7 @@
 
 clstyle_status cl_fill(cs_backend *be, cs_buf *x, float v, size_t n)
 {
+    x->gen++;
     cl_ulong ni = n;
     ARGS(CB(be)->k.fill, A(x->m), A(v), A(ni));
     return cl_run1d(CB(be), CB(be)->k.fill, "fill", n);
@@ -13,7 +14,7 @@ clstyle_status cl_fill(cs_backend *be, cs_buf *x, float v, size_t n)
 
 static clstyle_status cl_finish(cs_backend *be) { return cl_settle(CB(be)); }
 
-static clstyle_status cl_bias_relu(cs_backend *be, cs_buf *y, cs_buf *bias, int ch, int hw, int relu)
+clstyle_status cl_bias_relu(cs_backend *be, cs_buf *y, cs_buf *bias, int ch, int hw, int relu)
 {
     cl_be *c = CB(be);
     cl_ulong n = (cl_ulong)ch * hw, plane = (cl_ulong)hw;
@@ -38,8 +39,10 @@ static clstyle_status cl_pool(cs_backend *be, cs_buf *x, cs_buf *y, int ch, int 
 
 static clstyle_status cl_pool_bwd(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf *dx, int ch, int h, int w, int avg)
 {
+    size_t global[3] = { (size_t)(w + 1) / 2, (size_t)(h + 1) / 2, (size_t)ch };
+    if (!global[0] || !global[1] || !global[2]) return CLSTYLE_OK;
     ARGS(CB(be)->k.pool_bwd, A(x->m), A(dy->m), A(dx->m), A(ch), A(h), A(w), A(avg));
-    return cl_run1d(CB(be), CB(be)->k.pool_bwd, "pool2x2_bwd", (size_t)ch * h * w);
+    return cl_run(CB(be), CB(be)->k.pool_bwd, "pool2x2_bwd", 3, global, NULL);
 }
 
 static clstyle_status cl_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, float gscale, cs_buf *grad, double *sum)
@@ -104,6 +107,7 @@ static clstyle_status cl_scale(cs_backend *be, float a, cs_buf *x, size_t n)
 static clstyle_status cl_copy_at(cs_backend *be, cs_buf *src, cs_buf *dst, size_t off, size_t n)
 {
     if (n == 0) return CLSTYLE_OK;
+    dst->gen++;
     return cl_err(clEnqueueCopyBuffer(CB(be)->q, src->m, dst->m, 0, off * 4, n * 4, 0, NULL, NULL), "clEnqueueCopyBuffer", "copy_at");
 }
 
@@ -171,7 +175,7 @@ static clstyle_status cl_adam(cs_backend *be, cs_buf *x, cs_buf *g, cs_buf *m, c
 
 const cs_backend_ops cl_ops = {
     .destroy = cl_destroy, .alloc = cl_alloc, .release = cl_release, .upload = cl_upload, .download = cl_download,
-    .conv3x3 = cl_conv3x3, .conv3x3_bwd = cl_conv3x3_bwd, .bias_relu = cl_bias_relu, .relu_bwd = cl_relu_bwd,
+    .conv3x3 = cl_conv3x3, .conv3x3_bwd = cl_conv3x3_bwd, .conv3x3_bias_relu = cl_conv3x3_bias_relu, .bias_relu = cl_bias_relu, .relu_bwd = cl_relu_bwd,
     .pool = cl_pool, .pool_bwd = cl_pool_bwd, .gram = cl_gram, .gram_bwd = cl_gram_bwd, .sqdiff = cl_sqdiff,
     .tv = cl_tv, .affine = cl_affine, .dot = cl_dot, .asum = cl_asum, .axpy = cl_axpy, .scale = cl_scale,
     .copy = cl_copy, .fill = cl_fill, .adam = cl_adam, .copy_at = cl_copy_at, .multi_dot = cl_multi_dot, .combine = cl_combine,

@@ -101,6 +101,21 @@ static void cmp_scalar(const char *op, const char *shape, double r, double d, do
 #define BOTH(op, ...) do { CHECK_OK(CS_OP(ref, op, __VA_ARGS__)); } while (0)
 #define ON(be, p) ((be) == ref ? (p).r : (p).d)
 
+/* conv3x3_bias_relu where the device has it, against conv3x3 + bias_relu on
+ * the reference: with bias and ReLU, and with the bias alone. */
+static void conv_fused(pair x, pair wt, pair b, int ci, int co, int h, int w, const char *shape)
+{
+    if (!dev->ops->conv3x3_bias_relu) return;
+    for (int relu = 0; relu < 2; relu++) {
+        pair y = mk(NULL, (size_t)co * h * w);
+        CHECK_OK(CS_OP(ref, conv3x3, x.r, wt.r, y.r, ci, co, h, w));
+        CHECK_OK(CS_OP(ref, bias_relu, y.r, b.r, co, h * w, relu));
+        CHECK_OK(CS_OP(dev, conv3x3_bias_relu, x.d, wt.d, b.d, y.d, ci, co, h, w, relu));
+        cmp(relu ? "conv+bias+relu" : "conv+bias", shape, y, 1e-9);
+        rel(y);
+    }
+}
+
 static void conv_ops(int ci, int co, int h, int w)
 {
     char shape[64];
@@ -116,9 +131,16 @@ static void conv_ops(int ci, int co, int h, int w)
     }
     cmp("conv3x3", shape, y, 1e-9);
     cmp("conv3x3_bwd", shape, dx, 1e-9);
+    conv_fused(x, wt, b, ci, co, h, w, shape);
     for (int relu = 0; relu < 2; relu++)
         for (int k = 0; k < 2; k++) CHECK_OK(CS_OP(bes[k], bias_relu, ON(bes[k], y), relu ? NULL : ON(bes[k], b), co, h * w, 1 - relu));
     cmp("bias_relu", shape, y, 1e-12);
+    /* The same y on both sides: an output within rounding of 0 may be ReLU'd
+     * differently by the two convolutions, and the mask must match exactly. */
+    float *yh = malloc(ny * sizeof *yh);
+    CHECK_OK(CS_OP(ref, download, y.r, 0, yh, ny));
+    CHECK_OK(CS_OP(dev, upload, y.d, 0, yh, ny));
+    free(yh);
     for (int k = 0; k < 2; k++) CHECK_OK(CS_OP(bes[k], relu_bwd, ON(bes[k], y), ON(bes[k], dy), ny));
     cmp("relu_bwd", shape, dy, 0);
     rel(x); rel(wt); rel(y); rel(b); rel(dy); rel(dx);
@@ -253,7 +275,9 @@ static void vector_ops(size_t n, int hw)
         CHECK_OK(CS_OP(bes[k], multi_dot, ON(bes[k], mat), rows, ON(bes[k], y), n, k ? dd : rd));
         CHECK_OK(CS_OP(bes[k], combine, ON(bes[k], mat), rows, coef, ON(bes[k], out), n));
     }
-    for (int r = 0; r < rows; r++) cmp_scalar("multi_dot", shape, rd[r], dd[r], 1e-5);
+    /* 1e-5 of the sum's natural scale sqrt(n) (unit normals) when the terms cancel below it. */
+    for (int r = 0; r < rows; r++) cmp_scalar("multi_dot", shape, rd[r], dd[r], 1e-5 * fmax(1.0, sqrt((double)n) / fabs(rd[r])));
+    cmp("copy_at", shape, mat, 1e-12);
     cmp("combine", shape, out, 1e-12);
     rel(mat); rel(out);
     if (n % 3 == 0) {
@@ -270,6 +294,8 @@ static void run_all(void)
     static const int convs[][4] = {
         { 3, 5, 7, 6 }, { 5, 19, 3, 21 }, { 1, 1, 1, 1 }, { 3, 64, 1, 1 }, { 17, 33, 13, 1 }, { 5, 7, 2, 3 }, { 64, 3, 9, 11 },
         { 64, 128, 33, 31 },
+        { 20, 37, 5, 70 },  /* wide: the direct kernels' interior path */
+        { 128, 256, 6, 9 }, /* enough channels for Winograd in direct+winograd */
     };
     static const int pools[][3] = { { 3, 7, 6 }, { 2, 2, 2 }, { 1, 1, 1 }, { 65, 9, 1 }, { 13, 5, 17 }, { 64, 32, 33 } };
     static const int grams[][2] = { { 3, 42 }, { 3, 8200 }, { 1, 1 }, { 64, 1 }, { 65, 257 }, { 256, 100 }, { 64, 12345 }, { 17, 20480 } };
@@ -360,9 +386,13 @@ int main(int argc, char **argv)
         snprintf(spec, sizeof spec, "%d", i);
         fprintf(stderr, "device %d: %s / %s\n", i, list[i].platform_name, list[i].device_name);
         build_checks(spec);
-        /* Both convolution paths: im2col + GEMM with whole-image bands and with
-         * bands of a few rows (1 MiB cap), and the direct kernel. */
-        static const struct { const char *conv; int band_mb; } modes[] = { { "gemm", 256 }, { "gemm", 1 }, { "direct", 256 } };
+        /* Every convolution path: im2col + GEMM with whole-image bands and with
+         * bands of a few rows (1 MiB cap), and the direct kernel; both Gram paths
+         * (CLBlast and cl/gram.cl). */
+        static const struct { const char *conv; int band_mb; const char *gram; } modes[] = {
+            { "gemm", 256, "blas" }, { "gemm", 1, "own" }, { "direct", 256, "own" }, { "winograd", 256, "own" }, { "winograd", 1, "own" },
+            { "direct+winograd", 256, "own" }
+        };
         for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
             if (small && m > 0) break; /* small: the algorithm argv[2] with whole-image bands only */
             cs_backend_params p;
@@ -370,7 +400,8 @@ int main(int argc, char **argv)
             p.device = spec;
             p.conv = small ? argv[2] : modes[m].conv;
             p.band_bytes = (size_t)modes[m].band_mb << 20;
-            fprintf(stderr, "  convolution: %s, band cap %d MiB\n", p.conv, modes[m].band_mb);
+            p.gram = modes[m].gram;
+            fprintf(stderr, "  convolution: %s, band cap %d MiB, Gram: %s\n", p.conv, modes[m].band_mb, p.gram);
             dev_params = p;
             clstyle_status st = cs_backend_create("opencl", &p, &dev);
             CHECK_OK(st);

@@ -5,10 +5,14 @@
  *
  *   clstyle-bench [--device SPEC] [--arch 16,19] [--sizes 256,512,1024]
  *                 [--iterations N] [--reference] [--reference-iterations N] [--square]
- *                 [--conv auto,gemm,direct]
+ *                 [--conv auto,gemm,direct] [--profile]
  * --conv runs each size once per convolution algorithm, side by side (auto:
  * the device's measured choice, printed with its times).
- * Sizes are the longer side; images are 4:3 like the examples (--square: 1:1). */
+ * Sizes are the longer side; images are 4:3 like the examples (--square: 1:1).
+ * --profile (or CLSTYLE_PROFILE=1) adds where each iteration's device time
+ * goes (convolutions, Gram products, element-wise kernels, optimizer) and the
+ * GFLOP/s of the convolutions and Gram products; it serializes the queue, so
+ * ms/iter is then a little higher. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +29,11 @@ typedef struct {
     double setup_s, ms_per_iter;
     size_t peak;
     double loss0, loss_end;
+    cs_profile prof;   /* per iteration, when profiling */
 } result;
 
-static int square; /* --square: size x size instead of 4:3 */
+static int square;  /* --square: size x size instead of 4:3 */
+static int profile; /* --profile: the per-family breakdown */
 
 static clstyle_status run_one(cs_backend *be, const cs_weights *w, int size, int iters, result *r)
 {
@@ -56,12 +62,15 @@ static clstyle_status run_one(cs_backend *be, const cs_weights *w, int size, int
     CS_CHECK(cs_loss_eval(&L, x, g)); /* first evaluation: lazy driver work lands here */
     r->setup_s = cs_now() - t0;
     r->loss0 = L.total;
+    int prof = profile && !strcmp(be->name, "opencl");
+    if (prof) CS_CHECK(cs_backend_opencl_profile(be, &r->prof)); /* drops the setup's share */
     double t1 = cs_now();
     for (int i = 0; i < iters; i++) {
         CS_CHECK(cs_optim_step(opt, x, g));
         CS_CHECK(cs_loss_eval(&L, x, g));
     }
     r->ms_per_iter = (cs_now() - t1) * 1e3 / iters;
+    if (prof) CS_CHECK(cs_backend_opencl_profile(be, &r->prof));
     r->loss_end = L.total;
     r->peak = be->bytes_peak;
 done:
@@ -73,6 +82,15 @@ done:
     free(c);
     free(s);
     return st;
+}
+
+/* One line under a result: ms per iteration per family, GFLOP/s of the products. */
+static void print_profile(const cs_profile *p, int iters)
+{
+    double n = iters;
+    printf("       device ms/iter: conv %.1f (%.0f GFLOP/s), gram %.1f (%.0f GFLOP/s), element-wise %.1f, optimizer %.1f\n",
+           p->conv_ms / n, p->conv_ms > 0 ? p->conv_flop / p->conv_ms * 1e-6 : 0, p->gram_ms / n,
+           p->gram_ms > 0 ? p->gram_flop / p->gram_ms * 1e-6 : 0, p->eltwise_ms / n, p->optim_ms / n);
 }
 
 static int parse_list(const char *s, int *out, int max)
@@ -112,15 +130,18 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--iterations")) { iters = atoi(v); i++; }
         else if (!strcmp(a, "--reference")) ref = 1;
         else if (!strcmp(a, "--square")) square = 1;
+        else if (!strcmp(a, "--profile")) profile = 1;
         else if (!strcmp(a, "--conv")) { n_conv = split_names((char *)v, convs, 8); i++; }
         else if (!strcmp(a, "--reference-iterations")) { ref_iters = atoi(v); i++; }
         else {
             fprintf(stderr, "usage: clstyle-bench [--device SPEC] [--arch 16,19] [--sizes 256,512,1024] [--iterations N] "
-                            "[--reference] [--reference-iterations N] [--square] [--conv auto,gemm,direct]\n");
+                            "[--reference] [--reference-iterations N] [--square] [--conv auto,gemm,direct] [--profile]\n");
             return 2;
         }
     }
     if (iters < 1) iters = 1;
+    profile |= params.profile;
+    params.profile = profile;
     /* Setup cost of a first run: the program compiled from source. */
     params.device = device;
     cs_backend_params uncached = params;
@@ -168,6 +189,7 @@ int main(int argc, char **argv)
                        r.setup_s, r.peak / 1048576.0, refcol, r.loss0, r.loss_end);
                 if (ref) printf("  (reference loss 0 %.7g, rel. %.1e)", rr.loss0, fabs(r.loss0 - rr.loss0) / rr.loss0);
                 printf("\n");
+                if (profile) print_profile(&r.prof, iters);
                 fflush(stdout);
             }
         }

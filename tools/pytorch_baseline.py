@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """PyTorch baseline for the CPU comparison in the README: seconds per L-BFGS
-iteration of the same Gatys loss (VGG-16 conv layers with random weights,
-content relu4_2, style relu1_1..relu5_1, TV) on a square image.
-    /usr/bin/python3 tools/pytorch_baseline.py 256 [iterations]   (Debian: python3-torch)
-Run next to `clstyle-bench --arch 16 --square --sizes 256` for a ratio."""
+iteration of the same Gatys loss (VGG conv layers with random weights,
+content relu4_2, style relu1_1..relu5_1, TV) on a square image. Like clstyle,
+the network stops at the deepest layer the loss uses (relu5_1).
+    /usr/bin/python3 tools/pytorch_baseline.py 256 [iterations] [16|19]   (Debian: python3-torch)
+Run next to `clstyle-bench --arch 19 --square --sizes 256` for a ratio."""
 import os
 import sys
 import time
@@ -13,9 +14,12 @@ import torch.nn.functional as F
 
 size = int(sys.argv[1]) if len(sys.argv) > 1 else 256
 iters = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+arch = int(sys.argv[3]) if len(sys.argv) > 3 else 16
 torch.set_num_threads(os.cpu_count())  # all cores, as clstyle uses them
 torch.manual_seed(0)
 blocks = [(3, 64, 2), (64, 128, 2), (128, 256, 3), (256, 512, 3), (512, 512, 3)]
+if arch == 19:
+    blocks = [(3, 64, 2), (64, 128, 2), (128, 256, 4), (256, 512, 4), (512, 512, 4)]
 weights = []
 for cin, cout, n in blocks:
     for i in range(n):
@@ -30,8 +34,8 @@ def feats(x):
             h = F.relu(F.conv2d(h, weights[k][0], weights[k][1], padding=1))
             out[f"relu{b + 1}_{i + 1}"] = h[0]
             k += 1
-        if b == 4:
-            break
+            if b == 4:
+                return out  # relu5_1: the deepest layer the loss uses
         h = F.max_pool2d(h, 2)
     return out
 
@@ -66,5 +70,5 @@ opt.step(closure)  # warm-up
 t = time.time()
 for _ in range(iters):
     opt.step(closure)
-print(f"pytorch {torch.__version__}, {torch.get_num_threads()} threads: vgg16 {size}x{size} "
+print(f"pytorch {torch.__version__}, {torch.get_num_threads()} threads: vgg{arch} {size}x{size} "
       f"{(time.time() - t) / iters * 1000:.1f} ms/iter")

@@ -1,0 +1,181 @@
+/* Winograd F(2x2, 3x3) convolution (Lavin and Gray, 2016): each 2x2 output
+ * tile costs 16 multiplications per input/output channel pair instead of 36.
+ * Weights U = G g G^T (once per weight buffer), input tiles V = B^T d B, a
+ * product per tile position xi (16 GEMMs summing over input channels), and
+ * the output Y = A^T M A. Tiles run in bands of tile rows (scratch memory). */
+
+/* u (16, op / ob, n_in, ob): u[xi][o / ob][c][o % ob] = (G g G^T)[xi] for the
+ * weights from input channel c to output channel o (0 for o >= n_out; op =
+ * n_out rounded up to ob), so a block of output channels reads one contiguous
+ * run. flip: the gradient to the input (wt (n_in, n_out) transposed, flipped). */
+__kernel void wino_wprep(__global const float *wt, __global float *u, int n_in, int n_out, int flip, int ob)
+{
+    /* remainders by subtraction: see conv_wprep */
+    int op = (n_out + ob - 1) / ob * ob, c = get_global_id(0) / op, o = get_global_id(0) - c * op;
+    if (c >= n_in) return;
+    float g[9], t[12], r[16];
+    /* Loads from a clamped channel, scaled by 0 past n_out: a CPU compiler may
+     * load both sides of a select, so no address may leave the buffer. */
+    int oc = min(o, n_out - 1);
+    float keep = o < n_out ? 1.0f : 0.0f;
+    for (int k = 0; k < 9; k++)
+        g[k] = keep * (flip ? wt[((size_t)c * n_out + oc) * 9 + 8 - k] : wt[((size_t)oc * n_in + c) * 9 + k]);
+    for (int j = 0; j < 3; j++) { /* t = G g: rows of G (1 0 0), (.5 .5 .5), (.5 -.5 .5), (0 0 1) */
+        float a = g[j], b = g[3 + j], d = g[6 + j];
+        t[j] = a;
+        t[3 + j] = 0.5f * (a + b + d);
+        t[6 + j] = 0.5f * (a - b + d);
+        t[9 + j] = d;
+    }
+    for (int i = 0; i < 4; i++) { /* r = t G^T */
+        float a = t[3 * i], b = t[3 * i + 1], d = t[3 * i + 2];
+        r[4 * i] = a;
+        r[4 * i + 1] = 0.5f * (a + b + d);
+        r[4 * i + 2] = 0.5f * (a - b + d);
+        r[4 * i + 3] = d;
+    }
+    int blk = o / ob;
+    size_t at = ((size_t)blk * n_in + c) * ob + (o - blk * ob);
+    for (int xi = 0; xi < 16; xi++) u[(size_t)xi * n_in * op + at] = r[xi];
+}
+
+/* Columns x0 .. x0 + 17 of row yy as a float16 and two scalars, zero outside the image. */
+inline void cols18(__global const float *xc, int yy, int h, int w, int x0, float16 *v, float *e16, float *e17)
+{
+    if (yy < 0 || yy >= h) {
+        *v = (float16)(0.0f);
+        *e16 = *e17 = 0.0f;
+        return;
+    }
+    __global const float *row = xc + (size_t)yy * w;
+    if (x0 >= 0 && x0 + 18 <= w) {
+        *v = vload16(0, row + x0);
+        *e16 = row[x0 + 16];
+        *e17 = row[x0 + 17];
+        return;
+    }
+    float t[18];
+    for (int k = 0; k < 18; k++) t[k] = x0 + k >= 0 && x0 + k < w ? row[x0 + k] : 0.0f;
+    *v = vload16(0, t);
+    *e16 = t[16];
+    *e17 = t[17];
+}
+
+/* Offset of tile t of channel c in a (tp / 16, n, 16) plane of tiles. */
+inline size_t tile_at(int t, int n, int c) { return ((size_t)(t / 16) * n + c) * 16 + t % 16; }
+
+/* Tiles t0 .. t0 + n - 1 (n <= 8) of channel c: one vector store when they
+ * share a block of 16. */
+inline void store8(__global float *p, float8 r, int t0, int n, int nc, int c)
+{
+    if (n == 8 && t0 % 16 <= 8) {
+        vstore8(r, 0, p + tile_at(t0, nc, c));
+        return;
+    }
+    float t[8];
+    vstore8(r, 0, t);
+    for (int k = 0; k < n; k++) p[tile_at(t0 + k, nc, c)] = t[k];
+}
+
+inline float8 load8(__global const float *p, int t0, int n, int nc, int c)
+{
+    if (n == 8 && t0 % 16 <= 8) return vload8(0, p + tile_at(t0, nc, c));
+    float t[8] = { 0 };
+    for (int k = 0; k < n; k++) t[k] = p[tile_at(t0 + k, nc, c)];
+    return vload8(0, t);
+}
+
+/* v (16, tp / 16, n_in, 16): v[xi][t / 16][c][t % 16] for the input tiles of
+ * the band of tile rows [ty0, ty0 + nty) (tile t = (ty - ty0) * ntx + x, ntx =
+ * ceil(w / 2)), each B^T d B of the 4x4 input patch at (2 ty - 1, 2 x - 1),
+ * zero outside the image. Blocks of 16 tiles keep the product's reads
+ * contiguous (a stride of a whole plane per channel costs a TLB miss each).
+ * Each work-item transforms 8 neighbouring tiles from four 18-column rows,
+ * with vectors: B^T down the columns, then B along the rows through the even
+ * and odd columns; global (ceil(ntx / 8), nty, n_in). */
+__kernel void wino_in(__global const float *x, __global float *v, int n_in, int h, int w, int ty0, int nty, int tp)
+{
+    int tx0 = get_global_id(0) * 8, ty = get_global_id(1), c = get_global_id(2), ntx = (w + 1) / 2;
+    if (tx0 >= ntx || ty >= nty || c >= n_in) return;
+    int y0 = 2 * (ty0 + ty) - 1, x0 = 2 * tx0 - 1;
+    __global const float *xc = x + (size_t)c * h * w;
+    float16 d0, d1, d2, d3;
+    float a0, a1, a2, a3, b0, b1, b2, b3;
+    cols18(xc, y0, h, w, x0, &d0, &a0, &b0);
+    cols18(xc, y0 + 1, h, w, x0, &d1, &a1, &b1);
+    cols18(xc, y0 + 2, h, w, x0, &d2, &a2, &b2);
+    cols18(xc, y0 + 3, h, w, x0, &d3, &a3, &b3);
+    /* B^T rows (1 0 -1 0), (0 1 1 0), (0 -1 1 0), (0 1 0 -1) */
+    float16 t[4] = { d0 - d2, d1 + d2, d2 - d1, d1 - d3 };
+    float ea[4] = { a0 - a2, a1 + a2, a2 - a1, a1 - a3 }, eb[4] = { b0 - b2, b1 + b2, b2 - b1, b1 - b3 };
+    int t0 = ty * ntx + tx0, n = min(8, ntx - tx0);
+    size_t plane = (size_t)n_in * tp;
+    for (int i = 0; i < 4; i++) {
+        float8 e = t[i].even, o = t[i].odd; /* columns 2k and 2k + 1 of tile k */
+        float8 e2 = (float8)(e.s1234, e.s567, ea[i]), o2 = (float8)(o.s1234, o.s567, eb[i]);
+        store8(v + (4 * i + 0) * plane, e - e2, t0, n, n_in, c);
+        store8(v + (4 * i + 1) * plane, o + e2, t0, n, n_in, c);
+        store8(v + (4 * i + 2) * plane, e2 - o, t0, n, n_in, c);
+        store8(v + (4 * i + 3) * plane, o - o2, t0, n, n_in, c);
+    }
+}
+
+/* m[xi][t / 16][o][t % 16] = sum over c of u[xi][o][c] v[xi][c][t]: 16 tiles
+ * (one float16) times WOB output channels per work-item; global (tp / 16,
+ * op / WOB, 16): neighbouring work-items share their block of u. Both operands are read as one contiguous run each. */
+#ifndef WOB
+#define WOB 16
+#endif
+__kernel void wino_gemm(__global const float *u, __global const float *v, __global float *m, int n_in, int op, int tp)
+{
+    int tb = get_global_id(0), ob = get_global_id(1), xi = get_global_id(2);
+    float16 acc[WOB];
+    for (int k = 0; k < WOB; k++) acc[k] = (float16)(0.0f);
+    __global const float *uc = u + (size_t)xi * n_in * op + (size_t)ob * n_in * WOB;
+    __global const float *vc = v + (size_t)xi * n_in * tp + (size_t)tb * n_in * 16;
+    for (int c = 0; c < n_in; c++, uc += WOB, vc += 16) {
+        float16 b = vload16(0, vc);
+#pragma unroll
+        for (int k = 0; k < WOB; k++) acc[k] = fma((float16)(uc[k]), b, acc[k]);
+    }
+    __global float *mo = m + (size_t)xi * op * tp + ((size_t)tb * op + ob * WOB) * 16;
+    for (int k = 0; k < WOB; k++) vstore16(acc[k], 0, mo + (size_t)k * 16);
+}
+
+/* y (n_out, h, w) for the band's tiles from m (16, tp / 16, op, 16): A^T m A,
+ * A^T rows (1 1 1 0), (0 1 -1 -1), then + bias[o] if epi & 1 and the ReLU if
+ * epi & 2; 8 neighbouring tiles per work-item as vectors, global
+ * (ceil(ntx / 8), nty, n_out). */
+__kernel void wino_out(__global const float *m, __global float *y, int n_out, int h, int w, int ty0, int nty, int op, int tp,
+                       __global const float *bias, int epi)
+{
+    int tx0 = get_global_id(0) * 8, ty = get_global_id(1), o = get_global_id(2), ntx = (w + 1) / 2;
+    if (tx0 >= ntx || ty >= nty || o >= n_out) return;
+    int t0 = ty * ntx + tx0, n = min(8, ntx - tx0);
+    size_t plane = (size_t)op * tp;
+    float8 s[16];
+    for (int xi = 0; xi < 16; xi++) s[xi] = load8(m + xi * plane, t0, n, op, o);
+    float8 r[2][2];
+    for (int i = 0; i < 2; i++) {
+        float8 c0, c1, c2, c3; /* row i of A^T m, columns 0 .. 3 */
+        if (i == 0) { c0 = s[0] + s[4] + s[8]; c1 = s[1] + s[5] + s[9]; c2 = s[2] + s[6] + s[10]; c3 = s[3] + s[7] + s[11]; }
+        else { c0 = s[4] - s[8] - s[12]; c1 = s[5] - s[9] - s[13]; c2 = s[6] - s[10] - s[14]; c3 = s[7] - s[11] - s[15]; }
+        r[i][0] = c0 + c1 + c2;
+        r[i][1] = c1 - c2 - c3;
+    }
+    int y0 = 2 * (ty0 + ty), x0 = 2 * tx0;
+    for (int i = 0; i < 2 && y0 + i < h; i++) {
+        float8 p = r[i][0], q = r[i][1];
+        float16 row = (float16)(p.s0, q.s0, p.s1, q.s1, p.s2, q.s2, p.s3, q.s3, p.s4, q.s4, p.s5, q.s5, p.s6, q.s6, p.s7, q.s7);
+        if (epi & 1) row += bias[o];
+        if (epi & 2) row = fmax(row, 0.0f);
+        __global float *yo = y + ((size_t)o * h + y0 + i) * w + x0;
+        if (x0 + 16 <= w) {
+            vstore16(row, 0, yo);
+        } else {
+            float t[16];
+            vstore16(row, 0, t);
+            for (int k = 0; k < w - x0; k++) yo[k] = t[k];
+        }
+    }
+}

@@ -1,0 +1,30 @@
+/* Direct 3x3 convolution for CPU devices (cl/direct.cl): the weights are
+ * rearranged once per weight buffer and direction into blocks of COB output
+ * channels, so the kernel's inner loop reads them at constant offsets; the
+ * copy lives with the buffer (cs_buf.prep) and is remade when the buffer is
+ * written. The zero border is handled in the kernel's loads. */
+#include "cl_be.h"
+
+static clstyle_status direct(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int n_in, int n_out, int h, int w, int flip)
+{
+    cl_mem wp;
+    size_t n = (size_t)(n_out + CS_DIRECT_COB - 1) / CS_DIRECT_COB * n_in * 9 * CS_DIRECT_COB;
+    CS_TRY(cl_prepared(c, wt, PREP_DIRECT + flip, c->k.wprep, n_in, n_out, CS_DIRECT_COB, n, n, &wp));
+    size_t global[3] = { (size_t)(w + CS_DIRECT_PX - 1) / CS_DIRECT_PX, (size_t)h,
+                         (size_t)(n_out + CS_DIRECT_COB - 1) / CS_DIRECT_COB };
+    cl_mem bias;
+    int epi;
+    cl_epilogue(c, flip, wp, &bias, &epi);
+    ARGS(c->k.direct, A(x->m), A(wp), A(y->m), A(n_in), A(n_out), A(h), A(w), A(bias), A(epi));
+    return cl_run(c, c->k.direct, flip ? "conv direct bwd" : "conv direct fwd", 3, global, NULL);
+}
+
+clstyle_status cl_direct_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
+{
+    return direct(c, x, wt, y, ci, co, h, w, 0);
+}
+
+clstyle_status cl_direct_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
+{
+    return direct(c, dy, wt, dx, co, ci, h, w, 1);
+}

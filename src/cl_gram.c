@@ -1,0 +1,63 @@
+/* Gram matrices and their gradient: CLBlast (cl_gemm.c) on GPUs, our own
+ * kernels (cl/gram.cl) on CPU devices, where CLBlast's SGEMM runs at ~8-30
+ * GFLOP/s on PoCL (clstyle-bench --profile) and the kernels several times
+ * that: G is symmetric, so they compute one triangle in cache-sized chunks of
+ * the long dimension and mirror it when summing the chunks. */
+#include <string.h>
+
+#include "cl_be.h"
+
+enum { GB = 4, RB = 16, PX = 16 }; /* the block sizes of cl/gram.cl */
+
+clstyle_status cl_gram_choose(cl_be *c)
+{
+    const char *name = c->params.gram;
+    if (!name || !*name || !strcmp(name, "auto")) c->gram_own = (c->dev.type & CL_DEVICE_TYPE_CPU) != 0;
+    else if (!strcmp(name, "own")) c->gram_own = 1;
+    else if (!strcmp(name, "blas")) c->gram_own = 0;
+    else return cs_fail(CLSTYLE_ERR_USAGE, "unknown Gram algorithm '%s' (CLSTYLE_GRAM: auto, blas, own)", name);
+    return CLSTYLE_OK;
+}
+
+/* Columns of F per chunk: the chunk's c rows take about 512 KiB, so a chunk
+ * stays in a core's L2 while every block of G reads it. */
+static int chunk_cols(int ch)
+{
+    int kc = 131072 / ch / PX * PX;
+    return kc < 256 ? 256 : kc > 8192 ? 8192 : kc;
+}
+
+static clstyle_status gram_own(cl_be *c, cs_buf *f, cs_buf *g, int ch, int m)
+{
+    int kc = chunk_cols(ch), chunks = (m + kc - 1) / kc, nb = (ch + GB - 1) / GB;
+    if (chunks < 1) chunks = 1;
+    CS_TRY(cl_scratch(c, &c->parts, &c->parts_n, (size_t)chunks * ch * ch, "gram partial sums"));
+    size_t global[3] = { (size_t)nb, (size_t)nb, (size_t)chunks };
+    ARGS(c->k.gram_blocks, A(f->m), A(c->parts), A(ch), A(m), A(kc));
+    CS_TRY(cl_run(c, c->k.gram_blocks, "gram blocks", 3, global, NULL));
+    float a = (float)(1.0 / ((double)ch * m));
+    ARGS(c->k.gram_sum, A(c->parts), A(g->m), A(ch), A(chunks), A(a));
+    return cl_run1d(c, c->k.gram_sum, "gram sum", (size_t)ch * ch);
+}
+
+static clstyle_status gram_bwd_own(cl_be *c, cs_buf *dg, cs_buf *f, cs_buf *df, int ch, int m)
+{
+    float a = (float)(2.0 / ((double)ch * m));
+    size_t global[2] = { (size_t)(ch + RB - 1) / RB, (size_t)(m + PX - 1) / PX };
+    ARGS(c->k.gram_bwd16, A(dg->m), A(f->m), A(df->m), A(ch), A(m), A(a));
+    return cl_run(c, c->k.gram_bwd16, "gram bwd", 2, global, NULL);
+}
+
+clstyle_status cl_gram(cs_backend *be, cs_buf *f, cs_buf *g, int ch, int m)
+{
+    cl_be *c = CB(be);
+    c->gram_flop += 2.0 * ch * ch * m;
+    return c->gram_own ? gram_own(c, f, g, ch, m) : cl_gram_blas(c, f, g, ch, m);
+}
+
+clstyle_status cl_gram_bwd(cs_backend *be, cs_buf *dg, cs_buf *f, cs_buf *df, int ch, int m)
+{
+    cl_be *c = CB(be);
+    c->gram_flop += 2.0 * ch * ch * m;
+    return c->gram_own ? gram_bwd_own(c, dg, f, df, ch, m) : cl_gram_bwd_blas(c, dg, f, df, ch, m);
+}
