@@ -104,6 +104,7 @@ typedef struct {
     clstyle_options eff;     /* the options with the plan's pieces and history */
     size_t host_bytes;       /* host memory of the images, weights and pieces */
     int explicit_limit;      /* --max-memory or CLSTYLE_DEVICE_MEM_MB given: the budget is exactly that */
+    const char *conv;        /* the convolution algorithm forced (CLSTYLE_CONV), NULL when chosen per shape */
     cs_weights_id weights_id;   /* filled for --verbose and --log */
 } job;
 
@@ -202,14 +203,21 @@ static cs_loss_image as_loss_image(const cs_image *im, double scale)
     return r;
 }
 
+/* The counting backend with the device's convolution scratch: of the forced
+ * algorithm, or of all when the device chooses per shape. */
+static clstyle_status measuring_backend(const job *j, cs_backend **nb)
+{
+    cs_backend_params p = { 0 };
+    p.conv = j->conv;
+    p.band_bytes = j->be->band_bytes;
+    return cs_backend_create("null", &p, nb);
+}
+
 /* Buffer bytes a run needs with every image scaled by `scale` (measured on the null backend). */
 static size_t bytes_needed(job *j, double scale)
 {
     cs_backend *nb;
-    cs_backend_params p = { 0 };
-    p.conv = NULL; /* the algorithm is chosen per shape: count the scratch of both */
-    p.band_bytes = j->be->band_bytes;
-    if (cs_backend_create("null", &p, &nb) != CLSTYLE_OK) return (size_t)-1;
+    if (measuring_backend(j, &nb) != CLSTYLE_OK) return (size_t)-1;
     cs_loss_image styles[CLSTYLE_MAX_STYLES];
     for (int k = 0; k < j->o->n_styles; k++) styles[k] = as_loss_image(&j->styles[k], scale);
     run_state rs;
@@ -243,11 +251,8 @@ static clstyle_status measure_job(void *ctx, int tile, int history, size_t *byte
 {
     measure_ctx *mc = ctx;
     job *j = mc->j;
-    cs_backend_params p = { 0 };
-    p.conv = NULL; /* the algorithm is chosen per shape: count the scratch of both */
-    p.band_bytes = j->be->band_bytes;
     cs_backend *nb;
-    CS_TRY(cs_backend_create("null", &p, &nb));
+    CS_TRY(measuring_backend(j, &nb));
     clstyle_options o = *j->o;
     o.tile = tile;
     if (history > 0) o.lbfgs_history = history;
@@ -314,6 +319,7 @@ static clstyle_status create_backend(job *j)
     if (o->device) p.device = o->device;
     if (o->max_memory_mb > 0) p.mem_limit = (size_t)(o->max_memory_mb * 1048576.0);
     j->explicit_limit = p.mem_limit != 0;
+    j->conv = p.conv && strcmp(p.conv, "auto") ? p.conv : NULL;
     return cs_backend_create(o->backend == CLSTYLE_BACKEND_REFERENCE ? "reference" : "opencl", &p, &j->be);
 }
 
