@@ -46,9 +46,22 @@ inline void row3(__global const float *row, int j, int w, const int tail, float1
         v = vload16(0, t);
     }
     float a = j > 0 ? row[j - 1] : 0.0f, b = j + 16 < w ? row[j + 16] : 0.0f;
+#ifndef CS_OCLGRIND
     *l = (float16)(a, v.s0123, v.s4567, v.s89ab, v.scde);
     *m = v;
     *r = (float16)(v.s1234, v.s5678, v.s9abc, v.sdef, b);
+#else
+    /* Oclgrind 21.10's uninitialized-value checker crashes on a shufflevector
+     * with undef lanes, and clang builds the vectors above from such shuffles;
+     * a private row of 18 shifts the same lanes (1.6x slower on PoCL). */
+    float s[18];
+    s[0] = a;
+    vstore16(v, 0, s + 1);
+    s[17] = b;
+    *l = vload16(0, s);
+    *m = v;
+    *r = vload16(0, s + 2);
+#endif
 }
 
 /* acc[k] += the three taps of row ky of the weights w9 (9 x COB) times l, m, r. */

@@ -36,7 +36,15 @@ __kernel void gram_blocks(__global const float *f, __global float *parts, int c,
             float16 v = acc[i][j];
             float8 h8 = v.lo + v.hi;
             float4 h4 = h8.lo + h8.hi;
-            s[i][j] = h4.x + h4.y + h4.z + h4.w;
+            /* h4.x + h4.y + h4.z + h4.w, in that order, through a private row
+             * and a loop that stays a loop: written as lanes, LLVM turns the sum
+             * into shuffles with undef lanes, on which Oclgrind 21.10's
+             * uninitialized-value checker crashes. Once per work-item: no cost. */
+            float q[4], t = 0.0f;
+            vstore4(h4, 0, q);
+#pragma nounroll
+            for (int l = 0; l < 4; l++) t += q[l];
+            s[i][j] = t;
         }
     for (; k < k1; k++)
         for (int i = 0; i < GB; i++)

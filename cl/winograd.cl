@@ -112,7 +112,18 @@ __kernel void wino_in(__global const float *x, __global float *v, int n_in, int 
     size_t plane = (size_t)n_in * tp;
     for (int i = 0; i < 4; i++) {
         float8 e = t[i].even, o = t[i].odd; /* columns 2k and 2k + 1 of tile k */
+#ifndef CS_OCLGRIND
         float8 e2 = (float8)(e.s1234, e.s567, ea[i]), o2 = (float8)(o.s1234, o.s567, eb[i]);
+#else
+        /* As in direct.cl's row3: the same shift through private rows of 9, since
+         * clang builds the vectors above from shuffles with undef lanes. */
+        float se[9], so[9];
+        vstore8(e, 0, se);
+        vstore8(o, 0, so);
+        se[8] = ea[i];
+        so[8] = eb[i];
+        float8 e2 = vload8(0, se + 1), o2 = vload8(0, so + 1);
+#endif
         store8(v + (4 * i + 0) * plane, e - e2, t0, n, n_in, c);
         store8(v + (4 * i + 1) * plane, o + e2, t0, n, n_in, c);
         store8(v + (4 * i + 2) * plane, e2 - o, t0, n, n_in, c);

@@ -87,11 +87,13 @@ static clstyle_status make_kernels(cl_be *c, size_t *reduce_max)
  * this device, builds again with what it can. */
 static clstyle_status build(cl_be *c)
 {
-    char opts[64];
+    char opts[96];
     size_t reduce_max = MAX_WG;
     c->wg = reduction_wg(c, MAX_WG);
     for (int attempt = 0; attempt < 2; attempt++) {
-        snprintf(opts, sizeof opts, "-DWG_SIZE=%d -DCOB=%d", c->wg, CS_DIRECT_COB);
+        /* CS_OCLGRIND: no shuffles with undef lanes, on which Oclgrind 21.10's uninitialized-value checker crashes */
+        snprintf(opts, sizeof opts, "-DWG_SIZE=%d -DCOB=%d%s", c->wg, CS_DIRECT_COB,
+                 strstr(c->dev.tags, "oclgrind") ? " -DCS_OCLGRIND" : "");
         CS_TRY(cs_cl_build(c->ctx, &c->dev, opts, c->params.cache_dir, &c->prog, &c->from_cache));
         CS_TRY(make_kernels(c, &reduce_max));
         if ((size_t)c->wg <= reduce_max) return CLSTYLE_OK;
