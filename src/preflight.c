@@ -11,7 +11,7 @@
 
 #include "error.h"
 
-/* The temporary file beside the output is ".NAME.XXXXXX": 8 more characters. */
+/* The temporary file beside the output is ".NAME." plus six random characters: 8 more. */
 enum { TMP_EXTRA = 8 };
 
 typedef struct {
