@@ -91,6 +91,7 @@ struct cs_backend {
     size_t max_alloc;       /* largest single buffer in bytes; 0 = no limit (host) */
     char notes[1024];       /* setup choices and why, for --verbose ("" if none) */
     size_t band_bytes;      /* im2col band cap (0 on the host); the memory planner may lower it */
+    int prepared_weights;   /* the convolutions chosen keep rearranged weight copies (the planner counts them) */
 };
 
 /* Everything that configures a backend, read once at the edge (the command

@@ -204,11 +204,12 @@ static cs_loss_image as_loss_image(const cs_image *im, double scale)
 }
 
 /* The counting backend with the device's convolution scratch: of the forced
- * algorithm, or of all when the device chooses per shape. */
+ * algorithm; when the device chose per shape, of all of them, or of im2col +
+ * GEMM alone when no chosen algorithm keeps rearranged weights (GPUs). */
 static clstyle_status measuring_backend(const job *j, cs_backend **nb)
 {
     cs_backend_params p = { 0 };
-    p.conv = j->conv;
+    p.conv = j->conv ? j->conv : j->be->prepared_weights ? NULL : "gemm";
     p.band_bytes = j->be->band_bytes;
     return cs_backend_create("null", &p, nb);
 }
