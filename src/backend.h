@@ -18,6 +18,12 @@ typedef struct cs_backend cs_backend;
  * job is evaluated in pieces. 64-bit throughout: a whole map may pass 2^31. */
 typedef struct { size_t c, H, W, y0, x0, h, w; } cs_window;
 
+/* The scratch buffers a backend may keep (conv_memory, gram_memory): an
+ * im2col band or Winograd's input tiles, Winograd's products, partial Gram
+ * matrices, BLAS temporaries. */
+enum { CS_SCRATCH_COL, CS_SCRATCH_WINO, CS_SCRATCH_PARTS, CS_SCRATCH_BLAS, CS_SCRATCH_KINDS };
+static inline void cs_raise(size_t *have, size_t need) { *have = need > *have ? need : *have; }
+
 typedef struct cs_backend_ops {
     void (*destroy)(cs_backend *be);
 
@@ -35,6 +41,13 @@ typedef struct cs_backend_ops {
      * be NULL), then ReLU if relu, in one pass where the backend can fuse them. */
     clstyle_status (*conv3x3_bias_relu)(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w,
                                         int relu);
+    /* Optional (NULL: none), for the planner: the device memory an h x w
+     * ci -> co convolution (at the current conv_lean) and a Gram matrix of c
+     * channels over m positions add, forward and backward: *prep floats of
+     * weight copies kept with the weights; scratch[] raised to the floats of
+     * each scratch buffer they grow (kept by the backend, shared by all ops). */
+    void (*conv_memory)(cs_backend *be, int ci, int co, int h, int w, size_t *prep, size_t scratch[CS_SCRATCH_KINDS]);
+    void (*gram_memory)(cs_backend *be, int c, int m, size_t scratch[CS_SCRATCH_KINDS]);
     /* In place on y (c,hw): y += bias[c] (bias may be NULL), then ReLU if relu. */
     clstyle_status (*bias_relu)(cs_backend *be, cs_buf *y, cs_buf *bias, int c, int hw, int relu);
     /* In place: dy[i] = y[i] > 0 ? dy[i] : 0, y being the ReLU output. */
@@ -91,8 +104,14 @@ struct cs_backend {
     size_t max_alloc;       /* largest single buffer in bytes; 0 = no limit (host) */
     char notes[1024];       /* setup choices and why, for --verbose ("" if none) */
     size_t band_bytes;      /* im2col band cap (0 on the host); the memory planner may lower it */
-    int prepared_weights;   /* the convolutions chosen keep rearranged weight copies (the planner counts them) */
+    /* How much memory the convolutions may trade for speed: 0, the algorithms
+     * chosen; 1, none keeping Winograd's weight copies (16/9 of the weights
+     * per direction); 2, none keeping any copy (im2col + GEMM). The memory
+     * planner raises it when the budget is short. Backends without choices ignore it. */
+    int conv_lean;
 };
+
+enum { CS_LEAN_LEVELS = 3 };
 
 /* Everything that configures a backend, read once at the edge (the command
  * line and the CLSTYLE_* environment, see cs_backend_params_from_env) so that
@@ -107,6 +126,7 @@ typedef struct cs_backend_params {
     size_t max_alloc;       /* largest single buffer (CLSTYLE_MAX_ALLOC_MB); 0 = the device's */
     size_t max_wg;          /* largest work-group (CLSTYLE_MAX_WG), to act as a small device; 0 = the device's */
     char cache_dir[1024];   /* program binary cache (CLSTYLE_CACHE_DIR, XDG); "" = no cache (CLSTYLE_NO_CACHE) */
+    cs_backend *model;       /* null backend: count the scratch this backend's conv_memory and gram_memory report */
 } cs_backend_params;
 
 /* Defaults plus the CLSTYLE_* environment variables (the only place they are read). */

@@ -144,10 +144,7 @@ static clstyle_status setup(cl_be *c)
     CS_TRY(cl_err(err, "clCreateBuffer", "partial sums"));
     c->coef = clCreateBuffer(c->ctx, CL_MEM_READ_ONLY, CS_MAX_ROWS * sizeof(float), NULL, &err);
     CS_TRY(cl_err(err, "clCreateBuffer", "combine coefficients"));
-    CS_TRY(cl_choose_conv(c));
-    /* Every algorithm but im2col + GEMM works on weights rearranged once. */
-    for (int k = 0; k < CS_CONV_CLASSES; k++) c->base.prepared_weights |= c->conv_algo[k] != cl_conv_find("gemm");
-    return CLSTYLE_OK;
+    return cl_choose_conv(c);
 }
 
 clstyle_status cs_backend_opencl_create(const cs_backend_params *params, cs_backend **out)

@@ -1,11 +1,11 @@
 /* Measuring backend: allocates nothing and computes nothing, but counts the
  * buffer memory a job asks for. The planner runs a job's setup on it to
  * choose pieces and history that fit a memory budget. It also counts the
- * scratch buffers the OpenCL backend grows on demand for the convolution
- * algorithm named in its parameters (all when none is named): the CPU kernels'
- * rearranged weight copies, the im2col band (which also bounds Winograd's
- * tiles and products), and the Gram matrices' partial sums, as cl_conv.c,
- * cl_winograd.c and cl_gemm.c size them. */
+ * scratch buffers the OpenCL backend grows on demand: as a model backend
+ * reports them for each shape (cs_backend_params.model), or else for the
+ * convolution algorithm named in its parameters (all when none is named): the
+ * CPU kernels' rearranged weight copies, the im2col band (which also bounds
+ * Winograd's tiles and products), and the Gram matrices' partial sums. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,9 +19,10 @@ struct cs_buf {
 
 typedef struct {
     cs_backend base;
-    int prepared, banded;      /* which convolution scratch to count */
+    cs_backend *model;         /* whose scratch to count (its conv_memory, gram_memory), or NULL: */
+    int prepared, banded;      /* which convolution scratch to count without a model */
     size_t band;               /* im2col band cap, floats */
-    size_t col, parts, gemm_tmp; /* scratch grown so far, floats */
+    size_t have[CS_SCRATCH_KINDS]; /* scratch grown so far, floats */
 } null_be;
 
 enum { GRAM_CHUNK = 4096 }; /* cl_gemm.c GRAM_CHUNK */
@@ -76,35 +77,53 @@ static void grow(cs_backend *be, size_t *have, size_t need)
     *have = need;
 }
 
+static void grow_all(null_be *nb, const size_t *need)
+{
+    for (int k = 0; k < CS_SCRATCH_KINDS; k++) grow(&nb->base, &nb->have[k], need[k]);
+}
+
 /* Serves the forward and the backward convolution. The CPU kernels keep a
  * rearranged copy of a convolution's weights per direction (at most 16/9 of
  * them, for Winograd), made at the first use and freed with the weights: both
  * directions are counted at the first use, as a measured setup runs only the
- * forward. */
+ * forward. The model backend says what its algorithm for the shape keeps;
+ * without one, the most any algorithm named would. */
 static clstyle_status nb_conv(cs_backend *be, cs_buf *x, cs_buf *w, cs_buf *y, int ci, int co, int h, int wd)
 {
     null_be *nb = (null_be *)be;
-    (void)x; (void)y; (void)co;
+    (void)x; (void)y;
     size_t row = (size_t)ci * 9 * wd, rows = nb->band / row; /* cl_conv.c band_rows */
     rows = rows < 1 ? 1 : rows > (size_t)h ? (size_t)h : rows;
-    if (nb->prepared && !w->prep) {
-        w->prep = 2 * (w->n / 9 * 16 + 16);
+    size_t prep = 0, scratch[CS_SCRATCH_KINDS] = { 0 };
+    if (nb->model) {
+        nb->model->ops->conv_memory(nb->model, ci, co, h, wd, &prep, scratch);
+    } else {
+        prep = nb->prepared ? 2 * (w->n / 9 * 16 + 16) : 0;
+        scratch[CS_SCRATCH_COL] = nb->banded ? rows * row : 0;
+    }
+    if (prep && !w->prep) {
+        w->prep = prep;
         grow(be, &(size_t){ 0 }, w->prep);
     }
-    if (nb->banded) grow(be, &nb->col, rows * row);
+    grow_all(nb, scratch);
     return CLSTYLE_OK;
 }
 
-/* Also counts, for the backward GEMM through this Gram (not run while sizing),
- * CLBlast's scratch: measured on PoCL at 1.0 (1024 px) and 1.17 (512 px)
- * times the features' size for relu1_1; 1.25 c m here. */
+/* Also counts the scratch of the backward through this Gram (not run while
+ * sizing): as the model says; without one, CLBlast's, measured on PoCL at 1.0
+ * (1024 px) and 1.17 (512 px) times the features' size for relu1_1, 1.25 c m here. */
 static clstyle_status nb_gram(cs_backend *be, cs_buf *f, cs_buf *g, int c, int m)
 {
     null_be *nb = (null_be *)be;
     (void)f; (void)g;
-    size_t chunks = (size_t)m / GRAM_CHUNK + ((size_t)m % GRAM_CHUNK > 0);
-    if ((size_t)m / GRAM_CHUNK >= 2) grow(be, &nb->parts, chunks * c * c);
-    grow(be, &nb->gemm_tmp, (size_t)c * m + (size_t)c * m / 4);
+    size_t chunks = (size_t)m / GRAM_CHUNK + ((size_t)m % GRAM_CHUNK > 0), scratch[CS_SCRATCH_KINDS] = { 0 };
+    if (nb->model) {
+        nb->model->ops->gram_memory(nb->model, c, m, scratch);
+    } else {
+        if ((size_t)m / GRAM_CHUNK >= 2) scratch[CS_SCRATCH_PARTS] = chunks * c * c;
+        scratch[CS_SCRATCH_BLAS] = (size_t)c * m + (size_t)c * m / 4;
+    }
+    grow_all(nb, scratch);
     return CLSTYLE_OK;
 }
 
@@ -159,6 +178,7 @@ clstyle_status cs_backend_null_create(const cs_backend_params *params, cs_backen
     const char *conv = params && params->conv ? params->conv : "";
     nb->prepared = strcmp(conv, "gemm") != 0;
     nb->banded = strcmp(conv, "direct") != 0;
+    if (params && params->model && params->model->ops->conv_memory && params->model->ops->gram_memory) nb->model = params->model;
     nb->band = (params && params->band_bytes ? params->band_bytes : (size_t)256 << 20) / sizeof(float);
     *out = &nb->base;
     return CLSTYLE_OK;

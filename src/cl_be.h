@@ -126,12 +126,18 @@ clstyle_status cl_prepared(cl_be *c, cs_buf *wt, int slot, cl_kernel k, int n_in
 /* cl_direct.c: the direct convolution on prepared weights (cl/direct.cl). */
 clstyle_status cl_direct_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
 clstyle_status cl_direct_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+/* What an algorithm keeps for a ci -> co layer of h x w, forward and
+ * backward: *prep floats of weight copies; scratch[CS_SCRATCH_*] raised to
+ * the floats it needs (see cs_backend_ops.conv_memory). */
+void cl_direct_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
 /* cl_winograd.c: Winograd F(2x2, 3x3) (cl/winograd.cl). */
 clstyle_status cl_wino_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
 clstyle_status cl_wino_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+void cl_wino_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
 /* Winograd on the layers with many channels, direct on the others. */
 clstyle_status cl_hybrid_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
 clstyle_status cl_hybrid_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+void cl_hybrid_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
 void cl_scratch_free(cl_be *c, cl_mem *m, size_t *have);
 
 /* cl_gemm.c */
@@ -139,12 +145,18 @@ clstyle_status cl_gemm(cl_be *c, int ta, int tb, size_t m, size_t n, size_t k, f
                        cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem cm, size_t c_off, size_t ldc, const char *what);
 clstyle_status cl_gram_blas(cl_be *c, cs_buf *f, cs_buf *g, int ch, int m);
 clstyle_status cl_gram_bwd_blas(cl_be *c, cs_buf *dg, cs_buf *f, cs_buf *df, int ch, int m);
+/* Raises scratch[CS_SCRATCH_BLAS] to CLBlast's temporary for a cl_gemm call
+ * with these arguments (where CLBlast cannot say: A, B and C padded). */
+void cl_gemm_memory(cl_be *c, int ta, int tb, size_t m, size_t n, size_t k, size_t lda, size_t ldb, size_t ldc, size_t a_off,
+                    size_t b_off, size_t c_off, size_t *scratch);
+void cl_gram_blas_memory(cl_be *c, int ch, int m, size_t *scratch);
 
 /* cl_gram.c: the Gram vtable entries, through CLBlast or our own kernels
  * (c->gram_own; CLSTYLE_GRAM=auto|blas|own, auto: own on CPU devices). */
 clstyle_status cl_gram_choose(cl_be *c);
 clstyle_status cl_gram(cs_backend *be, cs_buf *f, cs_buf *g, int c, int m);
 clstyle_status cl_gram_bwd(cs_backend *be, cs_buf *dg, cs_buf *f, cs_buf *df, int c, int m);
+void cl_gram_memory(cs_backend *be, int c, int m, size_t *scratch);
 
 /* cl_conv.c. The direct kernel computes CS_DIRECT_PX pixels (one float16
  * vector in cl/direct.cl) times CS_DIRECT_COB output channels per work-item. */
@@ -154,6 +166,8 @@ typedef struct {
     clstyle_status (*fwd)(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
     clstyle_status (*bwd)(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
     int forced_only; /* never the measured choice, only CLSTYLE_CONV's (see cl_conv.c) */
+    void (*memory)(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
+    int lean;        /* its memory level: 0 Winograd's copies, 1 direct's, 2 none (see cs_backend.conv_lean) */
 } cl_conv_algo;
 extern const cl_conv_algo cl_conv_algos[];
 extern const int cl_n_conv_algos;
@@ -161,6 +175,7 @@ extern const int cl_n_conv_algos;
 int cl_conv_find(const char *name);
 clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
 clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+void cl_conv_memory(cs_backend *be, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
 clstyle_status cl_conv3x3_bias_relu(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w,
                                     int relu);
 /* The kernel arguments of the epilogue for a launch (bias buffer, flags: 1 =

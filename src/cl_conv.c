@@ -9,20 +9,25 @@
  * - direct+winograd: Winograd on the layers with many channels, direct on the
  *   others (one entry, for devices where the measured choice per class of
  *   input channels cannot split what the channel product decides).
- * The forward may also add the bias and apply the ReLU (cl_conv3x3_bias_relu). */
+ * The forward may also add the bias and apply the ReLU (cl_conv3x3_bias_relu).
+ * The memory planner may ask for fewer weight copies (cs_backend.conv_lean,
+ * algo_for) and asks what each algorithm keeps (cl_conv_memory). */
 #include <string.h>
 #include <strings.h>
 
 #include "cl_be.h"
 
-/* Rows per im2col band for k = ci*9 columns of width w. */
+/* Rows per im2col band for k = ci*9 columns of width w (the planner may lower the cap). */
+static size_t rows_for(const cl_be *c, int k, int h, int w)
+{
+    size_t r = c->base.band_bytes / 4 / ((size_t)k * w);
+    return r < 1 ? 1 : r > (size_t)h ? (size_t)h : r;
+}
+
 static clstyle_status band_rows(cl_be *c, int k, int h, int w, int *rows)
 {
-    size_t per_row = (size_t)k * w, r = c->base.band_bytes / 4 / per_row; /* the planner may lower the cap */
-    if (r < 1) r = 1;
-    if (r > (size_t)h) r = (size_t)h;
-    *rows = (int)r;
-    return cl_scratch(c, &c->col, &c->col_n, r * per_row, "im2col band");
+    *rows = (int)rows_for(c, k, h, w);
+    return cl_scratch(c, &c->col, &c->col_n, (size_t)*rows * k * w, "im2col band");
 }
 
 static clstyle_status gemm_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
@@ -59,15 +64,30 @@ static clstyle_status gemm_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int
     return CLSTYLE_OK;
 }
 
+/* The band scratch and CLBlast's temporaries of gemm_fwd and gemm_bwd: the
+ * first band and the last, shorter one (the products' shapes differ). */
+static void gemm_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch)
+{
+    size_t k = (size_t)ci * 9, R = rows_for(c, (int)k, h, w), hw = (size_t)h * w;
+    *prep = 0;
+    cs_raise(&scratch[CS_SCRATCH_COL], R * k * w);
+    size_t last = h % R ? h % R : R, rows[2] = { R, last }, off[2] = { 0, (h - last) * (size_t)w };
+    for (int i = 0; i < 2; i++) {
+        size_t n = rows[i] * w;
+        cl_gemm_memory(c, 0, 0, (size_t)co, n, k, k, n, hw, 0, 0, off[i], scratch);
+        cl_gemm_memory(c, 1, 0, k, n, (size_t)co, k, hw, n, 0, off[i], 0, scratch);
+    }
+}
+
 const cl_conv_algo cl_conv_algos[] = {
-    { "gemm", gemm_fwd, gemm_bwd, 0 },
-    { "direct", cl_direct_fwd, cl_direct_bwd, 0 },
+    { "gemm", gemm_fwd, gemm_bwd, 0, gemm_memory, 2 },
+    { "direct", cl_direct_fwd, cl_direct_bwd, 0, cl_direct_memory, 1 },
     /* Plain Winograd only when forced: the measured choice times small shapes,
      * where it wins on every class, but at 256-512 px it loses 2x on the
      * shallow layers (clstyle-convbench) and its rounding there moved the
      * OpenCL-vs-reference L-BFGS run 3e-4 apart by iteration 2 (e2e-backends). */
-    { "winograd", cl_wino_fwd, cl_wino_bwd, 1 },
-    { "direct+winograd", cl_hybrid_fwd, cl_hybrid_bwd, 0 },
+    { "winograd", cl_wino_fwd, cl_wino_bwd, 1, cl_wino_memory, 0 },
+    { "direct+winograd", cl_hybrid_fwd, cl_hybrid_bwd, 0, cl_hybrid_memory, 0 },
 };
 const int cl_n_conv_algos = (int)(sizeof cl_conv_algos / sizeof *cl_conv_algos);
 
@@ -78,10 +98,25 @@ int cl_conv_find(const char *name)
     return -1;
 }
 
+/* The algorithm for ci input channels: the one chosen, unless the planner's
+ * conv_lean asks for less memory (the fallbacks keep fewer copies: direct
+ * 1x the weights per direction, im2col + GEMM none). */
+static const cl_conv_algo *algo_for(const cs_backend *be, int ci)
+{
+    const cl_conv_algo *a = &cl_conv_algos[((const cl_be *)be)->conv_algo[cl_conv_class(ci)]];
+    if (a->lean >= be->conv_lean) return a;
+    return &cl_conv_algos[cl_conv_find(be->conv_lean >= 2 ? "gemm" : "direct")];
+}
+
+void cl_conv_memory(cs_backend *be, int ci, int co, int h, int w, size_t *prep, size_t *scratch)
+{
+    algo_for(be, ci)->memory(CB(be), ci, co, h, w, prep, scratch);
+}
+
 clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
 {
     CB(be)->conv_flop += 18.0 * ci * co * h * w;
-    return cl_conv_algos[CB(be)->conv_algo[cl_conv_class(ci)]].fwd(CB(be), x, wt, y, ci, co, h, w);
+    return algo_for(be, ci)->fwd(CB(be), x, wt, y, ci, co, h, w);
 }
 
 void cl_epilogue(cl_be *c, int flip, cl_mem fallback, cl_mem *bias, int *flags)
@@ -110,5 +145,5 @@ clstyle_status cl_conv3x3_bias_relu(cs_backend *be, cs_buf *x, cs_buf *wt, cs_bu
 clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
 {
     CB(be)->conv_flop += 18.0 * ci * co * h * w;
-    return cl_conv_algos[CB(be)->conv_algo[cl_conv_class(ci)]].bwd(CB(be), dy, wt, dx, ci, co, h, w);
+    return algo_for(be, ci)->bwd(CB(be), dy, wt, dx, ci, co, h, w);
 }

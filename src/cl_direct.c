@@ -5,10 +5,18 @@
  * written. The zero border is handled in the kernel's loads. */
 #include "cl_be.h"
 
+static size_t direct_prep(int n_in, int n_out) { return (size_t)(n_out + CS_DIRECT_COB - 1) / CS_DIRECT_COB * n_in * 9 * CS_DIRECT_COB; }
+
+void cl_direct_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch)
+{
+    (void)c, (void)h, (void)w, (void)scratch; /* no scratch */
+    *prep = direct_prep(ci, co) + direct_prep(co, ci);
+}
+
 static clstyle_status direct(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int n_in, int n_out, int h, int w, int flip)
 {
     cl_mem wp;
-    size_t n = (size_t)(n_out + CS_DIRECT_COB - 1) / CS_DIRECT_COB * n_in * 9 * CS_DIRECT_COB;
+    size_t n = direct_prep(n_in, n_out);
     CS_TRY(cl_prepared(c, wt, PREP_DIRECT + flip, c->k.wprep, n_in, n_out, CS_DIRECT_COB, n, n, &wp));
     size_t global[3] = { (size_t)(w + CS_DIRECT_PX - 1) / CS_DIRECT_PX, (size_t)h,
                          (size_t)(n_out + CS_DIRECT_COB - 1) / CS_DIRECT_COB };

@@ -31,6 +31,15 @@ static clstyle_status temp_bytes(cl_be *c, const size_t key[11], size_t *bytes, 
     return CLSTYLE_OK;
 }
 
+void cl_gemm_memory(cl_be *c, int ta, int tb, size_t m, size_t n, size_t k, size_t lda, size_t ldb, size_t ldc, size_t a_off,
+                    size_t b_off, size_t c_off, size_t *scratch)
+{
+    size_t key[11] = { (size_t)(ta * 2 + tb), m, n, k, lda, ldb, ldc, a_off, b_off, c_off, 1 };
+    size_t bytes = 0;
+    if (temp_bytes(c, key, &bytes, "GEMM scratch size") != CLSTYLE_OK) bytes = (m * k + k * n + m * n) * sizeof(float);
+    cs_raise(&scratch[CS_SCRATCH_BLAS], (bytes + 3) / 4 + 1);
+}
+
 /* Row-major C = alpha op(A) op(B) + beta C through CLBlast with a temporary
  * buffer we own: without it CLBlast allocates one in every call, which costs
  * ~0.5 ms of host time per GEMM on NVIDIA's driver. */
@@ -69,6 +78,17 @@ clstyle_status cl_gram_blas(cl_be *c, cs_buf *f, cs_buf *g, int ch, int m)
     int cci = (int)cc, np = (int)parts;
     ARGS(c->k.sum_parts, A(c->parts), A(g->m), A(cci), A(np), A(a));
     return cl_run1d(c, c->k.sum_parts, "sum_parts", cc);
+}
+
+void cl_gram_blas_memory(cl_be *c, int ch, int m, size_t *scratch)
+{
+    size_t cc = (size_t)ch * ch, nb = (size_t)m / GRAM_CHUNK, rest = (size_t)m % GRAM_CHUNK;
+    if (nb < 2) cl_gemm_memory(c, 0, 1, (size_t)ch, (size_t)ch, (size_t)m, (size_t)m, (size_t)m, (size_t)ch, 0, 0, 0, scratch);
+    else cs_raise(&scratch[CS_SCRATCH_PARTS], (nb + (rest > 0)) * cc);
+    if (nb >= 2 && rest)
+        cl_gemm_memory(c, 0, 1, (size_t)ch, (size_t)ch, rest, (size_t)m, (size_t)m, (size_t)ch, nb * GRAM_CHUNK, nb * GRAM_CHUNK, nb * cc,
+                       scratch);
+    cl_gemm_memory(c, 0, 0, (size_t)ch, (size_t)m, (size_t)ch, (size_t)ch, (size_t)m, (size_t)m, 0, 0, 0, scratch); /* the backward */
 }
 
 clstyle_status cl_gram_bwd_blas(cl_be *c, cs_buf *dg, cs_buf *f, cs_buf *df, int ch, int m)

@@ -27,10 +27,15 @@ static int chunk_cols(int ch)
     return kc < 256 ? 256 : kc > 8192 ? 8192 : kc;
 }
 
+static int own_chunks(int ch, int m)
+{
+    int kc = chunk_cols(ch), chunks = (m + kc - 1) / kc;
+    return chunks < 1 ? 1 : chunks;
+}
+
 static clstyle_status gram_own(cl_be *c, cs_buf *f, cs_buf *g, int ch, int m)
 {
-    int kc = chunk_cols(ch), chunks = (m + kc - 1) / kc, nb = (ch + GB - 1) / GB;
-    if (chunks < 1) chunks = 1;
+    int kc = chunk_cols(ch), chunks = own_chunks(ch, m), nb = (ch + GB - 1) / GB;
     CS_TRY(cl_scratch(c, &c->parts, &c->parts_n, (size_t)chunks * ch * ch, "gram partial sums"));
     size_t global[3] = { (size_t)nb, (size_t)nb, (size_t)chunks };
     ARGS(c->k.gram_blocks, A(f->m), A(c->parts), A(ch), A(m), A(kc));
@@ -60,4 +65,11 @@ clstyle_status cl_gram_bwd(cs_backend *be, cs_buf *dg, cs_buf *f, cs_buf *df, in
     cl_be *c = CB(be);
     c->gram_flop += 2.0 * ch * ch * m;
     return c->gram_own ? gram_bwd_own(c, dg, f, df, ch, m) : cl_gram_bwd_blas(c, dg, f, df, ch, m);
+}
+
+void cl_gram_memory(cs_backend *be, int ch, int m, size_t *scratch)
+{
+    cl_be *c = CB(be);
+    if (c->gram_own) cs_raise(&scratch[CS_SCRATCH_PARTS], (size_t)own_chunks(ch, m) * ch * ch); /* the backward needs none */
+    else cl_gram_blas_memory(c, ch, m, scratch);
 }

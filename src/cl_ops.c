@@ -175,7 +175,7 @@ static clstyle_status cl_adam(cs_backend *be, cs_buf *x, cs_buf *g, cs_buf *m, c
 
 const cs_backend_ops cl_ops = {
     .destroy = cl_destroy, .alloc = cl_alloc, .release = cl_release, .upload = cl_upload, .download = cl_download,
-    .conv3x3 = cl_conv3x3, .conv3x3_bwd = cl_conv3x3_bwd, .conv3x3_bias_relu = cl_conv3x3_bias_relu, .bias_relu = cl_bias_relu, .relu_bwd = cl_relu_bwd,
+    .conv3x3 = cl_conv3x3, .conv3x3_bwd = cl_conv3x3_bwd, .conv3x3_bias_relu = cl_conv3x3_bias_relu, .conv_memory = cl_conv_memory, .gram_memory = cl_gram_memory, .bias_relu = cl_bias_relu, .relu_bwd = cl_relu_bwd,
     .pool = cl_pool, .pool_bwd = cl_pool_bwd, .gram = cl_gram, .gram_bwd = cl_gram_bwd, .sqdiff = cl_sqdiff,
     .tv = cl_tv, .affine = cl_affine, .dot = cl_dot, .asum = cl_asum, .axpy = cl_axpy, .scale = cl_scale,
     .copy = cl_copy, .fill = cl_fill, .adam = cl_adam, .copy_at = cl_copy_at, .multi_dot = cl_multi_dot, .combine = cl_combine,

@@ -10,16 +10,37 @@ enum { WOB = 16, TILE_VEC = 16 }; /* output channels and tiles per work-item of 
 
 static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
+static size_t wino_prep(int n_in, int n_out) { return (size_t)16 * round_up((size_t)n_out, WOB) * n_in; }
+
+/* Tile rows per band: input tiles and products of a band together stay
+ * within the band cap. *tiles: the tiles of the largest band, rounded up. */
+static size_t band_rows(const cl_be *c, int n_in, int op, int h, int w, size_t *tiles)
+{
+    size_t ntx = (size_t)(w + 1) / 2, nty = (size_t)(h + 1) / 2;
+    size_t per_row = 16 * (n_in + (size_t)op) * ntx, rows = c->base.band_bytes / sizeof(float) / per_row;
+    rows = rows < 1 ? 1 : rows > nty ? nty : rows;
+    *tiles = round_up(rows * ntx, TILE_VEC);
+    return rows;
+}
+
+void cl_wino_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch)
+{
+    *prep = wino_prep(ci, co) + wino_prep(co, ci);
+    for (int flip = 0; flip < 2; flip++) {
+        int n_in = flip ? co : ci, op = (int)round_up((size_t)(flip ? ci : co), WOB);
+        size_t tiles;
+        band_rows(c, n_in, op, h, w, &tiles);
+        cs_raise(&scratch[CS_SCRATCH_COL], 16 * n_in * tiles);
+        cs_raise(&scratch[CS_SCRATCH_WINO], 16 * op * tiles);
+    }
+}
+
 static clstyle_status wino(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int n_in, int n_out, int h, int w, int flip)
 {
     int op = (int)round_up((size_t)n_out, WOB), ntx = (w + 1) / 2, nty = (h + 1) / 2;
     cl_mem u;
-    CS_TRY(cl_prepared(c, wt, PREP_WINO + flip, c->k.wino_wprep, n_in, n_out, WOB, (size_t)16 * op * n_in, (size_t)op * n_in, &u));
-    /* Input tiles and products of a band together stay within the band cap. */
-    size_t per_row = (size_t)16 * (n_in + op) * ntx, rows = c->base.band_bytes / sizeof(float) / per_row;
-    if (rows < 1) rows = 1;
-    if (rows > (size_t)nty) rows = (size_t)nty;
-    size_t tp_max = round_up(rows * ntx, TILE_VEC);
+    CS_TRY(cl_prepared(c, wt, PREP_WINO + flip, c->k.wino_wprep, n_in, n_out, WOB, wino_prep(n_in, n_out), (size_t)op * n_in, &u));
+    size_t tp_max, rows = band_rows(c, n_in, op, h, w, &tp_max);
     CS_TRY(cl_scratch(c, &c->col, &c->col_n, (size_t)16 * n_in * tp_max, "Winograd input tiles"));
     CS_TRY(cl_scratch(c, &c->wino_m, &c->wino_m_n, (size_t)16 * op * tp_max, "Winograd products"));
     cl_mem bias;
@@ -56,6 +77,11 @@ clstyle_status cl_wino_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci,
  * (AVX-512, VGG-19 at 256 px) gave Winograd 0.5-0.9x the direct kernel's
  * speed up to 128x128 channels and 1.2-1.9x from 128x256 on. */
 static int wino_wins(int ci, int co) { return (long)ci * co >= 128L * 256; }
+
+void cl_hybrid_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch)
+{
+    (wino_wins(ci, co) ? cl_wino_memory : cl_direct_memory)(c, ci, co, h, w, prep, scratch);
+}
 
 clstyle_status cl_hybrid_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
 {

@@ -12,13 +12,35 @@ int cs_net_find_node(const cs_weights *w, const char *name)
     return cs_vgg_layout(w->depth, &a) ? -1 : cs_vgg_find(&a, name);
 }
 
+int cs_net_last_node(const cs_weights *w, const clstyle_options *o)
+{
+    int last = 0;
+    for (int i = 0; i < o->n_content_layers + o->n_style_layers; i++) {
+        const char *name = i < o->n_content_layers ? o->content_layers[i] : o->style_layers[i - o->n_content_layers];
+        int node = cs_net_find_node(w, name);
+        if (node > last) last = node;
+    }
+    return last;
+}
+
 clstyle_status cs_net_create(cs_backend *be, const cs_weights *w, int avg_pool, cs_net *net)
+{
+    return cs_net_create_upto(be, w, avg_pool, -1, net);
+}
+
+clstyle_status cs_net_create_upto(cs_backend *be, const cs_weights *w, int avg_pool, int last, cs_net *net)
 {
     memset(net, 0, sizeof *net);
     net->be = be;
     net->host = w;
     net->avg_pool = avg_pool;
-    for (int k = 0; k < w->n_conv; k++) {
+    cs_vgg layout;
+    int n_conv = w->n_conv;
+    if (last >= 0 && !cs_vgg_layout(w->depth, &layout)) {
+        n_conv = 0;
+        for (int i = 0; i <= last && i < layout.n_nodes; i++) n_conv += layout.nodes[i].type == NODE_CONV;
+    }
+    for (int k = 0; k < n_conv && k < w->n_conv; k++) {
         size_t nw = (size_t)w->cout[k] * w->cin[k] * 9;
         clstyle_status st;
         if ((st = CS_OP(be, alloc, nw, &net->w[k])) || (st = CS_OP(be, upload, net->w[k], 0, w->w[k], nw)) ||

@@ -36,6 +36,11 @@ typedef struct {
 /* Index of a node name in the architecture, or -1. */
 int cs_net_find_node(const cs_weights *w, const char *name);
 clstyle_status cs_net_create(cs_backend *be, const cs_weights *w, int avg_pool, cs_net *net);
+/* The same with only the convolutions up to node `last` on the backend (the
+ * deeper ones would only take device memory); last < 0: all. */
+clstyle_status cs_net_create_upto(cs_backend *be, const cs_weights *w, int avg_pool, int last, cs_net *net);
+/* The deepest node among the options' content and style layers. */
+int cs_net_last_node(const cs_weights *w, const clstyle_options *o);
 void cs_net_destroy(cs_net *net);
 
 /* tapped[i] marks nodes whose value a loss reads (a tapped conv keeps its pre-ReLU output). */

@@ -13,16 +13,7 @@ static int round_up(int v, int to) { return (v + to - 1) / to * to; }
 
 int cs_pieces_halo(const cs_weights *w, int last) { return round_up(cs_net_reach(w, last), GRID); }
 
-int cs_pieces_halo_for(const cs_weights *w, const clstyle_options *o)
-{
-    int last = 0;
-    for (int i = 0; i < o->n_content_layers + o->n_style_layers; i++) {
-        const char *name = i < o->n_content_layers ? o->content_layers[i] : o->style_layers[i - o->n_content_layers];
-        int node = cs_net_find_node(w, name);
-        if (node > last) last = node;
-    }
-    return cs_pieces_halo(w, last);
-}
+int cs_pieces_halo_for(const cs_weights *w, const clstyle_options *o) { return cs_pieces_halo(w, cs_net_last_node(w, o)); }
 
 int cs_pieces_count(int h, int w, int tile) { return ((h + tile - 1) / tile) * ((w + tile - 1) / tile); }
 

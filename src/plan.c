@@ -1,5 +1,7 @@
 #include "plan.h"
 
+#include <math.h>
+
 #include "error.h"
 #include "pieces.h"
 
@@ -11,19 +13,29 @@ static const size_t BAND_MIN = (size_t)4 << 20;
 
 size_t cs_plan_band(size_t budget) { return budget / BAND_SHARE > BAND_MIN ? budget / BAND_SHARE : BAND_MIN; }
 
-/* The smallest budget B with base + band(B) <= B, from a measurement `need`
- * made with the band of `budget`. */
-static size_t smallest_budget(size_t need, size_t budget)
+/* The smallest budget that fits pieces of `tile` px with `history` pairs,
+ * from a measurement `need` made within `budget`: the band-sized scratch
+ * (im2col or Winograd bands, CLBlast's temporaries) shrinks with the budget,
+ * so a first guess assumes it is twice the band, then every guess is measured
+ * and raised until the job fits it. */
+static clstyle_status smallest_budget(cs_plan_measure measure, void *ctx, int tile, int history, size_t need, size_t budget,
+                                      size_t *out)
 {
-    size_t base = need - (need > cs_plan_band(budget) ? cs_plan_band(budget) : 0) + SLACK;
-    size_t b = base / (BAND_SHARE - 1) * BAND_SHARE + BAND_SHARE;
-    return b > base + BAND_MIN ? b : base + BAND_MIN;
+    size_t band = 2 * cs_plan_band(budget), base = (need > band ? need - band : 0) + SLACK;
+    size_t b = base / (BAND_SHARE - 2) * BAND_SHARE + BAND_SHARE;
+    for (int k = 0; k < 64; k++) {
+        CS_TRY(measure(ctx, tile, history, b, &need));
+        if (need + SLACK <= b) break;
+        b = need + SLACK > b + b / 64 ? need + SLACK : b + b / 64;
+    }
+    *out = b;
+    return CLSTYLE_OK;
 }
 
 static int fits(cs_plan_measure measure, void *ctx, cs_plan *p, int tile, int history)
 {
     size_t bytes;
-    if (measure(ctx, tile, history, &bytes) != CLSTYLE_OK || bytes + SLACK > p->budget) return 0;
+    if (measure(ctx, tile, history, p->budget, &bytes) != CLSTYLE_OK || bytes + SLACK > p->budget) return 0;
     p->tile = tile;
     p->history = history;
     p->device_bytes = bytes;
@@ -72,26 +84,31 @@ clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, int h, int w, in
                             size_t budget, cs_plan *out)
 {
     cs_plan *p = out;
-    *p = (cs_plan){ budget, 0, 1, history, history, 0 };
+    *p = (cs_plan){ budget, 0, 1, history, history, 0, 1 };
     int keep = history < CS_PLAN_KEEP ? history : CS_PLAN_KEEP, least = history > 0 ? 1 : 0, tiles[512];
     int n = forced_tile ? 1 : tile_sizes(h, w, tiles, 512);
     if (forced_tile) tiles[0] = forced_tile;
     /* Pieces of at least twice the halo cost at most about 8x the whole image's work. */
     int good = forced_tile ? 0 : 2 * halo, any = 1 << 30;
     size_t need;
-    CS_TRY(measure(ctx, forced_tile, history, &need)); /* can the job be set up at all? */
+    CS_TRY(measure(ctx, forced_tile, history, budget, &need)); /* can the job be set up at all? */
     if (!forced_tile && fit_history(measure, ctx, p, 0, history, keep)) goto done;
+    p->stage = 2;
     if (fit_piece(measure, ctx, p, tiles, n, good, any, keep, keep)) {
         fit_history(measure, ctx, p, p->tile, history, keep); /* then as much history as fits */
         goto done;
     }
+    p->stage = 3;
     if (keep > least && fit_piece(measure, ctx, p, tiles, n, good, any, keep - 1, least)) goto done;
+    p->stage = 4;
     if (fit_piece(measure, ctx, p, tiles, n, 0, good, history, least)) goto done;
     int smallest = tiles[n - 1];
-    CS_TRY(measure(ctx, smallest, least, &need));
+    size_t at_least;
+    CS_TRY(measure(ctx, smallest, least, budget, &need));
+    CS_TRY(smallest_budget(measure, ctx, smallest, least, need, budget, &at_least));
     return cs_fail(CLSTYLE_ERR_NOMEM, "a %dx%d picture needs at least %.0f MiB of device memory (in %d px pieces%s), more than the "
                    "budget of %.0f MiB; raise --max-memory or lower --size",
-                   w, h, smallest_budget(need, budget) / 1048576.0 + 0.5, smallest, least ? " keeping 1 L-BFGS pair" : "", budget / 1048576.0);
+                   w, h, ceil(at_least / 1048576.0), smallest, least ? " keeping 1 L-BFGS pair" : "", budget / 1048576.0);
 done:
     finish_plan(p, h, w);
     return CLSTYLE_OK;

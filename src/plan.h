@@ -13,11 +13,13 @@ typedef struct {
     int pieces;              /* pieces per evaluation (1 when whole) */
     int history, wanted;     /* L-BFGS pairs kept, and asked for */
     size_t device_bytes;     /* predicted peak of the device buffers */
+    int stage;               /* which preference below chose it (1-4): lower is faster */
 } cs_plan;
 
 /* *bytes = peak device bytes of the job evaluated with pieces of `tile` px
- * (0: whole) and `history` L-BFGS pairs, measured on the null backend. */
-typedef clstyle_status (*cs_plan_measure)(void *ctx, int tile, int history, size_t *bytes);
+ * (0: whole) and `history` L-BFGS pairs within `budget` (which sets the band
+ * cap, cs_plan_band), measured on the null backend. */
+typedef clstyle_status (*cs_plan_measure)(void *ctx, int tile, int history, size_t budget, size_t *bytes);
 
 /* For an h x w image whose pieces need `halo` px: forced_tile > 0 fixes the
  * pieces (--tile); history is the pairs wanted (0 for Adam). Preference:

@@ -65,7 +65,7 @@ static clstyle_status state_create(cs_backend *be, const cs_weights *w, const cl
                                    cs_loss_image content, const cs_loss_image *styles, const double *blend, run_state *rs)
 {
     memset(rs, 0, sizeof *rs);
-    CS_TRY(cs_net_create(be, w, o->pooling_avg, &rs->net));
+    CS_TRY(cs_net_create_upto(be, w, o->pooling_avg, cs_net_last_node(w, o), &rs->net));
     CS_TRY(cs_loss_init(&rs->loss, &rs->net, o, content, styles, blend, o->n_styles));
     size_t n = (size_t)3 * content.w * content.h;
     int hist = o->lbfgs_history < iterations ? o->lbfgs_history : (iterations > 0 ? iterations : 1);
@@ -105,6 +105,7 @@ typedef struct {
     size_t host_bytes;       /* host memory of the images, weights and pieces */
     int explicit_limit;      /* --max-memory or CLSTYLE_DEVICE_MEM_MB given: the budget is exactly that */
     const char *conv;        /* the convolution algorithm forced (CLSTYLE_CONV), NULL when chosen per shape */
+    size_t band_device;      /* the backend's own im2col band cap; each plan sets band_bytes within its budget */
     cs_weights_id weights_id;   /* filled for --verbose and --log */
 } job;
 
@@ -203,13 +204,14 @@ static cs_loss_image as_loss_image(const cs_image *im, double scale)
     return r;
 }
 
-/* The counting backend with the device's convolution scratch: of the forced
- * algorithm; when the device chose per shape, of all of them, or of im2col +
- * GEMM alone when no chosen algorithm keeps rearranged weights (GPUs). */
+/* The counting backend with the device's convolution scratch, as the
+ * device reports it for each shape at its current conv_lean (the reference
+ * backend reports none; im2col + GEMM's band is counted for it). */
 static clstyle_status measuring_backend(const job *j, cs_backend **nb)
 {
     cs_backend_params p = { 0 };
-    p.conv = j->conv ? j->conv : j->be->prepared_weights ? NULL : "gemm";
+    p.conv = j->conv ? j->conv : "gemm";
+    p.model = j->be;
     p.band_bytes = j->be->band_bytes;
     return cs_backend_create("null", &p, nb);
 }
@@ -244,15 +246,22 @@ static clstyle_status explain_oom(job *j)
     return CLSTYLE_ERR_NOMEM;
 }
 
+/* The im2col band cap within a budget: the device's, at most a sixteenth of the budget. */
+static void set_band(job *j, size_t budget)
+{
+    j->be->band_bytes = j->band_device > cs_plan_band(budget) ? cs_plan_band(budget) : j->band_device;
+}
+
 /* What the planner measures: the job's buffers on the null backend, with the
  * device's convolution scratch, for pieces of `tile` px and `history` pairs. */
 typedef struct { job *j; size_t host; } measure_ctx;
 
-static clstyle_status measure_job(void *ctx, int tile, int history, size_t *bytes)
+static clstyle_status measure_job(void *ctx, int tile, int history, size_t budget, size_t *bytes)
 {
     measure_ctx *mc = ctx;
     job *j = mc->j;
     cs_backend *nb;
+    set_band(j, budget);
     CS_TRY(measuring_backend(j, &nb));
     clstyle_options o = *j->o;
     o.tile = tile;
@@ -283,6 +292,47 @@ static size_t budget(const cs_backend *be, int explicit_limit)
 
 static size_t image_bytes(const cs_image *im) { return (size_t)3 * im->w * im->h * sizeof(float); }
 
+static const char *const lean_names[CS_LEAN_LEVELS] = { "chosen", "no-winograd", "gemm" };
+
+/* An earlier stage of cs_plan_make, then larger pieces, then more history. */
+static int better(const cs_plan *a, const cs_plan *b)
+{
+    if (a->stage != b->stage) return a->stage < b->stage;
+    return a->tile != b->tile ? a->tile > b->tile : a->history > b->history;
+}
+
+/* The plan at the convolutions' memory levels (cs_backend.conv_lean): the
+ * device's choice when it fits whole; otherwise whichever of it and the
+ * direct kernel instead of Winograd (its weight copies take 16/9 of the
+ * weights per direction, direct's 1x) plans better (better()), the choice
+ * on a tie; im2col + GEMM, keeping no copies, only when
+ * neither fits at all (on PoCL it is 8x slower than the direct kernel, more
+ * than pieces cost). A forced algorithm (CLSTYLE_CONV) stays. */
+static clstyle_status plan_lean(job *j, measure_ctx *mc, int history, size_t limit)
+{
+    const clstyle_options *o = j->o;
+    int best = -1, levels = j->conv ? 1 : CS_LEAN_LEVELS;
+    clstyle_status st = CLSTYLE_OK;
+    for (int lean = 0; lean < levels && !(best >= 0 && (j->plan.stage == 1 || lean == 2)); lean++) {
+        cs_plan p;
+        j->be->conv_lean = lean;
+        st = cs_plan_make(measure_job, mc, j->content.h, j->content.w, cs_pieces_halo_for(&j->weights, o), o->tile, history, limit, &p);
+        if (st != CLSTYLE_OK && st != CLSTYLE_ERR_NOMEM) return st;
+        if (st == CLSTYLE_OK && (best < 0 || better(&p, &j->plan))) {
+            j->plan = p;
+            best = lean;
+        }
+    }
+    if (best < 0) return st; /* the leanest level's message: the smallest budget */
+    j->be->conv_lean = best;
+    set_band(j, limit);
+    if (best > 0)
+        fprintf(stderr, "clstyle: %s to fit the device memory budget of %.0f MiB\n",
+                best == 1 ? "using the direct convolution instead of Winograd" : "using im2col + GEMM convolutions (no weight copies)",
+                limit / 1048576.0);
+    return CLSTYLE_OK;
+}
+
 /* Chooses pieces and history for the budget (cs_plan_make) and says when history is given up. */
 static clstyle_status plan_job(job *j, int explicit_limit)
 {
@@ -290,12 +340,10 @@ static clstyle_status plan_job(job *j, int explicit_limit)
     int its = j->iterations, history = o->optimizer == CLSTYLE_ADAM ? 0 : o->lbfgs_history < its ? o->lbfgs_history : (its > 0 ? its : 1);
     size_t limit = budget(j->be, explicit_limit);
     if (!j->be->mem_limit && explicit_limit) limit = (size_t)(o->max_memory_mb * 1048576.0); /* the reference backend's buffers */
-    if (j->be->band_bytes > cs_plan_band(limit)) j->be->band_bytes = cs_plan_band(limit);
     measure_ctx mc = { j, 0 };
-    CS_TRY(cs_plan_make(measure_job, &mc, j->content.h, j->content.w, cs_pieces_halo_for(&j->weights, o), o->tile, history, limit,
-                        &j->plan));
+    CS_TRY(plan_lean(j, &mc, history, limit));
     size_t bytes;
-    CS_TRY(measure_job(&mc, j->plan.tile, j->plan.history, &bytes)); /* the host bytes of the plan chosen */
+    CS_TRY(measure_job(&mc, j->plan.tile, j->plan.history, limit, &bytes)); /* the host bytes of the plan chosen */
     j->eff = *o;
     j->eff.tile = j->plan.tile;
     if (history > 0) j->eff.lbfgs_history = j->plan.history;
@@ -321,7 +369,9 @@ static clstyle_status create_backend(job *j)
     if (o->max_memory_mb > 0) p.mem_limit = (size_t)(o->max_memory_mb * 1048576.0);
     j->explicit_limit = p.mem_limit != 0;
     j->conv = p.conv && strcmp(p.conv, "auto") ? p.conv : NULL;
-    return cs_backend_create(o->backend == CLSTYLE_BACKEND_REFERENCE ? "reference" : "opencl", &p, &j->be);
+    CS_TRY(cs_backend_create(o->backend == CLSTYLE_BACKEND_REFERENCE ? "reference" : "opencl", &p, &j->be));
+    j->band_device = j->be->band_bytes;
+    return CLSTYLE_OK;
 }
 
 /* The plan and the device state of the current scale. */
@@ -353,14 +403,15 @@ static clstyle_status log_start(job *j)
             "\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g,\"peak_device_bytes\":%zu,"
             "\"weights\":%s%s%s,\"weights_sha256\":\"%s\","
             "\"pieces\":%d,\"tile\":%d,\"halo\":%d,\"lbfgs_history\":%d,\"lbfgs_history_wanted\":%d,"
-            "\"budget_bytes\":%.0f,\"planned_device_bytes\":%zu,\"host_bytes\":%zu}\n",
+            "\"budget_bytes\":%.0f,\"planned_device_bytes\":%zu,\"host_bytes\":%zu,\"conv_memory\":\"%s\"}\n",
             CLSTYLE_VERSION, j->be->name, j->be->device, j->weights.arch, j->content.w, j->content.h, o->n_styles,
             o->optimizer == CLSTYLE_ADAM ? "adam" : "lbfgs", line_search_names[o->line_search], j->iterations,
             j->scale + 1, j->n_scales, j->styles[0].w, j->styles[0].h, o->content_weight, o->style_weight, o->tv_weight,
             j->be->bytes_peak, j->weights_id.name ? "\"" : "", /* known names need no escaping */
             j->weights_id.name ? j->weights_id.name : "null", j->weights_id.name ? "\"" : "", j->weights_id.sha256,
             j->plan.pieces, j->plan.tile, j->rs.loss.halo, j->plan.history, j->plan.wanted,
-            j->plan.budget == SIZE_MAX ? -1.0 : (double)j->plan.budget, j->plan.device_bytes, j->host_bytes);
+            j->plan.budget == SIZE_MAX ? -1.0 : (double)j->plan.budget, j->plan.device_bytes, j->host_bytes,
+            lean_names[j->be->conv_lean]);
     return cs_log_check(j->log, o->log_path);
 }
 

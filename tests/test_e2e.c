@@ -9,9 +9,12 @@
  *   backends OpenCL vs reference: 20 L-BFGS iterations, losses agree
  *   monotone no accepted L-BFGS iteration raises the loss (32 px, pairs that jump without a line search)
  *   pyramid  --size 32,48: output size, per-scale start events and iteration 0, snapshot names
- *   budget   OpenCL with --max-memory below what the whole image needs: the
- *            plan cuts it into pieces, the logged peak stays within the
- *            budget, and the losses are those of the whole image
+ *   budget   OpenCL with --max-memory 10% below what the last run needed, until
+ *            the plan cuts the picture into pieces (on PoCL it first gives up
+ *            Winograd's, then all, weight copies): the logged peak stays within
+ *            each budget, and the losses are those of the whole image
+ *   lean     the same at 96 px with the default layers: on PoCL the planner gives
+ *            up Winograd's weight copies, then all (im2col + GEMM), staying whole
  *   small-device  OpenCL at 256 px with --lbfgs-history 20 as a device whose largest
  *            buffer is 16 MiB (CLSTYLE_MAX_ALLOC_MB=16, set by meson): the 24 MiB
  *            history is stored in blocks, and the run descends */
@@ -364,38 +367,91 @@ static double log_field(const char *file, const char *key)
     return v;
 }
 
+/* 1 when the log's first start event has "key":"value". */
+static int log_has(const char *file, const char *key, const char *value)
+{
+    FILE *f = fopen(file, "r");
+    char line[4096], pat[128];
+    int found = 0;
+    snprintf(pat, sizeof pat, "\"%s\":\"%s\"", key, value);
+    if (f && fgets(line, sizeof line, f)) found = strstr(line, pat) != NULL;
+    if (f) fclose(f);
+    return found;
+}
+
+static const char *conv_memory(const char *log)
+{
+    return log_has(log, "conv_memory", "chosen") ? "chosen" : log_has(log, "conv_memory", "gemm") ? "gemm" : "no-winograd";
+}
+
+/* Runs o whole on OpenCL, then with budgets each 10% below the last peak
+ * until done(log) (at most 4 rounds): every peak stays within its budget and
+ * the last run's losses are the whole run's. Returns the last log. */
+static const char *shrink_budget(clstyle_options *o, int (*done)(const char *log))
+{
+    double whole[8], part[8];
+    o->backend = CLSTYLE_BACKEND_OPENCL;
+    o->log_path = path("whole.jsonl");
+    clstyle_status st = clstyle_run(o);
+    if (st == CLSTYLE_ERR_DEVICE) SKIP("no OpenCL device: %s", clstyle_last_error());
+    CHECK(st == CLSTYLE_OK, "whole run: %s", clstyle_last_error());
+    int starts, n = read_log(o->log_path, whole, 8, &starts);
+    double peak = log_field(o->log_path, "peak_device_bytes");
+    CHECK(log_field(o->log_path, "pieces") == 1 && peak > 0 && log_has(o->log_path, "conv_memory", "chosen"),
+          "the whole run should be one piece with the convolutions chosen (peak %.0f)", peak);
+    for (int round = 0; round < 4 && !done(o->log_path); round++) {
+        o->max_memory_mb = floor(0.9 * peak / 1048576.0);
+        o->output = path("budget.png");
+        run(o, path("budget.jsonl"), part, 8);
+        double got = log_field(o->log_path, "peak_device_bytes"), budget = log_field(o->log_path, "budget_bytes");
+        fprintf(stderr, "budget %.0f MiB (10%% below %.1f): %.0f pieces, %.0f pairs, convolutions %s, peak %.1f MiB\n", o->max_memory_mb,
+                peak / 1048576.0, log_field(o->log_path, "pieces"), log_field(o->log_path, "lbfgs_history"), conv_memory(o->log_path),
+                got / 1048576.0);
+        CHECK(got > 0 && got <= budget && budget <= o->max_memory_mb * 1048576.0, "peak %.0f over the budget %.0f", got, budget);
+        peak = got;
+    }
+    CHECK(log_field(o->log_path, "lbfgs_history") == 2, "both runs keep 2 pairs");
+    for (int i = 0; i < n; i++) {
+        double r = tu_reldiff(part[i], whole[i], 1e-30);
+        fprintf(stderr, "iter %d whole %.9g budget %.9g rel. %.1e\n", i, whole[i], part[i], r);
+        CHECK(r < (i ? 1e-4 : 1e-5), "iteration %d: losses differ by %.2e", i, r);
+    }
+    return o->log_path;
+}
+
+static int in_pieces(const char *log) { return log_field(log, "pieces") > 1; }
+
+/* Each budget 10% below the last peak: the planner first narrows the im2col
+ * band (a sixteenth of the budget) and trades the convolutions' weight copies
+ * for memory where the device keeps any (PoCL), then cuts the picture. */
 static void case_budget(void)
 {
     clstyle_options o;
-    double whole[8], part[8];
     base_options(&o, path("whole.png"), 256, 2);
     /* Shallow layers (a 16 px halo): at 256 px, pieces save memory; with relu5_1's 80 px they would not. */
     o.style_layers[0] = "relu1_1", o.style_layers[1] = "relu2_1", o.style_layers[2] = "relu3_1";
     o.n_style_layers = 3;
     o.content_layers[0] = "relu3_2";
-    o.backend = CLSTYLE_BACKEND_OPENCL;
-    o.log_path = path("whole.jsonl");
-    clstyle_status st = clstyle_run(&o);
-    if (st == CLSTYLE_ERR_DEVICE) SKIP("no OpenCL device: %s", clstyle_last_error());
-    CHECK(st == CLSTYLE_OK, "whole run: %s", clstyle_last_error());
-    int starts, n = read_log(o.log_path, whole, 8, &starts);
-    double peak = log_field(o.log_path, "peak_device_bytes");
-    CHECK(log_field(o.log_path, "pieces") == 1 && peak > 0, "the whole run should be one piece (peak %.0f)", peak);
-    o.max_memory_mb = floor(0.9 * peak / 1048576.0);
-    o.output = path("budget.png");
-    run(&o, path("budget.jsonl"), part, 8);
-    double pieces = log_field(o.log_path, "pieces"), got = log_field(o.log_path, "peak_device_bytes");
-    double budget = log_field(o.log_path, "budget_bytes"), hist = log_field(o.log_path, "lbfgs_history");
-    fprintf(stderr, "whole: peak %.1f MiB; budget %.0f MiB: %.0f pieces, %.0f pairs, peak %.1f MiB\n", peak / 1048576.0,
-            o.max_memory_mb, pieces, hist, got / 1048576.0);
-    CHECK(pieces > 1, "a budget below the whole image's needs pieces, got %.0f", pieces);
-    CHECK(got > 0 && got <= budget && budget <= o.max_memory_mb * 1048576.0, "peak %.0f over the budget %.0f", got, budget);
-    CHECK(hist == 2, "both runs keep 2 pairs, got %.0f", hist);
-    for (int i = 0; i < n; i++) {
-        double r = tu_reldiff(part[i], whole[i], 1e-30);
-        fprintf(stderr, "iter %d whole %.9g pieces %.9g rel. %.1e\n", i, whole[i], part[i], r);
-        CHECK(r < (i ? 1e-4 : 1e-5), "iteration %d: losses differ by %.2e", i, r);
-    }
+    CHECK(in_pieces(shrink_budget(&o, in_pieces)), "budgets down to the leanest convolutions' need cut the picture into pieces");
+}
+
+static int on_gemm(const char *log) { return log_has(log, "conv_memory", "gemm"); }
+
+/* The default (deep) layers at 96 px, where pieces cannot help (the halo
+ * covers the picture): on PoCL, whose measured choice keeps weight copies
+ * (direct and Winograd), shrinking budgets give up Winograd's copies, then
+ * all of them, each time whole. */
+static void case_lean(void)
+{
+    clstyle_options o;
+    base_options(&o, path("whole.png"), 96, 2);
+    const char *log = shrink_budget(&o, on_gemm);
+    FILE *f = fopen(log, "r");
+    char line[4096] = "";
+    if (f && !fgets(line, sizeof line, f)) line[0] = 0;
+    if (f) fclose(f);
+    if (!strstr(line, "Portable Computing Language")) return; /* other devices may choose im2col + GEMM already */
+    CHECK(on_gemm(log) && log_field(log, "pieces") == 1, "on PoCL, budgets end whole on im2col + GEMM, got %s", conv_memory(log));
 }
 
 static void case_small_device(void)
@@ -432,6 +488,7 @@ int main(int argc, char **argv)
     else if (!strcmp(which, "monotone")) case_monotone();
     else if (!strcmp(which, "pyramid")) case_pyramid();
     else if (!strcmp(which, "budget")) case_budget();
+    else if (!strcmp(which, "lean")) case_lean();
     else if (!strcmp(which, "small-device")) case_small_device();
     else { fprintf(stderr, "unknown case %s\n", which); return 1; }
     char cmd[300];

@@ -5,7 +5,9 @@
  * L-BFGS iterations both ways. The network is a VGG-19 with an eighth of the
  * channels (random weights): the geometry of the pieces is what is tested,
  * and it does not depend on the channel counts, so the images can be large
- * enough for real halos (80 px each side for relu5_1) and still run quickly. */
+ * enough for real halos (80 px each side for relu5_1) and still run quickly.
+ * On OpenCL it first checks the memory planner's model of the backend
+ * (model_cases): the planned peak against the device's own count. */
 #include "backend.h"
 #include "loss.h"
 #include "optim.h"
@@ -179,6 +181,70 @@ static void run_case(const cs_weights *w, const pieces_case *c, int iterations)
     free(x0);
 }
 
+/* One evaluation (forward and backward) of a case on a fresh OpenCL backend
+ * with these parameters and memory level: the device's peak, and the
+ * planner's prediction for it (the counting backend with that backend as its
+ * model, running the same setup). */
+static void peak_vs_plan(const cs_weights *w, const pieces_case *c, const char *conv, const char *gram, int lean, size_t *got,
+                         size_t *planned)
+{
+    cs_backend *dev, *nb, *keep = be;
+    cs_backend_params p;
+    cs_backend_params_from_env(&p);
+    p.conv = conv, p.gram = gram;
+    p.band_bytes = (size_t)1 << 20; /* several bands, and a last one shorter */
+    CHECK_OK(cs_backend_create("opencl", &p, &dev));
+    dev->conv_lean = lean;
+    cs_backend_params q = { .model = dev, .band_bytes = dev->band_bytes };
+    CHECK_OK(cs_backend_create("null", &q, &nb));
+    float *content = image(c->h, c->w, 0.11f), *style = image(c->h * 5 / 4, c->w * 5 / 4, 0.5f);
+    setup s;
+    be = nb;
+    make(&s, w, c, c->tile, NULL, NULL, NULL);
+    *planned = nb->bytes_peak;
+    drop(&s);
+    be = dev;
+    make(&s, w, c, c->tile, content, style, content);
+    CHECK_OK(cs_loss_eval(&s.loss, s.x, s.g));
+    *got = dev->bytes_peak;
+    drop(&s);
+    be = keep;
+    cs_backend_destroy(nb);
+    cs_backend_destroy(dev);
+    free(content);
+    free(style);
+}
+
+/* The memory planner's model of the OpenCL backend (conv_memory,
+ * gram_memory) against the device's own count of its buffers, for every
+ * convolution algorithm and memory level, both Gram paths, whole and in
+ * pieces, on the full VGG-19 shapes (Winograd only serves wide layers): the
+ * plan must never be below the peak, or a run within the budget could fail. */
+static void model_cases(void)
+{
+    if (!be->ops->conv_memory) return;
+    cs_weights w;
+    CHECK_OK(cs_weights_synthetic(19, 7, &w));
+    static const struct { const char *conv, *gram; int lean; } algos[] = {
+        { NULL, "own", 0 },      { NULL, "own", 1 },      { NULL, "own", 2 },      { NULL, "blas", 0 },
+        { "gemm", "blas", 0 },   { "direct", "own", 0 },  { "winograd", "own", 0 }, { "direct+winograd", "blas", 0 },
+        { "winograd", "own", 1 },
+    };
+    static const pieces_case shapes[] = { { "whole", 1, 0, 40, 72, 0 }, { "pieces", 1, 0, 40, 72, 32 } };
+    for (size_t a = 0; a < sizeof algos / sizeof *algos; a++)
+        for (int k = 0; k < 2; k++) {
+            size_t got, planned;
+            peak_vs_plan(&w, &shapes[k], algos[a].conv, algos[a].gram, algos[a].lean, &got, &planned);
+            double off = ((double)planned - (double)got) / 1048576.0;
+            fprintf(stderr, "model: %-15s lean %d gram %-4s %-6s peak %8.3f MiB, planned %+.3f MiB\n",
+                    algos[a].conv ? algos[a].conv : "chosen", algos[a].lean, algos[a].gram, shapes[k].name, got / 1048576.0, off);
+            CHECK(planned >= got, "the plan is %.3f MiB below the peak", -off);
+            /* measured 0-3 MiB above (1.3%) */
+            CHECK(planned - got <= got / 50 + 65536, "the plan is %.3f MiB above the peak", off);
+        }
+    cs_weights_free(&w);
+}
+
 int main(int argc, char **argv)
 {
     be = tu_backend(argc > 1 ? argv[1] : "reference");
@@ -193,6 +259,7 @@ int main(int argc, char **argv)
         { "shallow, image narrower than a tile", 0, 0, 150, 40, 48 },
         { "deep, image smaller than a tile", 1, 0, 60, 44, 64 },
     };
+    model_cases();
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_case(&w, &cases[i], 0);
     static const pieces_case lbfgs = { "shallow, 10 L-BFGS iterations", 0, 0, 80, 112, 32 };
     run_case(&w, &lbfgs, 10);
