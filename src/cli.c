@@ -375,6 +375,7 @@ static const cs_option *find(const char *opt)
 clstyle_status clstyle_parse_args(int argc, char **argv, clstyle_options *o, int *action)
 {
     cs_parse p;
+    int quality = 0;
     set_defaults(&p, o);
     *action = 0;
     for (int i = 1; i < argc; i++) {
@@ -391,8 +392,12 @@ clstyle_status clstyle_parse_args(int argc, char **argv, clstyle_options *o, int
             val = argv[++i];
         }
         CS_TRY(d->parse(d, &p, val));
+        quality |= !strcmp(d->name, "--quality");
     }
     *action = p.action;
     if (*action) return CLSTYLE_OK;
-    return validate(o);
+    CS_TRY(validate(o));
+    if (quality && !cs_image_path_is_jpeg(o->output)) /* it would do nothing, silently */
+        return cs_fail(CLSTYLE_ERR_USAGE, "--quality: %s is a PNG output, which is lossless (write a .jpg for JPEG quality)", o->output);
+    return CLSTYLE_OK;
 }

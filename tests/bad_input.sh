@@ -83,6 +83,7 @@ case $case in
     printf '\xff\xd3' | dd of="$tmp/bad.jpg" bs=1 seek=$((size - 8)) conv=notrunc status=none # a stray restart marker
     expect 1 "bad.jpg: corrupt or truncated JPEG" -- run --init "$tmp/bad.jpg" ;;
   jpeg-output-bits16) expect 2 "--bits 16" -- run -o "$tmp/out.jpg" --bits 16 ;;
+  quality-png) expect 2 "is a PNG output" -- run --quality 80 ;;
   input-too-large) real_weights; expect 1 "tubingen.png: image is" -- run --max-input-mp 0.01
     grep -q -- "--max-input-mp" "$tmp/stderr" || fail "message does not name --max-input-mp: $(cat "$tmp/stderr")" ;;
   exif-lying-offset) real_weights; cp "$img/orient-6.jpg" "$tmp/lying.jpg"

@@ -64,7 +64,7 @@ static void help_matches_table(void)
             char def[128], cmd[256];
             snprintf(def, sizeof def, "(%s)", t[i].def);
             CHECK(strstr(line, def) != NULL, "--help row of %s lacks its default %s", t[i].name, def);
-            snprintf(cmd, sizeof cmd, "-c c.png -s s.png -o o.png %s=%s", t[i].name, t[i].def);
+            snprintf(cmd, sizeof cmd, "-c c.png -s s.png -o o.jpg %s=%s", t[i].name, t[i].def);
             ok(cmd);
         }
         char cmd[256];
@@ -85,7 +85,7 @@ static void new_options(void)
     CHECK_OK(parse("-c c.png -s s.png -o o.png", &o, &a));
     CHECK(o.n_sizes == 0 && o.n_scale_iterations == 0 && o.tile == 0 && o.max_memory_mb == 0, "pyramid/tile defaults");
     CHECK(o.line_search == CLSTYLE_LS_BACKTRACK && o.jpeg_quality == 92 && o.max_input_megapixels == 100, "defaults");
-    CHECK_OK(parse("-c c.png -s s.png -o o.png --size 128,256,512 --iterations 100,50,20 --tile 256 --max-memory 1.5 "
+    CHECK_OK(parse("-c c.png -s s.png -o o.jpg --size 128,256,512 --iterations 100,50,20 --tile 256 --max-memory 1.5 "
                    "--line-search wolfe --quality 75 --max-input-mp 2.5", &o, &a));
     CHECK(o.n_sizes == 3 && o.sizes[0] == 128 && o.sizes[2] == 512 && o.size == 512, "sizes");
     CHECK(o.n_scale_iterations == 3 && o.iterations == 100 && o.scale_iterations[2] == 20, "iterations per scale");
@@ -97,6 +97,7 @@ static void new_options(void)
     CHECK(o.n_sizes == 0 && o.size == 300, "a later single --size replaces the list");
 
     usage_error("-c c.png -s s.png -o o.png --iterations 100,50", "2 counts given for 1 size");
+    usage_error("-c c.png -s s.png -o o.png --quality 80", "is a PNG output"); /* it would be ignored */
     usage_error("-c c.png -s s.png -o o.png --size 64,128,256 --iterations 1,2", "2 counts given for 3 size");
     usage_error("-c c.png -s s.png -o o.png --size 8,256", "--size");
     usage_error("-c c.png -s s.png -o o.png --size 16,32,48,64,80,96,112,128,144", "at most 8 items");
