@@ -271,6 +271,9 @@ static clstyle_status measure_job(void *ctx, int tile, int history, size_t budge
     for (int k = 0; k < o.n_styles; k++) styles[k] = (cs_loss_image){ NULL, j->styles[k].w, j->styles[k].h };
     run_state rs;
     clstyle_status st = state_create(nb, &j->weights, &o, j->iterations, content, styles, j->blend, &rs);
+    /* One evaluation too: the Gram matrices of the picture's own features
+     * (not the style images') and the backward grow scratch only then. */
+    if (st == CLSTYLE_OK) st = cs_loss_eval(&rs.loss, rs.x, rs.g);
     *bytes = nb->bytes_peak;
     mc->host = rs.loss.host_bytes;
     state_free(nb, &rs);
