@@ -23,6 +23,10 @@ typedef struct {
     int prepared, banded;      /* which convolution scratch to count without a model */
     size_t band;               /* im2col band cap, floats */
     size_t have[CS_SCRATCH_KINDS]; /* scratch grown so far, floats */
+    /* The model's answers by shape: pieces repeat a few window shapes
+     * thousands of times, and CLBlast takes ~1 ms per question. */
+    struct { int key[4]; size_t prep, scratch[CS_SCRATCH_KINDS]; } memo[64];
+    int n_memo, next_memo;
 } null_be;
 
 enum { GRAM_CHUNK = 4096 }; /* cl_gemm.c GRAM_CHUNK */
@@ -82,6 +86,23 @@ static void grow_all(null_be *nb, const size_t *need)
     for (int k = 0; k < CS_SCRATCH_KINDS; k++) grow(&nb->base, &nb->have[k], need[k]);
 }
 
+/* The model's answer for a shape key (ci, co, h, w; a Gram: c, m, -1, -1). */
+static void ask_model(null_be *nb, const int key[4], size_t *prep, size_t *scratch)
+{
+    for (int i = 0; i < nb->n_memo; i++)
+        if (!memcmp(nb->memo[i].key, key, sizeof nb->memo[i].key)) {
+            *prep = nb->memo[i].prep;
+            memcpy(scratch, nb->memo[i].scratch, sizeof nb->memo[i].scratch);
+            return;
+        }
+    if (key[2] >= 0) nb->model->ops->conv_memory(nb->model, key[0], key[1], key[2], key[3], prep, scratch);
+    else nb->model->ops->gram_memory(nb->model, key[0], key[1], scratch);
+    int i = nb->n_memo < 64 ? nb->n_memo++ : nb->next_memo++ % 64;
+    memcpy(nb->memo[i].key, key, sizeof nb->memo[i].key);
+    nb->memo[i].prep = *prep;
+    memcpy(nb->memo[i].scratch, scratch, sizeof nb->memo[i].scratch);
+}
+
 /* Serves the forward and the backward convolution. The CPU kernels keep a
  * rearranged copy of a convolution's weights per direction (at most 16/9 of
  * them, for Winograd), made at the first use and freed with the weights: both
@@ -96,7 +117,7 @@ static clstyle_status nb_conv(cs_backend *be, cs_buf *x, cs_buf *w, cs_buf *y, i
     rows = rows < 1 ? 1 : rows > (size_t)h ? (size_t)h : rows;
     size_t prep = 0, scratch[CS_SCRATCH_KINDS] = { 0 };
     if (nb->model) {
-        nb->model->ops->conv_memory(nb->model, ci, co, h, wd, &prep, scratch);
+        ask_model(nb, (int[4]){ ci, co, h, wd }, &prep, scratch);
     } else {
         prep = nb->prepared ? 2 * (w->n / 9 * 16 + 16) : 0;
         scratch[CS_SCRATCH_COL] = nb->banded ? rows * row : 0;
@@ -118,7 +139,7 @@ static clstyle_status nb_gram(cs_backend *be, cs_buf *f, cs_buf *g, int c, int m
     (void)f; (void)g;
     size_t chunks = (size_t)m / GRAM_CHUNK + ((size_t)m % GRAM_CHUNK > 0), scratch[CS_SCRATCH_KINDS] = { 0 };
     if (nb->model) {
-        nb->model->ops->gram_memory(nb->model, c, m, scratch);
+        ask_model(nb, (int[4]){ c, m, -1, -1 }, &(size_t){ 0 }, scratch);
     } else {
         if ((size_t)m / GRAM_CHUNK >= 2) scratch[CS_SCRATCH_PARTS] = chunks * c * c;
         scratch[CS_SCRATCH_BLAS] = (size_t)c * m + (size_t)c * m / 4;
