@@ -1,6 +1,25 @@
-/* clstyle: neural style transfer (Gatys et al.) on OpenCL.
- * Public API. Everything returns a clstyle_status; clstyle_last_error() holds
- * a one-line message naming the file, tensor or call that failed. */
+/* clstyle: neural style transfer (Gatys et al.) on OpenCL. Public API.
+ *
+ * A session holds a device, the VGG weights on it and its compiled kernels;
+ * a style set holds style images and the targets computed from them (once
+ * per size); a job styles one picture through a session with a style set.
+ * Load once, style many:
+ *
+ *     clstyle_session_options so; clstyle_session_options_default(&so);
+ *     so.weights_path = "vgg19.safetensors";
+ *     clstyle_session *s; clstyle_session_open(&so, &s);
+ *     clstyle_styles_options yo; clstyle_styles_options_default(&yo);
+ *     yo.images = styles; yo.n_images = 1;
+ *     clstyle_styles *st; clstyle_styles_create(s, &yo, &st);
+ *     clstyle_job_options jo; clstyle_job_options_default(&jo);
+ *     clstyle_job_run(s, st, photo, &jo, &result);   (any number of times)
+ *
+ * Everything returns a clstyle_status; clstyle_last_error() holds a one-line
+ * message naming the file, tensor or call that failed. Option structs are
+ * versioned by their first field, struct_size, which their _default()
+ * function sets: a program built against an older, shorter struct keeps
+ * working. A session is used by one thread at a time; sessions are
+ * independent, so two threads may each run their own at once. */
 #ifndef CLSTYLE_H
 #define CLSTYLE_H
 
@@ -10,7 +29,8 @@
 extern "C" {
 #endif
 
-#define CLSTYLE_VERSION "0.1.0"
+#define CLSTYLE_VERSION "0.2.0"
+#define CLSTYLE_API_VERSION 2
 
 typedef enum {
     CLSTYLE_OK = 0,
@@ -21,89 +41,174 @@ typedef enum {
     CLSTYLE_ERR_OPENCL,      /* an OpenCL or CLBlast call failed */
     CLSTYLE_ERR_DEVICE,      /* no usable device, or device cannot run the job */
     CLSTYLE_ERR_NUMERIC,     /* loss became NaN or Inf */
-    CLSTYLE_ERR_INTERRUPTED  /* stopped by a signal */
+    CLSTYLE_ERR_INTERRUPTED  /* stopped by clstyle_session_cancel or the callback */
 } clstyle_status;
 
 const char *clstyle_status_str(clstyle_status s);
 /* Message of the last failure in this thread ("" when none). */
 const char *clstyle_last_error(void);
 
-#define CLSTYLE_MAX_STYLES 16
-#define CLSTYLE_MAX_LAYERS 16
-#define CLSTYLE_MAX_SCALES 8
-
-typedef struct {
-    const char *content;                         /* PNG path */
-    const char *styles[CLSTYLE_MAX_STYLES];      /* PNG paths */
-    int n_styles;
-    double blend[CLSTYLE_MAX_STYLES];            /* style blend weights (n_blend of them) */
-    int n_blend;
-    const char *output;                          /* PNG path, written atomically */
-    const char *weights;                         /* safetensors file */
-    int size;                                    /* longer side of the content, px */
-    double style_scale;
-    int iterations;
-    int optimizer;                               /* 0 lbfgs, 1 adam */
-    double learning_rate;
-    int lbfgs_history;
-    double content_weight, style_weight, tv_weight;
-    const char *content_layers[CLSTYLE_MAX_LAYERS];
-    int n_content_layers;
-    const char *style_layers[CLSTYLE_MAX_LAYERS];
-    double style_layer_weights[CLSTYLE_MAX_LAYERS];
-    int n_style_layers;
-    const char *init;                            /* "content", "random" or a PNG path */
-    unsigned long seed;
-    int original_colors;
-    int output_bits;                             /* 8 or 16 bits per channel */
-    int pooling_avg;
-    int save_every;
-    const char *device;                          /* index or name substring; NULL = default */
-    int backend;                                 /* 0 opencl, 1 reference */
-    const char *log_path;
-    int quiet;
-    int verbose;
-    /* Size pyramid (--size A,B,C): n_sizes == 0 means one scale at `size`;
-     * otherwise sizes[n_sizes-1] == size. --iterations N,M,..: n_scale_iterations
-     * counts per scale (0 or 1 of them: `iterations` for every scale). */
-    int sizes[CLSTYLE_MAX_SCALES];
-    int n_sizes;
-    int scale_iterations[CLSTYLE_MAX_SCALES];
-    int n_scale_iterations;
-    int tile;                                    /* --tile PX (multiple of 16); 0 = pieces only when memory needs them */
-    double max_memory_mb;                        /* --max-memory MB for device buffers; 0 = device memory less headroom */
-    int line_search;                             /* CLSTYLE_LS_*: what L-BFGS does with a step that raises the loss */
-    int jpeg_quality;                            /* --quality N for a .jpg/.jpeg output (92) */
-    double max_input_megapixels;                 /* decoded inputs larger than this are refused (--max-input-mp) */
-    char arena[4096];                            /* storage for parsed lists */
-} clstyle_options;
-
 enum { CLSTYLE_LBFGS = 0, CLSTYLE_ADAM = 1 };
 enum { CLSTYLE_BACKEND_OPENCL = 0, CLSTYLE_BACKEND_REFERENCE = 1 };
 enum { CLSTYLE_LS_NONE = 0, CLSTYLE_LS_BACKTRACK = 1, CLSTYLE_LS_WOLFE = 2 };
 
-void clstyle_options_default(clstyle_options *o);
+/* ---- Images: RGB, in memory or from files ---- */
 
-/* Parses a command line into o. Returns CLSTYLE_OK, or CLSTYLE_ERR_USAGE with
- * clstyle_last_error() set. *action is set to 0 (run), 1 (--help),
- * 2 (--version), 3 (--list-devices). Pointers in o point into argv. */
-clstyle_status clstyle_parse_args(int argc, char **argv, clstyle_options *o, int *action);
-const char *clstyle_usage(void);
+typedef struct clstyle_image clstyle_image;
+typedef enum { CLSTYLE_PIXELS_U8, CLSTYLE_PIXELS_U16, CLSTYLE_PIXELS_F32 } clstyle_pixels;
 
-/* Runs one style transfer as configured. */
-clstyle_status clstyle_run(const clstyle_options *o);
+/* A copy of interleaved RGB pixels: `stride` bytes from one row to the next
+ * (0: packed); 8- and 16-bit values are scaled to [0,1], floats taken as they are. */
+clstyle_status clstyle_image_from_pixels(const void *pixels, clstyle_pixels type, int width, int height, size_t stride,
+                                         clstyle_image **out);
+/* Writes the pixels interleaved RGB (clamped to [0,1], rounded for 8 and 16 bits). */
+clstyle_status clstyle_image_to_pixels(const clstyle_image *im, clstyle_pixels type, void *pixels, size_t stride);
+int clstyle_image_width(const clstyle_image *im);
+int clstyle_image_height(const clstyle_image *im);
+/* PNG or JPEG by content, EXIF orientation applied; images over max_megapixels
+ * (<= 0: no limit) are refused before their pixels are allocated. */
+clstyle_status clstyle_image_load(const char *path, double max_megapixels, clstyle_image **out);
+/* Atomic (temporary file in the same folder, then rename): JPEG of `quality`
+ * when path ends in .jpg/.jpeg, else PNG of `bits` (8 or 16) per channel. */
+clstyle_status clstyle_image_save(const clstyle_image *im, const char *path, int bits, int quality);
+/* The temporary file clstyle_image_save fills while it writes `path` (for a
+ * signal handler that must remove it before the process ends). */
+void clstyle_image_temp_path(const char *path, char *buf, size_t n);
+void clstyle_image_free(clstyle_image *im);
 
-/* Asks a running clstyle_run to stop (async-signal-safe). Before the first
- * evaluation it returns CLSTYLE_ERR_INTERRUPTED at the next step boundary
- * with nothing written; during the iterations it finishes the current
- * evaluation, writes the result so far and returns CLSTYLE_ERR_INTERRUPTED. */
-void clstyle_interrupt(void);
-/* The temporary file an atomic write is filling now, or NULL
- * (async-signal-safe): a handler that ends the process at once removes it. */
-const char *clstyle_pending_file(void);
+/* ---- Events: what a session and a job report while they work ---- */
 
-/* Prints the OpenCL devices, one per line, with the index --device takes. */
+typedef enum {
+    CLSTYLE_EVENT_PHASE,     /* a setup step begins: `phase` */
+    CLSTYLE_EVENT_MESSAGE,   /* a note for the user: `message` (a choice made to fit memory, a setup detail) */
+    CLSTYLE_EVENT_START,     /* a scale starts: `scale_info` (after its iteration 0 was evaluated) */
+    CLSTYLE_EVENT_EVAL       /* an evaluation of the loss */
+} clstyle_event_kind;
+
+/* A scale of a job as planned and set up (CLSTYLE_EVENT_START). */
+typedef struct {
+    const char *backend, *device, *arch, *input;  /* backend, device, VGG-16/19, the weights' input convention */
+    const char *weights_path, *weights_name, *weights_sha256; /* name: a known file, or NULL; sha256 "" unless asked */
+    int width, height, style_width, style_height, styles;
+    int scale, scales, iterations;
+    int pieces, tile, halo, lbfgs_history, lbfgs_history_wanted;
+    double budget_bytes;         /* -1: no bound */
+    size_t planned_device_bytes, peak_device_bytes, host_bytes;
+    const char *conv_memory;     /* "chosen", "no-winograd", "gemm": how much the convolutions traded for memory */
+    /* What the session saved: work done for this scale (ms) and work reused. */
+    double session_ms;           /* opening the session (device, program, weights), charged to its first job; else 0 */
+    double targets_ms;           /* computing the style targets; 0 when reused */
+    int targets_reused;          /* the style set had them for this size */
+    int weights_reused, program_reused; /* uploaded / built by an earlier job of this session */
+    const char *notes;           /* the device's setup choices and why ("" when none) */
+} clstyle_scale_info;
+
+typedef struct {
+    clstyle_event_kind kind;
+    const char *phase;           /* PHASE */
+    const char *message;         /* MESSAGE */
+    int detail;                  /* MESSAGE: meant for verbose output only */
+    const clstyle_scale_info *scale_info; /* START */
+    /* EVAL (and START: the scale) */
+    int iteration, scale, scales, width, height;
+    double loss, content, style, tv, ms; /* weighted total, the unweighted terms, wall time of the evaluation */
+    int trial;                   /* a line-search trial that was rejected */
+    int restored;                /* no trial was good enough: back at the iteration's start */
+    const clstyle_image *picture; /* the current picture, every picture_every iterations (else NULL; valid during the call) */
+} clstyle_event;
+
+/* Returns nonzero to stop: during the setup nothing is kept; during the
+ * iterations the job ends with the picture so far (CLSTYLE_ERR_INTERRUPTED). */
+typedef int (*clstyle_callback)(const clstyle_event *e, void *user);
+
+/* ---- Sessions ---- */
+
+typedef struct clstyle_session clstyle_session;
+
+typedef struct {
+    size_t struct_size;
+    int backend;                 /* CLSTYLE_BACKEND_OPENCL (default) or _REFERENCE */
+    const char *device;          /* OpenCL device: index or name substring; NULL = the first GPU, else CPU */
+    const char *weights_path;    /* VGG-16/19 safetensors file ... */
+    const void *weights_data;    /* ... or its bytes in memory (weights_size of them) */
+    size_t weights_size;
+    int pooling_avg;             /* average pooling instead of max */
+    double max_memory_mb;        /* device memory budget for buffers; 0 = the device's less headroom */
+    int identify_weights;        /* compute the weights' SHA-256 for scale_info */
+    clstyle_callback callback;   /* events of opening the session and of jobs without their own; NULL: messages to stderr */
+    void *user;
+    /* OpenCL tuning (tests, benchmarks, odd devices); NULL/0 = the device's choice */
+    const char *conv;            /* convolution algorithm: gemm, direct, winograd, direct+winograd */
+    const char *gram;            /* Gram products: blas or own */
+    double band_mb, max_alloc_mb; /* im2col band cap; largest buffer */
+    int max_work_group, profile;
+    const char *cache_dir;       /* program cache; NULL = no cache */
+} clstyle_session_options;
+
+void clstyle_session_options_default(clstyle_session_options *o);
+clstyle_status clstyle_session_open(const clstyle_session_options *o, clstyle_session **out);
+void clstyle_session_close(clstyle_session *s);
+/* Asks the session's running or next step to stop (async-signal-safe, any thread). */
+void clstyle_session_cancel(clstyle_session *s);
+
+/* Prints the OpenCL devices, one per line, with the index `device` takes. */
 clstyle_status clstyle_list_devices(void);
+
+/* ---- Style sets ---- */
+
+typedef struct clstyle_styles clstyle_styles;
+
+typedef struct {
+    size_t struct_size;
+    const clstyle_image *const *images; /* copied: the caller may free them after create */
+    int n_images;
+    const double *blend;         /* weights >= 0, normalized to sum 1; NULL = equal */
+    double scale;                /* style size = picture size x scale (SPEC --style-scale); 1 */
+    const char *const *layers;   /* NULL = relu1_1 ... relu5_1 */
+    const double *layer_weights; /* NULL = 1 each */
+    int n_layers;
+} clstyle_styles_options;
+
+void clstyle_styles_options_default(clstyle_styles_options *o);
+clstyle_status clstyle_styles_create(clstyle_session *s, const clstyle_styles_options *o, clstyle_styles **out);
+void clstyle_styles_free(clstyle_styles *st);
+
+/* ---- Jobs ---- */
+
+enum { CLSTYLE_INIT_CONTENT = 0, CLSTYLE_INIT_RANDOM = 1, CLSTYLE_INIT_IMAGE = 2 };
+
+typedef struct {
+    size_t struct_size;
+    const int *sizes;            /* longer side of each scale of a pyramid, px ... */
+    int n_sizes;                 /* ... 0: one scale of `size` */
+    int size;                    /* 512 */
+    const int *iterations;       /* per scale (n_iterations of them) or NULL: `iteration_count` each */
+    int n_iterations;
+    int iteration_count;         /* 500 */
+    int optimizer;               /* CLSTYLE_LBFGS */
+    double learning_rate;        /* Adam's (1.0) */
+    int lbfgs_history;           /* 100 */
+    int line_search;             /* CLSTYLE_LS_BACKTRACK */
+    double content_weight, style_weight, tv_weight;
+    const char *const *content_layers; /* NULL = relu4_2 */
+    int n_content_layers;
+    int init;                    /* CLSTYLE_INIT_*: the content, noise (seed), or init_image */
+    const clstyle_image *init_image;
+    unsigned long seed;
+    int original_colors;         /* keep the content's colours (luminance transfer) in the pictures handed out */
+    int tile;                    /* pieces of this many px (multiple of 16); 0 = only when memory needs them */
+    int picture_every;           /* EVAL events carry the picture every N iterations (0: never) */
+    clstyle_callback callback;   /* NULL: the session's */
+    void *user;
+} clstyle_job_options;
+
+void clstyle_job_options_default(clstyle_job_options *o);
+/* Styles content with the style set (which keeps the targets it computes
+ * for the next job); *result (free it) is the last scale's picture. When the
+ * job is stopped during the iterations the status is CLSTYLE_ERR_INTERRUPTED
+ * and *result holds the picture so far; before them *result is NULL. */
+clstyle_status clstyle_job_run(clstyle_session *s, clstyle_styles *st, const clstyle_image *content,
+                               const clstyle_job_options *o, clstyle_image **result);
 
 #ifdef __cplusplus
 }

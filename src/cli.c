@@ -14,7 +14,7 @@
 #include "vgg.h"
 
 struct cs_parse {
-    clstyle_options *o;
+    cs_options *o;
     size_t used;     /* bytes of o->arena taken by list copies */
     int action;      /* 0 run, 1 --help, 2 --version, 3 --list-devices */
 };
@@ -97,7 +97,7 @@ static clstyle_status p_text(const cs_option *d, cs_parse *p, const char *v)
 
 static clstyle_status p_styles(const cs_option *d, cs_parse *p, const char *v)
 {
-    return split(d, p, v, p->o->styles, CLSTYLE_MAX_STYLES, &p->o->n_styles);
+    return split(d, p, v, p->o->styles, CS_CLI_MAX_STYLES, &p->o->n_styles);
 }
 
 static clstyle_status p_int(const cs_option *d, cs_parse *p, const char *v) { return int_in(d, v, FIELD(int, p, d)); }
@@ -168,8 +168,8 @@ static clstyle_status p_action(const cs_option *d, cs_parse *p, const char *v)
 /* A list of integers in [lo, hi] into out[]; n is the count. */
 static clstyle_status int_list(const cs_option *d, cs_parse *p, const char *v, int *out, int *n)
 {
-    const char *items[CLSTYLE_MAX_SCALES];
-    CS_TRY(split(d, p, v, items, CLSTYLE_MAX_SCALES, n));
+    const char *items[CS_MAX_SCALES];
+    CS_TRY(split(d, p, v, items, CS_MAX_SCALES, n));
     for (int i = 0; i < *n; i++) CS_TRY(int_in(d, items[i], &out[i]));
     return CLSTYLE_OK;
 }
@@ -177,7 +177,7 @@ static clstyle_status int_list(const cs_option *d, cs_parse *p, const char *v, i
 /* --size A[,B..]: a single value leaves n_sizes 0 (one scale at `size`). */
 static clstyle_status p_sizes(const cs_option *d, cs_parse *p, const char *v)
 {
-    clstyle_options *o = p->o;
+    cs_options *o = p->o;
     int n;
     CS_TRY(int_list(d, p, v, o->sizes, &n));
     o->size = o->sizes[n - 1];
@@ -188,7 +188,7 @@ static clstyle_status p_sizes(const cs_option *d, cs_parse *p, const char *v)
 /* --iterations N[,M..]: `iterations` is the first; a single value leaves n_scale_iterations 0. */
 static clstyle_status p_iterations(const cs_option *d, cs_parse *p, const char *v)
 {
-    clstyle_options *o = p->o;
+    cs_options *o = p->o;
     int n;
     CS_TRY(int_list(d, p, v, o->scale_iterations, &n));
     o->iterations = o->scale_iterations[0];
@@ -198,8 +198,8 @@ static clstyle_status p_iterations(const cs_option *d, cs_parse *p, const char *
 
 static clstyle_status p_blend(const cs_option *d, cs_parse *p, const char *v)
 {
-    const char *items[CLSTYLE_MAX_STYLES];
-    CS_TRY(split(d, p, v, items, CLSTYLE_MAX_STYLES, &p->o->n_blend));
+    const char *items[CS_CLI_MAX_STYLES];
+    CS_TRY(split(d, p, v, items, CS_CLI_MAX_STYLES, &p->o->n_blend));
     for (int i = 0; i < p->o->n_blend; i++) CS_TRY(num_in(d, items[i], 0, &p->o->blend[i]));
     return CLSTYLE_OK;
 }
@@ -207,11 +207,11 @@ static clstyle_status p_blend(const cs_option *d, cs_parse *p, const char *v)
 /* Content layers (names) or style layers (names with optional ":weight"). */
 static clstyle_status p_layers(const cs_option *d, cs_parse *p, const char *v)
 {
-    clstyle_options *o = p->o;
-    int style = d->field == offsetof(clstyle_options, style_layers);
+    cs_options *o = p->o;
+    int style = d->field == offsetof(cs_options, style_layers);
     const char **names = style ? o->style_layers : o->content_layers;
     int n;
-    CS_TRY(split(d, p, v, names, CLSTYLE_MAX_LAYERS, &n));
+    CS_TRY(split(d, p, v, names, CS_CLI_MAX_LAYERS, &n));
     for (int i = 0; i < n; i++) {
         char *colon = strchr(names[i], ':');
         double w = 1.0;
@@ -229,7 +229,7 @@ static clstyle_status p_layers(const cs_option *d, cs_parse *p, const char *v)
     return CLSTYLE_OK;
 }
 
-#define F(m) offsetof(clstyle_options, m)
+#define F(m) offsetof(cs_options, m)
 #define ANY 0, INFINITY
 #if CLSTYLE_HAVE_OPENCL
 #define DEFAULT_BACKEND "opencl"
@@ -283,14 +283,14 @@ static const cs_option table[] = {
 };
 enum { N_OPTIONS = sizeof table / sizeof *table };
 
-const cs_option *cs_options(int *n)
+const cs_option *cs_option_table(int *n)
 {
     *n = N_OPTIONS;
     return table;
 }
 
 /* The defaults are the table's `def` column run through each option's parser. */
-static void set_defaults(cs_parse *p, clstyle_options *o)
+static void set_defaults(cs_parse *p, cs_options *o)
 {
     memset(o, 0, sizeof *o);
     *p = (cs_parse){ .o = o };
@@ -298,7 +298,7 @@ static void set_defaults(cs_parse *p, clstyle_options *o)
         if (table[i].def) table[i].parse(&table[i], p, table[i].def);
 }
 
-void clstyle_options_default(clstyle_options *o)
+void cs_options_default(cs_options *o)
 {
     cs_parse p;
     set_defaults(&p, o);
@@ -326,7 +326,7 @@ static size_t help_row(char *buf, size_t cap, const cs_option *d)
     return (size_t)n;
 }
 
-const char *clstyle_usage(void)
+const char *cs_usage(void)
 {
     static char text[8192];
     if (text[0]) return text;
@@ -342,7 +342,7 @@ const char *clstyle_usage(void)
 }
 
 /* Checks that need several options together. */
-static clstyle_status validate(clstyle_options *o)
+static clstyle_status validate(cs_options *o)
 {
     if (!o->content) return cs_fail(CLSTYLE_ERR_USAGE, "missing -c/--content");
     if (!o->n_styles) return cs_fail(CLSTYLE_ERR_USAGE, "missing -s/--style");
@@ -372,7 +372,7 @@ static const cs_option *find(const char *opt)
     return NULL;
 }
 
-clstyle_status clstyle_parse_args(int argc, char **argv, clstyle_options *o, int *action)
+clstyle_status cs_parse_args(int argc, char **argv, cs_options *o, int *action)
 {
     cs_parse p;
     int quality = 0;

@@ -1,10 +1,70 @@
-/* The option table behind clstyle_parse_args, clstyle_options_default and
- * clstyle_usage: one row per option. Exposed so tests can check --help and
+/* The option table behind cs_parse_args, cs_options_default and
+ * cs_usage: one row per option. Exposed so tests can check --help and
  * the README against it. */
 #ifndef CS_CLI_H
 #define CS_CLI_H
 #include <stddef.h>
 #include "clstyle.h"
+
+enum { CS_CLI_MAX_STYLES = 16, CS_CLI_MAX_LAYERS = 16 };
+enum { CS_MAX_SCALES = 8 };
+
+/* The command line as parsed: what the session, style set and job are made
+ * from (cli_run.c), plus the outputs. */
+typedef struct {
+    const char *content;                         /* PNG path */
+    const char *styles[CS_CLI_MAX_STYLES];      /* PNG paths */
+    int n_styles;
+    double blend[CS_CLI_MAX_STYLES];            /* style blend weights (n_blend of them) */
+    int n_blend;
+    const char *output;                          /* PNG path, written atomically */
+    const char *weights;                         /* safetensors file */
+    int size;                                    /* longer side of the content, px */
+    double style_scale;
+    int iterations;
+    int optimizer;                               /* 0 lbfgs, 1 adam */
+    double learning_rate;
+    int lbfgs_history;
+    double content_weight, style_weight, tv_weight;
+    const char *content_layers[CS_CLI_MAX_LAYERS];
+    int n_content_layers;
+    const char *style_layers[CS_CLI_MAX_LAYERS];
+    double style_layer_weights[CS_CLI_MAX_LAYERS];
+    int n_style_layers;
+    const char *init;                            /* "content", "random" or a PNG path */
+    unsigned long seed;
+    int original_colors;
+    int output_bits;                             /* 8 or 16 bits per channel */
+    int pooling_avg;
+    int save_every;
+    const char *device;                          /* index or name substring; NULL = default */
+    int backend;                                 /* 0 opencl, 1 reference */
+    const char *log_path;
+    int quiet;
+    int verbose;
+    /* Size pyramid (--size A,B,C): n_sizes == 0 means one scale at `size`;
+     * otherwise sizes[n_sizes-1] == size. --iterations N,M,..: n_scale_iterations
+     * counts per scale (0 or 1 of them: `iterations` for every scale). */
+    int sizes[CS_MAX_SCALES];
+    int n_sizes;
+    int scale_iterations[CS_MAX_SCALES];
+    int n_scale_iterations;
+    int tile;                                    /* --tile PX (multiple of 16); 0 = pieces only when memory needs them */
+    double max_memory_mb;                        /* --max-memory MB for device buffers; 0 = device memory less headroom */
+    int line_search;                             /* CLSTYLE_LS_*: what L-BFGS does with a step that raises the loss */
+    int jpeg_quality;                            /* --quality N for a .jpg/.jpeg output (92) */
+    double max_input_megapixels;                 /* decoded inputs larger than this are refused (--max-input-mp) */
+    char arena[4096];                            /* storage for parsed lists */
+} cs_options;
+
+/* Parses a command line into o. Returns CLSTYLE_OK, or CLSTYLE_ERR_USAGE with
+ * clstyle_last_error() set. *action is set to 0 (run), 1 (--help),
+ * 2 (--version), 3 (--list-devices). Pointers in o point into argv. */
+clstyle_status cs_parse_args(int argc, char **argv, cs_options *o, int *action);
+void cs_options_default(cs_options *o);
+const char *cs_usage(void);
+/* Runs the command line's job through the session API (cli_run.c). */
+clstyle_status cs_cli_run(const cs_options *o);
 
 typedef struct cs_parse cs_parse;
 typedef struct cs_option cs_option;
@@ -15,14 +75,14 @@ struct cs_option {
     const char *name;        /* "--size" */
     const char *short_name;  /* "-c", or NULL */
     const char *arg;         /* "N", "lbfgs|adam" (choices), or NULL for a flag */
-    const char *def;         /* default, given to `parse` by clstyle_options_default; NULL: zero */
+    const char *def;         /* default, given to `parse` by cs_options_default; NULL: zero */
     const char *help;        /* one line; '\n' continues it on the next */
     cs_option_fn parse;
-    size_t field;            /* offset of the value in clstyle_options */
+    size_t field;            /* offset of the value in cs_options */
     double lo, hi;           /* range of a number, item count of a list, or the action of a flag */
 };
 
 /* The table, *n rows. */
-const cs_option *cs_options(int *n);
+const cs_option *cs_option_table(int *n);
 
 #endif

@@ -1,19 +1,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "image.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
-#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "atomic.h"
-#include "config.h"
 #include "error.h"
-#include "image_codec.h"
 
 clstyle_status cs_image_alloc(int w, int h, cs_image *img)
 {
@@ -38,88 +31,6 @@ clstyle_status cs_image_check_size(const char *name, unsigned long w, unsigned l
         return cs_fail(CLSTYLE_ERR_FORMAT, "%s: image is %lux%lu (%.1f megapixels), more than the limit of %g; "
                        "raise it with --max-input-mp", name, w, h, mp, max_megapixels);
     return CLSTYLE_OK;
-}
-
-static const unsigned char png_magic[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
-static const unsigned char jpeg_magic[3] = { 0xff, 0xd8, 0xff };
-
-clstyle_status cs_image_decode(const unsigned char *data, size_t n, const char *name, double max_megapixels,
-                               cs_image *img)
-{
-    int orientation = 1;
-    img->p = NULL;
-    if (n >= sizeof png_magic && !memcmp(data, png_magic, sizeof png_magic))
-        CS_TRY(cs_png_decode(data, n, name, max_megapixels, img, &orientation));
-    else if (n >= sizeof jpeg_magic && !memcmp(data, jpeg_magic, sizeof jpeg_magic))
-        CS_TRY(cs_jpeg_decode(data, n, name, max_megapixels, img, &orientation));
-    else if (n == 0)
-        return cs_fail(CLSTYLE_ERR_FORMAT, "%s: empty file, not an image", name);
-    else
-        return cs_fail(CLSTYLE_ERR_FORMAT, "%s: not a supported image (supported: PNG%s; recognized by content, "
-                       "not by name)", name, CLSTYLE_HAVE_JPEG ? ", JPEG" : "");
-    clstyle_status st = cs_image_orient(img, orientation);
-    if (st != CLSTYLE_OK) cs_image_free(img);
-    return st;
-}
-
-/* The whole file; inputs are compressed images, small next to their pixels. */
-static clstyle_status read_file(const char *path, unsigned char **data, size_t *n)
-{
-    struct stat sb;
-    FILE *fp = fopen(path, "rb");
-    *data = NULL;
-    if (!fp) return cs_fail(CLSTYLE_ERR_IO, "%s: cannot open image: %s", path, strerror(errno));
-    clstyle_status st = CLSTYLE_OK;
-    if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        st = cs_fail(CLSTYLE_ERR_IO, "%s: not a regular file", path);
-    } else if (!(*data = malloc(sb.st_size ? (size_t)sb.st_size : 1))) {
-        st = cs_fail(CLSTYLE_ERR_NOMEM, "%s: out of memory reading %lld bytes", path, (long long)sb.st_size);
-    } else if ((*n = fread(*data, 1, (size_t)sb.st_size, fp)) != (size_t)sb.st_size || ferror(fp)) {
-        st = cs_fail(CLSTYLE_ERR_IO, "%s: cannot read: %s", path, ferror(fp) ? strerror(errno) : "file shrank while read");
-    }
-    fclose(fp);
-    if (st != CLSTYLE_OK) {
-        free(*data);
-        *data = NULL;
-    }
-    return st;
-}
-
-clstyle_status cs_image_load(const char *path, double max_megapixels, cs_image *img)
-{
-    unsigned char *data;
-    size_t n = 0;
-    img->p = NULL;
-    CS_TRY(read_file(path, &data, &n));
-    clstyle_status st = cs_image_decode(data, n, path, max_megapixels, img);
-    free(data);
-    return st;
-}
-
-int cs_image_path_is_jpeg(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-    return dot && !strchr(dot, '/') && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
-}
-
-static clstyle_status save(const char *path, const cs_image *img, int bits, int quality, int jpeg)
-{
-    cs_atomic a;
-    CS_TRY(cs_atomic_open(&a, path));
-    if (!jpeg) return cs_atomic_commit(&a, cs_png_write(a.fp, img, bits == 16 ? 16 : 8, &a.err));
-    clstyle_status st = cs_jpeg_write(a.fp, path, img, quality);
-    if (st == CLSTYLE_OK) return cs_atomic_commit(&a, 1);
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", clstyle_last_error());
-    cs_atomic_commit(&a, 0); /* removes the temporary file */
-    return cs_fail(st, "%s", msg);
-}
-
-clstyle_status cs_image_save_png(const char *path, const cs_image *img, int bits) { return save(path, img, bits, 0, 0); }
-
-clstyle_status cs_image_save(const char *path, const cs_image *img, int bits, int quality)
-{
-    return save(path, img, bits, quality, cs_image_path_is_jpeg(path));
 }
 
 /* Where displayed pixel (x, y) of an image stored w x h with EXIF orientation

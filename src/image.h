@@ -4,7 +4,8 @@
 #define CS_IMAGE_H
 #include "clstyle.h"
 
-typedef struct {
+/* The public clstyle_image is this struct. */
+typedef struct clstyle_image {
     int w, h;
     float *p;   /* (3, h, w) */
 } cs_image;
@@ -30,6 +31,8 @@ int cs_image_path_is_jpeg(const char *path);
 clstyle_status cs_image_orient(cs_image *img, int orientation);
 static inline float cs_image_clamp01(float v) { return v > 0 ? (v < 1 ? v : 1) : 0; } /* NaN -> 0 */
 clstyle_status cs_image_alloc(int w, int h, cs_image *img);
+/* Fails, naming the file and --max-input-mp, when w x h is over the limit. */
+clstyle_status cs_image_check_size(const char *name, unsigned long w, unsigned long h, double max_megapixels);
 void cs_image_free(cs_image *img);
 /* Area average when shrinking (antialiased), bilinear when enlarging, an
  * exact copy when the size is unchanged. */

@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include "image.h"
 
-/* Fails, naming the file and --max-input-mp, when w x h is over the limit. */
-clstyle_status cs_image_check_size(const char *name, unsigned long w, unsigned long h, double max_megapixels);
 
 clstyle_status cs_png_decode(const unsigned char *data, size_t n, const char *name, double max_megapixels,
                              cs_image *img, int *orientation);

@@ -3,220 +3,174 @@
 #include <string.h>
 
 #include "error.h"
-#include "pieces.h"
 
 static const double EPS = 1e-8;
 
-static cs_loss_layer *layer_for(cs_loss *L, int node)
+static cs_term *term_for(cs_terms *T, int node)
 {
-    for (int i = 0; i < L->n; i++)
-        if (L->layers[i].node == node) return &L->layers[i];
-    cs_loss_layer *l = &L->layers[L->n++];
-    memset(l, 0, sizeof *l);
-    l->node = node;
-    return l;
+    for (int i = 0; i < T->n; i++)
+        if (T->t[i].node == node) return &T->t[i];
+    cs_term *t = &T->t[T->n++];
+    memset(t, 0, sizeof *t);
+    t->node = node;
+    return t;
 }
 
-static clstyle_status add_layers(cs_loss *L, const cs_weights *w, const char *const *names, const double *weights,
-                                 int n, int style)
+static clstyle_status add_layers(cs_terms *T, const cs_weights *w, const char *const *names, const double *weights, int n,
+                                 int style)
 {
     for (int i = 0; i < n; i++) {
         int node = cs_net_find_node(w, names[i]);
         if (node < 0) return cs_fail(CLSTYLE_ERR_USAGE, "unknown layer '%s' for %s", names[i], w->arch);
-        cs_loss_layer *l = layer_for(L, node);
+        cs_term *t = term_for(T, node);
         if (style) {
-            l->is_style = 1;
-            l->style_weight = weights ? weights[i] : 1.0;
+            t->is_style = 1;
+            t->style_weight = weights ? weights[i] : 1.0;
         } else {
-            l->is_content = 1;
+            t->is_content = 1;
         }
     }
     return CLSTYLE_OK;
 }
 
-static size_t node_size(const cs_node *nd) { return (size_t)nd->c * nd->h * nd->w; }
-
-/* Uploads an image and runs it forward through activations a. */
-static clstyle_status forward_image(cs_loss *L, cs_acts *a, cs_loss_image im)
+int cs_terms_last_node(const cs_weights *w, const cs_loss_spec *spec)
 {
-    cs_buf *x = NULL;
-    clstyle_status st;
-    CS_CHECK(CS_OP(L->be, alloc, (size_t)3 * im.w * im.h, &x));
-    CS_CHECK(CS_OP(L->be, upload, x, 0, im.pixels, (size_t)3 * im.w * im.h));
-    CS_CHECK(cs_forward(a, x));
-done:
-    cs_buf_release(L->be, x);
-    return st;
+    int last = 0;
+    for (int i = 0; i < spec->n_content + spec->n_style; i++) {
+        const char *name = i < spec->n_content ? spec->content_layers[i] : spec->style_layers[i - spec->n_content];
+        int node = cs_net_find_node(w, name);
+        if (node < 0) return -1;
+        if (node > last) last = node;
+    }
+    return last;
 }
 
-/* Content targets come from L->acts itself: the content image has the generated image's size. */
-static clstyle_status content_targets(cs_loss *L, cs_loss_image content)
+clstyle_status cs_terms_init(cs_terms *T, cs_backend *be, const cs_weights *w, const cs_loss_spec *spec)
 {
-    CS_TRY(forward_image(L, &L->acts, content));
-    for (int i = 0; i < L->n; i++) {
-        cs_loss_layer *l = &L->layers[i];
-        if (!l->is_content) continue;
-        size_t n = node_size(&L->acts.nodes[l->node]);
+    memset(T, 0, sizeof *T);
+    T->be = be;
+    T->alpha = spec->alpha;
+    T->beta = spec->beta;
+    T->gamma = spec->gamma;
+    CS_TRY(add_layers(T, w, spec->content_layers, NULL, spec->n_content, 0));
+    CS_TRY(add_layers(T, w, spec->style_layers, spec->style_weights, spec->n_style, 1));
+    for (int i = 0; i < T->n; i++) {
+        T->tapped[T->t[i].node] = 1;
+        if (T->t[i].node > T->last) T->last = T->t[i].node;
+    }
+    return CLSTYLE_OK;
+}
+
+int cs_terms_stride(const cs_weights *w, int node)
+{
+    cs_vgg layout;
+    int s = 1;
+    if (cs_vgg_layout(w->depth, &layout)) return s;
+    for (int i = 0; i <= node && i < layout.n_nodes; i++)
+        if (layout.nodes[i].type == CS_VGG_POOL) s *= 2;
+    return s;
+}
+
+/* Output channels of a node: the weights' (tests narrow them), a pool keeps its input's. */
+static size_t node_channels(const cs_weights *w, int node)
+{
+    cs_vgg layout;
+    if (cs_vgg_layout(w->depth, &layout)) return 0;
+    while (node > 0 && layout.nodes[node].conv < 0) node--;
+    return (size_t)w->cout[layout.nodes[node].conv];
+}
+
+clstyle_status cs_terms_alloc(cs_terms *T, const cs_weights *w, int h, int wd)
+{
+    for (int i = 0; i < T->n; i++) {
+        cs_term *t = &T->t[i];
+        int s = cs_terms_stride(w, t->node);
+        t->c = node_channels(w, t->node);
+        t->m = (size_t)(h / s) * (size_t)(wd / s); /* each pooling floors, so floor(h/s) */
+        t->n = t->c * t->m;
+        if (!t->is_style) continue;
+        size_t cc = t->c * t->c;
+        CS_TRY(CS_OP(T->be, alloc, cc, &t->gram_target));
+        CS_TRY(CS_OP(T->be, alloc, cc, &t->gram));
+        CS_TRY(CS_OP(T->be, alloc, cc, &t->dgram));
+    }
+    return CLSTYLE_OK;
+}
+
+void cs_terms_free(cs_terms *T)
+{
+    for (int i = 0; i < T->n; i++) {
+        cs_buf_release(T->be, T->t[i].gram_target);
+        cs_buf_release(T->be, T->t[i].gram);
+        cs_buf_release(T->be, T->t[i].dgram);
+    }
+    T->n = 0;
+}
+
+void cs_terms_set_content_norm(cs_term *t, double sum_squares) { t->target_norm = sum_squares / (double)t->n + EPS; }
+
+clstyle_status cs_terms_style_norms(cs_terms *T)
+{
+    for (int i = 0; i < T->n; i++) {
+        cs_term *t = &T->t[i];
+        if (!t->is_style) continue;
         double ss;
-        CS_TRY(CS_OP(L->be, alloc, n, &l->target));
-        CS_TRY(CS_OP(L->be, copy, L->acts.nodes[l->node].out, l->target, n));
-        CS_TRY(CS_OP(L->be, dot, l->target, l->target, n, &ss));
-        l->target_norm = ss / (double)n + EPS;
+        CS_TRY(CS_OP(T->be, dot, t->gram_target, t->gram_target, t->c * t->c, &ss));
+        t->gram_norm = ss / (double)(t->c * t->c) + EPS;
     }
     return CLSTYLE_OK;
 }
 
-/* The whole image's feature counts of each layer (its activations are the whole image's). */
-static void whole_shapes(cs_loss *L)
+float cs_terms_content_scale(const cs_terms *T, const cs_term *t)
 {
-    for (int i = 0; i < L->n; i++) {
-        const cs_node *nd = &L->acts.nodes[L->layers[i].node];
-        L->layers[i].m = (size_t)nd->h * nd->w;
-        L->layers[i].n = (size_t)nd->c * L->layers[i].m;
-    }
+    return (float)(T->alpha * 2.0 / ((double)t->n * t->target_norm));
 }
 
-/* Adds b G_l(s) to each A_l, allocating the Gram buffers on first use. */
-static clstyle_status add_style(cs_loss *L, const cs_acts *a, double b)
+clstyle_status cs_terms_style_dg(cs_terms *T, cs_term *t)
 {
-    for (int i = 0; i < L->n; i++) {
-        cs_loss_layer *l = &L->layers[i];
-        const cs_node *nd = &a->nodes[l->node];
-        size_t cc = (size_t)nd->c * nd->c;
-        if (!l->is_style) continue;
-        if (!l->gram_target) {
-            CS_TRY(CS_OP(L->be, alloc, cc, &l->gram_target));
-            CS_TRY(CS_OP(L->be, alloc, cc, &l->gram));
-            CS_TRY(CS_OP(L->be, alloc, cc, &l->dgram));
-        }
-        CS_TRY(CS_OP(L->be, gram, nd->out, l->gram, nd->c, nd->h * nd->w));
-        CS_TRY(CS_OP(L->be, axpy, (float)b, l->gram, l->gram_target, cc));
+    size_t cc = t->c * t->c;
+    /* d/dG of beta w_l mean((G-A)^2) / norm */
+    float gs = (float)(T->beta * t->style_weight * 2.0 / ((double)cc * t->gram_norm));
+    CS_TRY(CS_OP(T->be, fill, t->dgram, 0.0f, cc));
+    return CS_OP(T->be, sqdiff, t->gram, t->gram_target, cc, gs, t->dgram, &t->style_sum);
+}
+
+void cs_terms_total(cs_terms *T)
+{
+    T->content = T->style = 0;
+    for (int i = 0; i < T->n; i++) {
+        const cs_term *t = &T->t[i];
+        if (t->is_content) T->content += t->content_sum / (double)t->n / t->target_norm;
+        if (t->is_style) T->style += t->style_weight * t->style_sum / (double)(t->c * t->c) / t->gram_norm;
+    }
+    T->total = T->alpha * T->content + T->beta * T->style + T->gamma * T->tv;
+}
+
+size_t cs_terms_target_floats(const cs_terms *T)
+{
+    size_t n = 0;
+    for (int i = 0; i < T->n; i++)
+        if (T->t[i].is_style) n += T->t[i].c * T->t[i].c;
+    return n;
+}
+
+/* Every style target in table order, each c x c floats of host. */
+static clstyle_status move_targets(cs_terms *T, float *host, int up)
+{
+    for (int i = 0; i < T->n; i++) {
+        cs_term *t = &T->t[i];
+        size_t cc = t->c * t->c;
+        if (!t->is_style) continue;
+        CS_TRY(up ? CS_OP(T->be, upload, t->gram_target, 0, host, cc) : CS_OP(T->be, download, t->gram_target, 0, host, cc));
+        host += cc;
     }
     return CLSTYLE_OK;
 }
 
-/* A_l = sum_k b_k G_l(s_k); each style image has its own size and its own
- * temporary activations, made before the generated image's to lower the peak. */
-static clstyle_status style_targets(cs_loss *L, cs_net *net, const int *tapped, int last,
-                                    const cs_loss_image *styles, const double *blend, int n_styles)
-{
-    for (int k = 0; k < n_styles; k++) {
-        cs_acts a;
-        CS_TRY(cs_acts_create(net, styles[k].h, styles[k].w, last, tapped, &a));
-        clstyle_status st = forward_image(L, &a, styles[k]);
-        if (st == CLSTYLE_OK) st = add_style(L, &a, blend[k]);
-        cs_acts_destroy(&a);
-        CS_TRY(st);
-    }
-    return CLSTYLE_OK;
-}
+clstyle_status cs_terms_download_targets(cs_terms *T, float *host) { return move_targets(T, host, 0); }
 
-/* mean(A_l^2) + eps for each style layer (c from the activations' shapes). */
-static clstyle_status style_norms(cs_loss *L)
+clstyle_status cs_terms_upload_targets(cs_terms *T, const float *host)
 {
-    for (int i = 0; i < L->n; i++) {
-        cs_loss_layer *l = &L->layers[i];
-        if (!l->is_style) continue;
-        size_t cc = (size_t)L->acts.nodes[l->node].c * L->acts.nodes[l->node].c;
-        double ss;
-        CS_TRY(CS_OP(L->be, dot, l->gram_target, l->gram_target, cc, &ss));
-        l->gram_norm = ss / (double)cc + EPS;
-    }
-    return CLSTYLE_OK;
-}
-
-clstyle_status cs_loss_init(cs_loss *L, cs_net *net, const clstyle_options *o, cs_loss_image content,
-                            const cs_loss_image *styles, const double *blend, int n_styles)
-{
-    memset(L, 0, sizeof *L);
-    L->be = net->be;
-    L->alpha = o->content_weight;
-    L->beta = o->style_weight;
-    L->gamma = o->tv_weight;
-    CS_TRY(add_layers(L, net->host, o->content_layers, NULL, o->n_content_layers, 0));
-    CS_TRY(add_layers(L, net->host, o->style_layers, o->style_layer_weights, o->n_style_layers, 1));
-    int tapped[CS_MAX_NODES] = { 0 }, last = 0;
-    for (int i = 0; i < L->n; i++) {
-        tapped[L->layers[i].node] = 1;
-        if (L->layers[i].node > last) last = L->layers[i].node;
-    }
-    clstyle_status st;
-    L->tile = o->tile;
-    if (L->tile > 0) {
-        CS_CHECK(cs_pieces_init(L, net, tapped, last, content, styles, blend, n_styles));
-        CS_CHECK(style_norms(L));
-        goto done;
-    }
-    CS_CHECK(style_targets(L, net, tapped, last, styles, blend, n_styles));
-    CS_CHECK(cs_acts_create(net, content.h, content.w, last, tapped, &L->acts));
-    whole_shapes(L);
-    CS_CHECK(style_norms(L));
-    CS_CHECK(content_targets(L, content));
-done:
-    if (st != CLSTYLE_OK) cs_loss_free(L);
-    return st;
-}
-
-void cs_loss_free(cs_loss *L)
-{
-    if (L->tile > 0) cs_pieces_free(L);
-    for (int i = 0; i < L->n; i++) {
-        cs_loss_layer *l = &L->layers[i];
-        cs_buf_release(L->be, l->target);
-        cs_buf_release(L->be, l->gram_target);
-        cs_buf_release(L->be, l->gram);
-        cs_buf_release(L->be, l->dgram);
-    }
-    cs_acts_destroy(&L->acts);
-    L->n = 0;
-}
-
-/* Adds the gradients of the loss terms read at `node` into grad (and their values). */
-static clstyle_status layer_grads(void *ctx, int node, cs_buf *grad)
-{
-    cs_loss *L = ctx;
-    cs_backend *be = L->be;
-    for (int i = 0; i < L->n; i++) {
-        cs_loss_layer *l = &L->layers[i];
-        if (l->node != node) continue;
-        const cs_node *nd = &L->acts.nodes[node];
-        size_t n = node_size(nd), cc = (size_t)nd->c * nd->c;
-        int m = nd->h * nd->w;
-        if (l->is_content) {
-            /* d/dF of alpha * mean((F-P)^2) / norm */
-            float gs = (float)(L->alpha * 2.0 / ((double)n * l->target_norm));
-            CS_TRY(CS_OP(be, sqdiff, nd->out, l->target, n, gs, grad, &l->content_sum));
-        }
-        if (l->is_style) {
-            float gs = (float)(L->beta * l->style_weight * 2.0 / ((double)cc * l->gram_norm));
-            CS_TRY(CS_OP(be, gram, nd->out, l->gram, nd->c, m));
-            CS_TRY(CS_OP(be, fill, l->dgram, 0.0f, cc));
-            CS_TRY(CS_OP(be, sqdiff, l->gram, l->gram_target, cc, gs, l->dgram, &l->style_sum));
-            CS_TRY(CS_OP(be, gram_bwd, l->dgram, nd->out, grad, nd->c, m));
-        }
-    }
-    return CLSTYLE_OK;
-}
-
-clstyle_status cs_loss_eval(cs_loss *L, cs_buf *x, cs_buf *grad)
-{
-    if (L->tile > 0) {
-        CS_TRY(cs_pieces_eval(L, x, grad));
-    } else {
-        CS_TRY(cs_forward(&L->acts, x));
-        CS_TRY(cs_backward(&L->acts, layer_grads, L, grad));
-        CS_TRY(CS_OP(L->be, tv, x, 3, L->acts.h, L->acts.w, (float)L->gamma, grad, &L->tv));
-    }
-    /* The loss terms come back together here, so the device never waits mid-pass. */
-    CS_TRY(cs_backend_finish(L->be));
-    L->content = L->style = 0;
-    for (int i = 0; i < L->n; i++) {
-        const cs_loss_layer *l = &L->layers[i];
-        const cs_node *nd = &L->acts.nodes[l->node];
-        size_t cc = (size_t)nd->c * nd->c;
-        if (l->is_content) L->content += l->content_sum / (double)l->n / l->target_norm;
-        if (l->is_style) L->style += l->style_weight * l->style_sum / (double)cc / l->gram_norm;
-    }
-    L->total = L->alpha * L->content + L->beta * L->style + L->gamma * L->tv;
-    return CLSTYLE_OK;
+    CS_TRY(move_targets(T, (float *)host, 1)); /* only read when uploading */
+    return cs_terms_style_norms(T);
 }

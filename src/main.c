@@ -5,9 +5,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clstyle.h"
+#include "cli.h"
+#include "error.h"
 
 enum { EXIT_INTERRUPTED = 130 };
+
+/* cli_run.c's: what the job is doing, for the handler. */
+extern volatile sig_atomic_t cs_cli_stop;
+extern clstyle_session *volatile cs_cli_session;
+extern char cs_cli_pending[];
+extern volatile sig_atomic_t cs_cli_pending_set;
 
 static volatile sig_atomic_t signals_seen;
 
@@ -17,11 +24,11 @@ static void on_signal(int sig)
 {
     (void)sig;
     if (signals_seen++ == 0) {
-        clstyle_interrupt();
+        cs_cli_stop = 1;
+        clstyle_session_cancel(cs_cli_session);
         return;
     }
-    const char *tmp = clstyle_pending_file();
-    if (tmp) unlink(tmp);
+    if (cs_cli_pending_set) unlink(cs_cli_pending);
     static const char msg[] = "clstyle: interrupted again; stopped without writing\n";
     ssize_t r = write(2, msg, sizeof msg - 1);
     (void)r;
@@ -41,19 +48,19 @@ static void install_handlers(void)
 
 int main(int argc, char **argv)
 {
-    clstyle_options o;
+    cs_options o;
     int action;
-    clstyle_status st = clstyle_parse_args(argc, argv, &o, &action);
+    clstyle_status st = cs_parse_args(argc, argv, &o, &action);
     if (st != CLSTYLE_OK) {
         fprintf(stderr, "clstyle: %s\nTry 'clstyle --help' for more information.\n", clstyle_last_error());
         return 2;
     }
-    if (action == 1) { fputs(clstyle_usage(), stdout); return 0; }
+    if (action == 1) { fputs(cs_usage(), stdout); return 0; }
     if (action == 2) { printf("clstyle %s\n", CLSTYLE_VERSION); return 0; }
     if (action == 3) st = clstyle_list_devices();
     else {
         install_handlers();
-        st = clstyle_run(&o);
+        st = cs_cli_run(&o);
     }
     if (st == CLSTYLE_OK) return 0;
     /* A step cut short by the signal (EINTR) counts as the interrupt it is. */

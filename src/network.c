@@ -4,23 +4,11 @@
 #include <string.h>
 
 #include "error.h"
-#include "interrupt.h"
 
 int cs_net_find_node(const cs_weights *w, const char *name)
 {
     cs_vgg a;
     return cs_vgg_layout(w->depth, &a) ? -1 : cs_vgg_find(&a, name);
-}
-
-int cs_net_last_node(const cs_weights *w, const clstyle_options *o)
-{
-    int last = 0;
-    for (int i = 0; i < o->n_content_layers + o->n_style_layers; i++) {
-        const char *name = i < o->n_content_layers ? o->content_layers[i] : o->style_layers[i - o->n_content_layers];
-        int node = cs_net_find_node(w, name);
-        if (node > last) last = node;
-    }
-    return last;
 }
 
 clstyle_status cs_net_create(cs_backend *be, const cs_weights *w, int avg_pool, cs_net *net)
@@ -166,7 +154,7 @@ clstyle_status cs_forward(cs_acts *a, cs_buf *x)
     cs_buf *in = a->input;
     int c = 3, h = a->h, wd = a->w;
     for (int i = 0; i < a->n; i++) {
-        CS_TRY(cs_stop_check()); /* a first pass over a large image takes long; stop between layers */
+        CS_TRY(cs_stop_check(a->net->stop)); /* a first pass over a large image takes long; stop between layers */
         CS_TRY(node_forward(a, i, in, c, h, wd));
         in = a->nodes[i].out;
         c = a->nodes[i].c; h = a->nodes[i].h; wd = a->nodes[i].w;

@@ -3,6 +3,7 @@
 #ifndef CS_NETWORK_H
 #define CS_NETWORK_H
 #include "backend.h"
+#include "stop.h"
 #include "weights.h"
 
 enum { NODE_CONV = CS_VGG_CONV, NODE_RELU = CS_VGG_RELU, NODE_POOL = CS_VGG_POOL };
@@ -22,6 +23,7 @@ typedef struct {
     const cs_weights *host;
     cs_buf *w[CS_MAX_CONV], *b[CS_MAX_CONV];
     int avg_pool;
+    const cs_stop *stop;    /* the session's: forward passes stop between layers (NULL: never) */
 } cs_net;
 
 /* Activations for one image size up to node `last`. */
@@ -39,8 +41,6 @@ clstyle_status cs_net_create(cs_backend *be, const cs_weights *w, int avg_pool, 
 /* The same with only the convolutions up to node `last` on the backend (the
  * deeper ones would only take device memory); last < 0: all. */
 clstyle_status cs_net_create_upto(cs_backend *be, const cs_weights *w, int avg_pool, int last, cs_net *net);
-/* The deepest node among the options' content and style layers. */
-int cs_net_last_node(const cs_weights *w, const clstyle_options *o);
 void cs_net_destroy(cs_net *net);
 
 /* tapped[i] marks nodes whose value a loss reads (a tapped conv keeps its pre-ReLU output). */

@@ -1,9 +1,10 @@
 #include "plan.h"
 
 #include <math.h>
+#include <stdint.h>
 
 #include "error.h"
-#include "pieces.h"
+#include "eval_pieces.h"
 
 /* Slack for what the measurement rounds away (an empty buffer still takes 4 bytes). */
 enum { SLACK = 1 << 20 };
@@ -121,4 +122,140 @@ clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, int h, int w, in
 done:
     finish_plan(p, h, w);
     return CLSTYLE_OK;
+}
+
+/* ---- the planner: what a job of this backend needs, measured ---- */
+
+/* A measurement: spec on the counting backend, asking be about its scratch
+ * at memory level `lean` with the band cap of the budget measured for. */
+typedef struct {
+    cs_backend *be;
+    cs_job_spec spec;
+    cs_mem_mode device;      /* the backend's own mode: its band cap */
+    int lean;
+    size_t host;             /* host bytes of the last measurement */
+} measure_ctx;
+
+/* The backend's mode for a budget: the level asked for, the band within a sixteenth of the budget. */
+static cs_mem_mode mode_for(const measure_ctx *mc, int lean, size_t budget)
+{
+    cs_mem_mode m = mc->device;
+    m.lean = lean;
+    if (cs_plan_band(budget) < m.band_bytes) m.band_bytes = cs_plan_band(budget);
+    return m;
+}
+
+static void set_mode(cs_backend *be, cs_mem_mode m)
+{
+    if (be->mem) be->mem->set_mode(be, m);
+}
+
+/* Peak device bytes of the job with pieces of `tile` px and `history` pairs.
+ * One evaluation too: the Gram matrices of the picture's own features (not
+ * the style images') and the backward grow scratch only then. */
+static clstyle_status measure(void *ctx, int tile, int history, size_t budget, size_t *bytes)
+{
+    measure_ctx *mc = ctx;
+    cs_backend *nb;
+    set_mode(mc->be, mode_for(mc, mc->lean, budget));
+    CS_TRY(cs_backend_null_create(mc->be, &nb));
+    cs_job_spec spec = mc->spec;
+    spec.input.tile = tile;
+    if (history > 0) spec.history = history;
+    cs_state s;
+    clstyle_status st = cs_state_create(nb, NULL, &spec, &s);
+    if (st == CLSTYLE_OK) st = cs_eval_run(&s.eval, s.x, s.g);
+    *bytes = nb->bytes_peak;
+    mc->host = s.eval.host_bytes;
+    cs_state_free(nb, &s);
+    cs_backend_destroy(nb);
+    return st;
+}
+
+/* Device memory the job may use: the limit asked for exactly; otherwise the
+ * device's less a headroom for the driver, the program and CLBlast's own
+ * buffers (10%, 64 MiB to 1 GiB); no bound on the host. */
+static size_t budget(const cs_backend *be, const cs_plan_request *req)
+{
+    if (req->explicit_limit) return req->limit;
+    if (!be->mem_limit) return SIZE_MAX;
+    size_t head = be->mem_limit / 10, lo = (size_t)64 << 20, hi = (size_t)1 << 30;
+    head = head < lo ? lo : head > hi ? hi : head;
+    return be->mem_limit > 2 * head ? be->mem_limit - head : be->mem_limit / 2;
+}
+
+/* An earlier stage of cs_plan_make, then larger pieces, then more history. */
+static int better(const cs_plan *a, const cs_plan *b)
+{
+    if (a->stage != b->stage) return a->stage < b->stage;
+    return a->tile != b->tile ? a->tile > b->tile : a->history > b->history;
+}
+
+/* The plan at the backend's memory levels: the device's choice when it fits
+ * whole; otherwise whichever of it and level 1 (the direct kernel instead
+ * of Winograd: weight copies of 1x the weights per direction, not 16/9)
+ * plans better (better()), the choice on a tie; level 2 (im2col + GEMM,
+ * keeping no copies) only when neither fits at all (on PoCL it is 8x slower
+ * than the direct kernel, more than pieces cost). */
+static clstyle_status plan_levels(measure_ctx *mc, const cs_plan_request *req, int history, size_t limit, cs_plan *out)
+{
+    const cs_job_spec *spec = &mc->spec;
+    int best = -1, levels = mc->be->mem && req->levels > 0 ? req->levels : 1;
+    int halo = cs_pieces_halo(spec->weights, cs_terms_last_node(spec->weights, &spec->loss));
+    clstyle_status st = CLSTYLE_OK;
+    for (int lean = 0; lean < levels && !(best >= 0 && (out->stage == 1 || lean == 2)); lean++) {
+        cs_plan p;
+        mc->lean = lean;
+        st = cs_plan_make(measure, mc, spec->input.content.h, spec->input.content.w, halo, req->tile, history, limit, &p);
+        if (st != CLSTYLE_OK && st != CLSTYLE_ERR_NOMEM) return st;
+        if (st == CLSTYLE_OK && (best < 0 || better(&p, out))) {
+            *out = p;
+            best = lean;
+        }
+    }
+    if (best < 0) return st; /* the leanest level's message: the smallest budget */
+    mc->lean = best;
+    return CLSTYLE_OK;
+}
+
+clstyle_status cs_plan_job(cs_backend *be, cs_job_spec *spec, const cs_plan_request *req, cs_plan *out)
+{
+    int its = req->iterations, wanted = spec->history < its ? spec->history : (its > 0 ? its : 1);
+    int history = spec->optimizer == CLSTYLE_ADAM ? 0 : wanted;
+    size_t limit = budget(be, req), bytes;
+    measure_ctx mc = { be, *spec, { 0, 0 }, 0, 0 };
+    mc.spec.input.content.pixels = NULL; /* shapes without pixels: only counted */
+    if (be->mem) mc.device = be->mem->default_mode(be);
+    CS_TRY(plan_levels(&mc, req, history, limit, out));
+    CS_TRY(measure(&mc, out->tile, out->history, limit, &bytes)); /* the host bytes of the plan chosen */
+    out->mode = mode_for(&mc, mc.lean, limit);
+    out->host_bytes = mc.host;
+    set_mode(be, out->mode);
+    spec->input.tile = out->tile;
+    spec->history = history > 0 ? out->history : wanted;
+    return CLSTYLE_OK;
+}
+
+clstyle_status cs_plan_explain_oom(cs_backend *be, const cs_job_spec *spec, int size)
+{
+    char msg[900];
+    snprintf(msg, sizeof msg, "%s", clstyle_last_error());
+    size_t limit = be->mem_limit, bytes;
+    measure_ctx mc = { be, *spec, { 0, 0 }, 0, 0 };
+    if (be->mem) mc.device = be->mem->default_mode(be);
+    cs_eval_image styles[CS_MAX_STYLES];
+    for (double scale = 0.9; limit && scale > 0.05; scale *= 0.9) {
+        cs_eval_image *c = &mc.spec.input.content;
+        *c = (cs_eval_image){ NULL, (int)(spec->input.content.w * scale + 0.5), (int)(spec->input.content.h * scale + 0.5) };
+        for (int k = 0; k < spec->input.n_styles; k++) {
+            const cs_eval_image *s = &spec->input.styles[k];
+            styles[k] = (cs_eval_image){ NULL, (int)(s->w * scale + 0.5), (int)(s->h * scale + 0.5) };
+        }
+        mc.spec.input.styles = styles;
+        /* 20% headroom for the driver, the im2col band and CLBlast's scratch */
+        if ((int)(size * scale) >= 16 && measure(&mc, spec->input.tile, spec->history, limit, &bytes) == CLSTYLE_OK &&
+            bytes < limit / 10 * 8)
+            return cs_fail(CLSTYLE_ERR_NOMEM, "%s; --size %d would fit this device", msg, (int)(size * scale));
+    }
+    return cs_fail(CLSTYLE_ERR_NOMEM, "%s", msg);
 }

@@ -5,7 +5,7 @@
 #define CS_PLAN_H
 #include <stddef.h>
 
-#include "clstyle.h"
+#include "state.h"
 
 typedef struct {
     size_t budget;           /* device bytes allowed */
@@ -14,6 +14,8 @@ typedef struct {
     int history, wanted;     /* L-BFGS pairs kept, and asked for */
     size_t device_bytes;     /* predicted peak of the device buffers */
     int stage;               /* which preference below chose it (1-4): lower is faster */
+    cs_mem_mode mode;        /* the backend's memory mode it was made for (set on the backend) */
+    size_t host_bytes;       /* host memory the evaluation keeps (pieces: content targets, staging) */
 } cs_plan;
 
 /* *bytes = peak device bytes of the job evaluated with pieces of `tile` px
@@ -37,5 +39,23 @@ enum { CS_PLAN_KEEP = 10 };
 size_t cs_plan_band(size_t budget);
 clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, int h, int w, int halo, int forced_tile, int history,
                             size_t budget, cs_plan *out);
+
+/* The planner: the budget, the backend's memory levels and band, the
+ * pieces and the history of a job, measured on the counting backend with
+ * the device's own answers (its memory interface). */
+typedef struct {
+    size_t limit;            /* device memory for buffers (0: the backend's mem_limit) */
+    int explicit_limit;      /* the budget is exactly `limit` (--max-memory), no headroom */
+    int levels;              /* memory levels to try: 1 when the convolution algorithm is forced */
+    int tile;                /* --tile PX; 0 = pieces only when memory needs them */
+    int iterations;          /* of this scale: history beyond it is useless */
+} cs_plan_request;
+
+/* Chooses the plan for spec (its images need no pixels), fills spec->input.tile
+ * and spec->history from it and sets the backend's memory mode. */
+clstyle_status cs_plan_job(cs_backend *be, cs_job_spec *spec, const cs_plan_request *req, cs_plan *out);
+/* After the device ran out of memory with spec (cs_fail's message kept): adds
+ * the largest size (the longer side of `size` scaled down) that would fit. */
+clstyle_status cs_plan_explain_oom(cs_backend *be, const cs_job_spec *spec, int size);
 
 #endif

@@ -10,9 +10,8 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "file.h"
 
-/* The temporary file beside the output is ".NAME." plus six random characters: 8 more. */
-enum { TMP_EXTRA = 8 };
 
 typedef struct {
     const char *role, *path; /* "the content image", its path */
@@ -20,23 +19,13 @@ typedef struct {
     int exists;
 } named_file;
 
-static const char *kind(mode_t m)
-{
-    if (S_ISDIR(m)) return "a folder";
-    if (S_ISFIFO(m)) return "a FIFO";
-    if (S_ISCHR(m)) return "a character device";
-    if (S_ISBLK(m)) return "a block device";
-    if (S_ISSOCK(m)) return "a socket";
-    if (S_ISLNK(m)) return "a symbolic link";
-    return "not a regular file";
-}
 
 /* A missing input is left to its loader, which says so with the reason. */
 static clstyle_status check_input(named_file *f)
 {
     f->exists = stat(f->path, &f->sb) == 0;
     if (!f->exists || S_ISREG(f->sb.st_mode)) return CLSTYLE_OK;
-    return cs_fail(CLSTYLE_ERR_IO, "%s: %s is %s, not a regular file", f->path, f->role, kind(f->sb.st_mode));
+    return cs_fail(CLSTYLE_ERR_IO, "%s: %s is %s, not a regular file", f->path, f->role, cs_file_kind(f->sb.st_mode));
 }
 
 static int same_file(const struct stat *a, const struct stat *b) { return a->st_dev == b->st_dev && a->st_ino == b->st_ino; }
@@ -50,9 +39,9 @@ static clstyle_status check_name(const char *path)
                        PATH_MAX - 1);
     const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
     if (!*base) return cs_fail(CLSTYLE_ERR_USAGE, "-o %s names a folder; give a file name such as %sout.png", path, path);
-    if (strlen(base) + TMP_EXTRA > NAME_MAX)
+    if (strlen(base) + CS_ATOMIC_EXTRA > NAME_MAX)
         return cs_fail(CLSTYLE_ERR_USAGE, "-o/--output: the file name is %zu characters long; the limit is %d", strlen(base),
-                       NAME_MAX - TMP_EXTRA);
+                       NAME_MAX - CS_ATOMIC_EXTRA);
     return CLSTYLE_OK;
 }
 
@@ -77,7 +66,7 @@ static clstyle_status check_target(const char *path, const named_file *inputs, i
     if (S_ISLNK(sb.st_mode))
         return cs_fail(CLSTYLE_ERR_USAGE, "-o %s is a symbolic link; clstyle replaces only regular files, so give the link's target", path);
     if (!S_ISREG(sb.st_mode))
-        return cs_fail(CLSTYLE_ERR_USAGE, "-o %s is %s; clstyle replaces only regular files", path, kind(sb.st_mode));
+        return cs_fail(CLSTYLE_ERR_USAGE, "-o %s is %s; clstyle replaces only regular files", path, cs_file_kind(sb.st_mode));
     for (int i = 0; i < n; i++)
         if (inputs[i].exists && same_file(&sb, &inputs[i].sb))
             return cs_fail(CLSTYLE_ERR_USAGE, "-o %s is the same file as %s %s; refusing to overwrite an input", path,
@@ -97,9 +86,9 @@ static clstyle_status check_log(const char *log, const named_file *inputs, int n
     return CLSTYLE_OK;
 }
 
-clstyle_status cs_preflight(const clstyle_options *o, const char *weights_path)
+clstyle_status cs_preflight(const cs_options *o, const char *weights_path)
 {
-    named_file in[CLSTYLE_MAX_STYLES + 4];
+    named_file in[CS_CLI_MAX_STYLES + 4];
     int n = 0;
     in[n++] = (named_file){ .role = "the content image", .path = o->content };
     for (int k = 0; k < o->n_styles; k++) in[n++] = (named_file){ .role = "a style image", .path = o->styles[k] };
@@ -118,21 +107,3 @@ clstyle_status cs_preflight(const clstyle_options *o, const char *weights_path)
     return check_folder(o->output);
 }
 
-clstyle_status cs_open_regular(const char *path, const char *what, FILE **out)
-{
-    struct stat sb;
-    memset(&sb, 0, sizeof sb);
-    *out = NULL;
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return cs_fail(CLSTYLE_ERR_IO, "%s: cannot open %s: %s", path, what, strerror(errno));
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return cs_fail(CLSTYLE_ERR_IO, "%s: %s is %s, not a regular file", path, what, kind(sb.st_mode));
-    }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    if (!(*out = fdopen(fd, "rb"))) {
-        close(fd);
-        return cs_fail(CLSTYLE_ERR_IO, "%s: cannot open %s: %s", path, what, strerror(errno));
-    }
-    return CLSTYLE_OK;
-}

@@ -12,11 +12,6 @@
  * FIFO or symbolic link) that is none of the inputs nor the --log file
  * (same device and inode, so links and other spellings count too). The log
  * must not be an input either. */
-clstyle_status cs_preflight(const clstyle_options *o, const char *weights_path);
-
-/* fopen(path, "rb") for a regular file only: opened without blocking, so a
- * FIFO put in place after the checks above cannot hang the run. `what`
- * names the file in the message ("weights file"). */
-clstyle_status cs_open_regular(const char *path, const char *what, FILE **out);
+clstyle_status cs_preflight(const cs_options *o, const char *weights_path);
 
 #endif

@@ -11,6 +11,10 @@ clstyle_status cs_log_open(const char *path, FILE **out);
 clstyle_status cs_log_check(FILE *f, const char *path);
 /* The last line of an interrupted run: which iteration its output holds. */
 clstyle_status cs_log_interrupted(FILE *f, const char *path, int iter);
+/* The start event of a scale (`options`: more fields, each with its leading
+ * comma) and the line of an evaluation (SPEC "Log format"). */
+clstyle_status cs_log_start(FILE *f, const char *path, const clstyle_scale_info *i, const char *options);
+clstyle_status cs_log_eval(FILE *f, const char *path, const clstyle_event *e);
 /* Closes *f (NULL is fine) and reports a failed final write. */
 clstyle_status cs_log_close(FILE **f, const char *path);
 

@@ -153,11 +153,9 @@ done:
     return st;
 }
 
-clstyle_status st_open(const char *path, st_file *f)
+/* The header of the file f->fp (named path in messages). */
+static clstyle_status read_header(st_file *f, const char *path)
 {
-    memset(f, 0, sizeof *f);
-    snprintf(f->path, sizeof f->path, "%s", path);
-    CS_TRY(cs_open_regular(path, "weights file", &f->fp));
     clstyle_status st = CLSTYLE_OK;
     char *text = NULL;
     unsigned char lenbuf[8];
@@ -179,6 +177,24 @@ done:
     free(text);
     if (st != CLSTYLE_OK) st_close(f);
     return st;
+}
+
+clstyle_status st_open(const char *path, st_file *f)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->path, sizeof f->path, "%s", path);
+    CS_TRY(cs_open_regular(path, "weights file", &f->fp));
+    return read_header(f, path);
+}
+
+clstyle_status st_open_memory(const void *data, size_t n, const char *name, st_file *f)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->path, sizeof f->path, "%s", name);
+    if (!data || !n) return cs_fail(CLSTYLE_ERR_FORMAT, "%s: no data", name);
+    f->fp = fmemopen((void *)data, n, "rb"); /* read only: the cast drops nothing we write */
+    if (!f->fp) return cs_fail(CLSTYLE_ERR_NOMEM, "%s: cannot read from memory", name);
+    return read_header(f, name);
 }
 
 void st_close(st_file *f)

@@ -27,6 +27,8 @@ typedef struct {
 } st_file;
 
 clstyle_status st_open(const char *path, st_file *f);
+/* The same for a file already in memory (kept by the caller until st_close); name is used in messages. */
+clstyle_status st_open_memory(const void *data, size_t n, const char *name, st_file *f);
 void st_close(st_file *f);
 const st_tensor *st_find(const st_file *f, const char *name);
 /* Number of elements; -1 if the shape overflows. */

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "error.h"
-#include "interrupt.h"
 #include "rng.h"
 #include "safetensors.h"
 
@@ -106,10 +105,9 @@ static int detect_depth(const st_file *f)
     return st_find(f, name) ? 19 : 16;
 }
 
-clstyle_status cs_weights_load(const char *path, cs_weights *w)
+/* The weights of an open safetensors file (closed here); path names it in messages. */
+static clstyle_status load_file(st_file f, const char *path, const cs_stop *stop, cs_weights *w)
 {
-    st_file f;
-    CS_TRY(st_open(path, &f));
     if (f.arch[0] && strcmp(f.arch, "vgg16") && strcmp(f.arch, "vgg19")) {
         clstyle_status bad = cs_fail(CLSTYLE_ERR_FORMAT, "%s: unsupported arch '%s' in metadata (expected vgg16 or vgg19)",
                                      path, f.arch); /* before st_close clears f.arch */
@@ -122,7 +120,7 @@ clstyle_status cs_weights_load(const char *path, cs_weights *w)
         char name[64];
         int idx = cs_weights_torch_index(w, k);
         int64_t wshape[4] = { w->cout[k], w->cin[k], 3, 3 }, bshape[1] = { w->cout[k] };
-        CS_CHECK(cs_stop_check());
+        CS_CHECK(cs_stop_check(stop));
         snprintf(name, sizeof name, "features.%d.weight", idx);
         CS_CHECK(load_tensor(&f, name, 4, wshape, &w->w[k]));
         snprintf(name, sizeof name, "features.%d.bias", idx);
@@ -133,6 +131,20 @@ done:
     st_close(&f);
     if (st != CLSTYLE_OK) cs_weights_free(w);
     return st;
+}
+
+clstyle_status cs_weights_load(const char *path, const cs_stop *stop, cs_weights *w)
+{
+    st_file f;
+    CS_TRY(st_open(path, &f));
+    return load_file(f, path, stop, w);
+}
+
+clstyle_status cs_weights_load_memory(const void *data, size_t n, const cs_stop *stop, cs_weights *w)
+{
+    st_file f;
+    CS_TRY(st_open_memory(data, n, "weights in memory", &f));
+    return load_file(f, "weights in memory", stop, w);
 }
 
 clstyle_status cs_weights_synthetic(int depth, unsigned long seed, cs_weights *w)

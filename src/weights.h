@@ -3,6 +3,7 @@
 #ifndef CS_WEIGHTS_H
 #define CS_WEIGHTS_H
 #include "clstyle.h"
+#include "stop.h"
 #include "vgg.h"
 
 enum { CS_MAX_CONV = CS_VGG_MAX_CONV };
@@ -22,7 +23,9 @@ typedef struct {
 
 /* Loads conv weights; the architecture follows from the tensor names (or the
  * `arch` metadata key). Every failure names the file and the tensor. */
-clstyle_status cs_weights_load(const char *path, cs_weights *w);
+clstyle_status cs_weights_load(const char *path, const cs_stop *stop, cs_weights *w);
+/* The same from a safetensors file in memory. stop (may be NULL) is checked between tensors. */
+clstyle_status cs_weights_load_memory(const void *data, size_t n, const cs_stop *stop, cs_weights *w);
 /* He-initialised random weights of the given architecture (16 or 19). */
 clstyle_status cs_weights_synthetic(int depth, unsigned long seed, cs_weights *w);
 void cs_weights_free(cs_weights *w);

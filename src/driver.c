@@ -1,0 +1,354 @@
+/* The optimization driver: a job on a session, one scale of its pyramid
+ * after another. Each scale resizes the content (and the styles, unless the
+ * style set has their targets for that size) from the originals, plans its
+ * memory, builds its state on the backend, evaluates iteration 0 and runs
+ * the optimizer, reporting every evaluation as an event. It only ever calls
+ * the backend table, so it runs unchanged on every backend. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "error.h"
+#include "plan.h"
+#include "pyramid.h"
+#include "session.h"
+
+static const char *const default_content_layers[] = { "relu4_2" };
+
+typedef struct {
+    clstyle_session *s;
+    clstyle_styles *st;
+    const clstyle_job_options *o;
+    const cs_image *content_src;
+    cs_image content, styles[CS_MAX_STYLES], start, result;
+    cs_eval_image style_in[CS_MAX_STYLES];
+    int scale, n_scales, size, iterations, iter;
+    cs_job_spec spec;
+    cs_plan plan;
+    cs_state state;
+    cs_targets *targets;         /* the style set's for this scale's size, once known */
+    clstyle_scale_info info;
+} job;
+
+static int emit(job *j, const clstyle_event *e) { return cs_session_emit(j->s, j->o->callback, j->o->user, e); }
+
+static clstyle_status phase(job *j, const char *name) { return cs_session_phase(j->s, j->o->callback, j->o->user, name); }
+
+/* The images of scale s: the content, the styles (unless their targets are
+ * kept for this size) and the start. */
+static clstyle_status prepare_images(job *j, int s)
+{
+    const clstyle_job_options *o = j->o;
+    j->scale = s;
+    j->size = o->n_sizes ? o->sizes[s] : o->size;
+    j->iterations = !o->iterations || o->n_iterations < 1 ? o->iteration_count : o->iterations[o->n_iterations > 1 ? s : 0];
+    cs_image_free(&j->content);
+    cs_image_free(&j->start);
+    CS_TRY(cs_pyramid_fit(j->content_src, j->size, &j->content));
+    int style_size = cs_pyramid_style_size(j->size, j->st->scale);
+    j->targets = cs_styles_cached(j->st, style_size);
+    for (int k = 0; k < j->st->n && !j->targets; k++) {
+        cs_image_free(&j->styles[k]);
+        CS_TRY(cs_pyramid_fit(&j->st->images[k], style_size, &j->styles[k]));
+        j->style_in[k] = (cs_eval_image){ j->styles[k].p, j->styles[k].w, j->styles[k].h };
+    }
+    if (s == 0) return cs_pyramid_init(&j->content, o->init, o->init_image, o->seed, &j->start);
+    return cs_pyramid_enlarge(&j->result, &j->content, o->init == CLSTYLE_INIT_CONTENT, &j->start);
+}
+
+/* What the state is built from: the session's weights, the job's losses and optimizer. */
+static void make_spec(job *j)
+{
+    const clstyle_job_options *o = j->o;
+    cs_job_spec *p = &j->spec;
+    memset(p, 0, sizeof *p);
+    p->weights = &j->s->weights;
+    p->avg_pool = j->s->o.pooling_avg;
+    p->net_last = j->s->net_last;
+    p->loss = (cs_loss_spec){ o->content_layers ? o->content_layers : default_content_layers,
+                              o->content_layers ? o->n_content_layers : 1,
+                              j->st->layers, j->st->layer_weights, j->st->n_layers,
+                              o->content_weight, o->style_weight, o->tv_weight };
+    p->input = (cs_eval_input){ { j->content.p, j->content.w, j->content.h }, j->style_in, j->st->blend, j->st->n,
+                                j->targets ? j->targets->targets : NULL, o->tile };
+    p->optimizer = o->optimizer;
+    p->learning_rate = o->learning_rate;
+    p->history = o->lbfgs_history;
+    p->line_search = o->line_search;
+}
+
+/* The network deep enough for the job's layers (uploaded once per session). */
+static clstyle_status prepare_net(job *j)
+{
+    int last = cs_terms_last_node(&j->s->weights, &j->spec.loss);
+    if (last < 0) {
+        cs_terms T; /* names the unknown layer */
+        return cs_terms_init(&T, j->s->be, &j->s->weights, &j->spec.loss);
+    }
+    CS_TRY(cs_session_net(j->s, last, &j->info.weights_reused));
+    j->spec.net_last = j->s->net_last;
+    return CLSTYLE_OK;
+}
+
+/* The memory plan, and what it gave up said as messages. */
+static clstyle_status plan(job *j)
+{
+    clstyle_session *s = j->s;
+    cs_plan_request req = { 0 };
+    req.limit = s->o.max_memory_mb > 0 ? (size_t)(s->o.max_memory_mb * 1048576.0) : 0;
+    req.explicit_limit = req.limit != 0;
+    req.levels = s->conv_forced ? 1 : CS_LEAN_LEVELS;
+    req.tile = j->o->tile;
+    req.iterations = j->iterations;
+    CS_TRY(cs_plan_job(s->be, &j->spec, &req, &j->plan));
+    const cs_plan *p = &j->plan;
+    double mib = p->budget / 1048576.0;
+    if (p->mode.lean > 0)
+        cs_session_message(s, j->o->callback, j->o->user, 0, "%s to fit the device memory budget of %.0f MiB",
+                           p->mode.lean == 1 ? "using the direct convolution instead of Winograd"
+                                             : "using im2col + GEMM convolutions (no weight copies)", mib);
+    if (p->history < p->wanted)
+        cs_session_message(s, j->o->callback, j->o->user, 0, "keeping %d of %d L-BFGS pairs to fit the device memory budget of %.0f MiB",
+                           p->history, p->wanted, mib);
+    if (p->tile)
+        cs_session_message(s, j->o->callback, j->o->user, 1, "evaluating in %d pieces of %d px, planned peak %.1f of %.0f MiB",
+                           p->pieces, p->tile, p->device_bytes / 1048576.0, mib);
+    return CLSTYLE_OK;
+}
+
+static size_t image_bytes(const cs_image *im) { return (size_t)3 * im->w * im->h * sizeof(float); }
+
+/* The state of the scale on the device, the start uploaded into x; the
+ * style targets computed here are kept by the style set for later jobs. */
+static clstyle_status build_state(job *j)
+{
+    cs_backend *be = j->s->be;
+    double t0 = cs_now();
+    be->bytes_peak = be->bytes_in_use; /* each scale reports its own peak */
+    clstyle_status st = cs_state_create(be, &j->s->net, &j->spec, &j->state);
+    if (st == CLSTYLE_ERR_NOMEM) return cs_plan_explain_oom(be, &j->spec, j->size);
+    CS_TRY(st);
+    j->info.targets_ms = (cs_now() - t0) * 1e3;
+    j->info.targets_reused = j->targets != NULL;
+    if (!j->targets) {
+        cs_targets t = { cs_pyramid_style_size(j->size, j->st->scale), j->styles[0].w, j->styles[0].h, NULL, j->info.targets_ms };
+        size_t n = cs_terms_target_floats(&j->state.eval.terms);
+        if (!(t.targets = malloc((n ? n : 1) * sizeof(float)))) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
+        st = cs_terms_download_targets(&j->state.eval.terms, t.targets);
+        if (st == CLSTYLE_OK) st = cs_styles_keep(j->st, &t);
+        if (st != CLSTYLE_OK) free(t.targets);
+        CS_TRY(st);
+        j->targets = cs_styles_cached(j->st, t.size);
+    }
+    return CS_OP(be, upload, j->state.x, 0, j->start.p, (size_t)3 * j->content.w * j->content.h);
+}
+
+/* The scale's plan and setup, for the START event. */
+static void describe(job *j)
+{
+    clstyle_session *s = j->s;
+    clstyle_scale_info *i = &j->info;
+    const cs_plan *p = &j->plan;
+    i->backend = s->be->name;
+    i->device = s->be->device;
+    i->arch = s->weights.arch;
+    i->input = s->weights.input;
+    i->weights_path = s->o.weights_path ? s->o.weights_path : "(memory)";
+    i->weights_name = s->id.name;
+    i->weights_sha256 = s->id.sha256;
+    i->width = j->content.w;
+    i->height = j->content.h;
+    i->style_width = j->targets->w;
+    i->style_height = j->targets->h;
+    i->styles = j->st->n;
+    i->scale = j->scale + 1;
+    i->scales = j->n_scales;
+    i->iterations = j->iterations;
+    i->pieces = p->pieces;
+    i->tile = p->tile;
+    i->halo = j->state.eval.halo;
+    i->lbfgs_history = p->history;
+    i->lbfgs_history_wanted = p->wanted;
+    i->budget_bytes = p->budget == SIZE_MAX ? -1.0 : (double)p->budget;
+    i->planned_device_bytes = p->device_bytes;
+    i->peak_device_bytes = s->be->bytes_peak;
+    i->host_bytes = p->host_bytes + image_bytes(&j->content) + image_bytes(&j->start);
+    for (int k = 0; k < j->st->n && !i->targets_reused; k++) i->host_bytes += image_bytes(&j->styles[k]);
+    for (int k = 0; k < s->weights.n_conv; k++)
+        i->host_bytes += (size_t)s->weights.cout[k] * (s->weights.cin[k] * 9 + 1) * sizeof(float);
+    i->conv_memory = cs_lean_names[p->mode.lean];
+    i->session_ms = s->jobs == 1 && j->scale == 0 ? s->open_ms : 0;
+    i->program_reused = s->jobs > 1 || j->scale > 0;
+    i->notes = s->be->notes;
+}
+
+/* One loss evaluation at x (gradient into g); *ms is its wall time. */
+static clstyle_status evaluate(job *j, double *ms)
+{
+    double t0 = cs_now();
+    CS_TRY(cs_eval_run(&j->state.eval, j->state.x, j->state.g));
+    *ms = (cs_now() - t0) * 1e3;
+    return CLSTYLE_OK;
+}
+
+/* Only points the run moves to must be finite: a line search rejects a trial that is not. */
+static clstyle_status check_finite(job *j, int iter)
+{
+    double f = j->state.eval.terms.total;
+    if (isfinite(f)) return CLSTYLE_OK;
+    return cs_fail(CLSTYLE_ERR_NUMERIC, "loss became %g at iteration %d; try a lower --learning-rate or --style-weight", f, iter);
+}
+
+/* x of the current scale into *out; handed out (colours: 1), with the content's colours when asked. */
+static clstyle_status download(job *j, cs_image *out, int colors)
+{
+    CS_TRY(cs_image_alloc(j->content.w, j->content.h, out));
+    clstyle_status st = CS_OP(j->s->be, download, j->state.x, 0, out->p, (size_t)3 * j->content.w * j->content.h);
+    if (st == CLSTYLE_OK && colors && j->o->original_colors) cs_image_transfer_colors(out, &j->content);
+    if (st != CLSTYLE_OK) cs_image_free(out);
+    return st;
+}
+
+/* The EVAL event of an evaluation whose terms are in `terms` (the picture
+ * rides along every picture_every iterations); a nonzero answer asks to stop. */
+static clstyle_status report(job *j, int iter, const cs_terms *terms, double ms, int trial, int restored)
+{
+    const clstyle_job_options *o = j->o;
+    cs_image pic = { 0 };
+    clstyle_event e = { .kind = CLSTYLE_EVENT_EVAL, .iteration = iter, .scale = j->scale + 1, .scales = j->n_scales,
+                        .width = j->content.w, .height = j->content.h, .loss = terms->total, .content = terms->content,
+                        .style = terms->style, .tv = terms->tv, .ms = ms, .trial = trial, .restored = restored };
+    if (!trial && o->picture_every > 0 && iter > 0 && iter % o->picture_every == 0) {
+        CS_TRY(download(j, &pic, 1));
+        e.picture = &pic;
+    }
+    if (emit(j, &e)) j->s->stop.requested = 1;
+    cs_image_free(&pic);
+    return CLSTYLE_OK;
+}
+
+/* One optimizer iteration: trial evaluations until one is accepted, each
+ * reported. *stuck when the optimizer has nothing left to try (converged). */
+static clstyle_status iterate(job *j, int it, int *stuck)
+{
+    cs_terms *T = &j->state.eval.terms, start = *T;
+    double ms = 0;
+    int verdict = CS_STEP_RETRY;
+    CS_TRY(cs_optim_begin(j->state.opt, j->state.x, j->state.g, T->total));
+    while (verdict == CS_STEP_RETRY) {
+        CS_TRY(evaluate(j, &ms));
+        CS_TRY(cs_optim_judge(j->state.opt, j->state.x, j->state.g, T->total, &verdict));
+        if (verdict != CS_STEP_ACCEPT) CS_TRY(report(j, it, T, ms, 1, 0));
+    }
+    *stuck = verdict == CS_STEP_STUCK;
+    j->iter = it;
+    if (verdict == CS_STEP_ACCEPT) {
+        CS_TRY(check_finite(j, it));
+        return report(j, it, T, ms, 0, 0);
+    }
+    /* back at the start: the iteration repeats the start's losses */
+    T->total = start.total, T->content = start.content, T->style = start.style, T->tv = start.tv;
+    return report(j, it, T, 0, 0, 1);
+}
+
+/* Scale s, from its own iteration 0 to its result in j->result; its state
+ * is freed before the next scale allocates. */
+static clstyle_status run_scale(job *j, int s)
+{
+    double ms;
+    int stuck = 0;
+    CS_TRY(phase(j, "preparing the images"));
+    CS_TRY(prepare_images(j, s));
+    make_spec(j);
+    CS_TRY(prepare_net(j));
+    CS_TRY(plan(j));
+    CS_TRY(phase(j, "computing the style and content targets"));
+    CS_TRY(build_state(j));
+    CS_TRY(phase(j, "evaluating the initial image"));
+    /* Iteration 0 before the start event, so the peak it reports includes the
+     * scratch buffers the first backward pass sizes; the loop adds none. */
+    CS_TRY(evaluate(j, &ms));
+    CS_TRY(check_finite(j, 0));
+    j->s->stop.iterating = 1;
+    describe(j);
+    clstyle_event e = { .kind = CLSTYLE_EVENT_START, .scale_info = &j->info, .scale = s + 1, .scales = j->n_scales,
+                        .width = j->content.w, .height = j->content.h };
+    if (emit(j, &e)) j->s->stop.requested = 1;
+    j->iter = 0;
+    CS_TRY(report(j, 0, &j->state.eval.terms, ms, 0, 0));
+    for (int it = 1; it <= j->iterations && !stuck && !j->s->stop.requested; it++) CS_TRY(iterate(j, it, &stuck));
+    cs_image_free(&j->result);
+    CS_TRY(download(j, &j->result, 0)); /* the next scale starts from it as it is */
+    cs_state_free(j->s->be, &j->state);
+    return CLSTYLE_OK;
+}
+
+void clstyle_job_options_default(clstyle_job_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+    o->size = 512;
+    o->iteration_count = 500;
+    o->optimizer = CLSTYLE_LBFGS;
+    o->learning_rate = 1.0;
+    o->lbfgs_history = 100;
+    o->line_search = CLSTYLE_LS_BACKTRACK;
+    o->content_weight = 1.0;
+    o->style_weight = 10.0;
+    o->tv_weight = 0.0;
+}
+
+static clstyle_status check_job(const clstyle_job_options *o, const cs_image *content)
+{
+    if (!o || o->struct_size < offsetof(clstyle_job_options, user) || o->struct_size > sizeof(clstyle_job_options))
+        return cs_fail(CLSTYLE_ERR_USAGE, "job options: call clstyle_job_options_default first");
+    if (!content) return cs_fail(CLSTYLE_ERR_USAGE, "no content image");
+    if (o->init == CLSTYLE_INIT_IMAGE && !o->init_image) return cs_fail(CLSTYLE_ERR_USAGE, "init image missing");
+    if (o->n_sizes < 0 || (o->n_sizes == 0 && o->size < 16)) return cs_fail(CLSTYLE_ERR_USAGE, "size %d is below 16 px", o->size);
+    return CLSTYLE_OK;
+}
+
+static void job_free(job *j)
+{
+    cs_state_free(j->s->be, &j->state);
+    cs_image_free(&j->content);
+    cs_image_free(&j->start);
+    cs_image_free(&j->result);
+    for (int k = 0; k < CS_MAX_STYLES; k++) cs_image_free(&j->styles[k]);
+}
+
+clstyle_status clstyle_job_run(clstyle_session *s, clstyle_styles *st, const clstyle_image *content,
+                               const clstyle_job_options *o, clstyle_image **result)
+{
+    *result = NULL;
+    CS_TRY(check_job(o, content));
+    if (st->s != s) return cs_fail(CLSTYLE_ERR_USAGE, "the style set belongs to another session");
+    clstyle_job_options opts;
+    clstyle_job_options_default(&opts);
+    memcpy(&opts, o, o->struct_size); /* an older caller's shorter struct keeps the newer fields' defaults */
+    job j;
+    memset(&j, 0, sizeof j);
+    j.s = s;
+    j.st = st;
+    j.o = &opts;
+    j.content_src = content;
+    j.n_scales = opts.n_sizes ? opts.n_sizes : 1;
+    s->jobs++;
+    s->stop.iterating = 0;
+    clstyle_status r = CLSTYLE_OK;
+    for (int k = 0; k < j.n_scales && r == CLSTYLE_OK && !s->stop.requested; k++) r = run_scale(&j, k);
+    if (r == CLSTYLE_OK && s->stop.requested)
+        r = cs_fail(CLSTYLE_ERR_INTERRUPTED, "interrupted after iteration %d", j.iter);
+    if ((r == CLSTYLE_OK || (r == CLSTYLE_ERR_INTERRUPTED && s->stop.iterating)) && j.result.p) {
+        if (opts.original_colors) cs_image_transfer_colors(&j.result, &j.content);
+        *result = malloc(sizeof **result);
+        if (*result) **result = j.result, j.result = (cs_image){ 0 };
+        else r = cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
+    }
+    s->stop.requested = 0; /* a stop is spent with its job */
+    s->stop.iterating = 0;
+    job_free(&j);
+    return r;
+}

@@ -1,0 +1,51 @@
+/* What an evaluator of the loss is: the state both ways of evaluating keep
+ * (eval_whole.c: the whole picture at once; eval_pieces.c: in pieces with a
+ * halo) and the table eval.c dispatches through. Types only. */
+#ifndef CS_EVALUATOR_H
+#define CS_EVALUATOR_H
+#include "loss.h"
+
+enum { CS_MAX_STYLES = 16 };
+
+typedef struct {
+    const float *pixels;      /* (3,h,w) RGB [0,1]; NULL when only sizing a job (the counting backend) */
+    int w, h;
+} cs_eval_image;
+
+/* What an evaluation is of. */
+typedef struct {
+    cs_eval_image content;    /* its size is the picture's */
+    const cs_eval_image *styles;
+    const double *blend;      /* b_k, summing to 1 */
+    int n_styles;
+    /* The style targets A_l as cs_terms_download_targets wrote them, or NULL:
+     * compute them from the style images. */
+    const float *targets;
+    int tile;                 /* interior of a piece, px (a multiple of 16); 0: the whole picture at once */
+} cs_eval_input;
+
+typedef struct cs_eval cs_eval;
+
+typedef struct {
+    /* Activations, the style targets (unless given) and the content targets. */
+    clstyle_status (*init)(cs_eval *E, cs_net *net, const cs_eval_input *in);
+    /* Forward and backward at x: each term's raw sums, T->tv and grad (3,h,w) (overwritten). */
+    clstyle_status (*run)(cs_eval *E, cs_buf *x, cs_buf *grad);
+    void (*free)(cs_eval *E);
+} cs_eval_ops;
+
+struct cs_eval {
+    const cs_eval_ops *ops;
+    cs_terms terms;
+    cs_acts acts;               /* the generated image's (whole) or one piece's activations */
+    int h, w;                   /* the picture */
+    int tile, halo;             /* pieces: interior and margin, px; 0 when whole */
+    cs_buf *content_dev[2 * CS_MAX_LAYERS];    /* whole: F_l(c) per content term */
+    float *content_host[2 * CS_MAX_LAYERS];    /* pieces: F_l(c) per content term, on the host */
+    cs_buf *piece;              /* pieces: (3, window) of the image, then its gradient */
+    cs_buf *fwin, *dwin, *twin; /* pieces: a layer's features inside a piece, their gradient, the content target there */
+    float *host_piece;          /* pieces: host staging for pieces of host images and content targets */
+    size_t host_bytes;          /* host memory the evaluator keeps */
+};
+
+#endif

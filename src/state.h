@@ -1,0 +1,34 @@
+/* What a job keeps on a backend: the network (its own, or a session's),
+ * the evaluator, the optimizer, the picture x and its gradient g. The real
+ * run and the planner's counting run build it through this one function,
+ * which is why plans match the device to the byte. */
+#ifndef CS_STATE_H
+#define CS_STATE_H
+#include "eval.h"
+#include "optim.h"
+
+typedef struct {
+    const cs_weights *weights;
+    int avg_pool;
+    int net_last;             /* convolutions on the device up to this node (-1: all) */
+    cs_loss_spec loss;
+    cs_eval_input input;      /* images (sizes only when counting), targets, tile */
+    int optimizer;            /* CLSTYLE_LBFGS or CLSTYLE_ADAM */
+    double learning_rate;     /* Adam's; L-BFGS takes unit steps */
+    int history;              /* L-BFGS pairs kept */
+    int line_search;          /* CLSTYLE_LS_* */
+} cs_job_spec;
+
+typedef struct {
+    cs_net own;               /* when no network was given */
+    cs_net *net;
+    cs_eval eval;
+    cs_optim *opt;
+    cs_buf *x, *g;            /* (3,h,w) */
+} cs_state;
+
+/* net: the session's network on be, or NULL to upload one for this state. */
+clstyle_status cs_state_create(cs_backend *be, cs_net *net, const cs_job_spec *spec, cs_state *s);
+void cs_state_free(cs_backend *be, cs_state *s);
+
+#endif
