@@ -4,7 +4,7 @@
 #include "cli.h"
 
 /* Parses a space-separated command line (no quoting needed here). */
-static clstyle_status parse(const char *line, clstyle_options *o, int *action)
+static clstyle_status parse(const char *line, cs_options *o, int *action)
 {
     static char buf[1024];
     char *argv[64];
@@ -12,12 +12,12 @@ static clstyle_status parse(const char *line, clstyle_options *o, int *action)
     snprintf(buf, sizeof buf, "clstyle %s", line);
     for (char *t = strtok(buf, " "); t && argc < 63; t = strtok(NULL, " ")) argv[argc++] = t;
     argv[argc] = NULL;
-    return clstyle_parse_args(argc, argv, o, action);
+    return cs_parse_args(argc, argv, o, action);
 }
 
 static void ok(const char *line)
 {
-    clstyle_options o;
+    cs_options o;
     int a;
     clstyle_status st = parse(line, &o, &a);
     CHECK(st == CLSTYLE_OK, "'%s' rejected: %s", line, clstyle_last_error());
@@ -25,7 +25,7 @@ static void ok(const char *line)
 
 static void usage_error(const char *line, const char *needle)
 {
-    clstyle_options o;
+    cs_options o;
     int a;
     clstyle_status st = parse(line, &o, &a);
     CHECK(st == CLSTYLE_ERR_USAGE, "'%s' accepted", line);
@@ -45,8 +45,8 @@ static int option_line(const char *l)
 static void help_matches_table(void)
 {
     int n, lines = 0;
-    const cs_option *t = cs_options(&n);
-    const char *usage = clstyle_usage();
+    const cs_option *t = cs_option_table(&n);
+    const char *usage = cs_usage();
     for (const char *l = usage; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
         if (option_line(l)) lines++;
     CHECK(lines == n, "--help has %d option lines for %d table rows", lines, n);
@@ -68,7 +68,7 @@ static void help_matches_table(void)
             ok(cmd);
         }
         char cmd[256];
-        clstyle_options o;
+        cs_options o;
         int a;
         snprintf(cmd, sizeof cmd, t[i].arg ? "-c c.png -s s.png -o o.png %s" : "%s=1", t[i].name);
         CHECK(parse(cmd, &o, &a) == CLSTYLE_ERR_USAGE, "'%s' accepted", cmd);
@@ -80,7 +80,7 @@ static void help_matches_table(void)
 /* Options for the size pyramid, tiling, memory, line search, JPEG and input limits. */
 static void new_options(void)
 {
-    clstyle_options o;
+    cs_options o;
     int a;
     CHECK_OK(parse("-c c.png -s s.png -o o.png", &o, &a));
     CHECK(o.n_sizes == 0 && o.n_scale_iterations == 0 && o.tile == 0 && o.max_memory_mb == 0, "pyramid/tile defaults");
@@ -120,7 +120,7 @@ static void new_options(void)
 
 int main(void)
 {
-    clstyle_options o;
+    cs_options o;
     int a;
     CHECK_OK(parse("-c c.png -s s.png -o out.png", &o, &a));
     CHECK(a == 0 && !strcmp(o.content, "c.png") && o.n_styles == 1 && !strcmp(o.output, "out.png"), "basic");

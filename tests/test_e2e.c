@@ -37,10 +37,10 @@ static const char *path(const char *name)
     return buf[k];
 }
 
-static void base_options(clstyle_options *o, const char *out, int size, int iters)
+static void base_options(cs_options *o, const char *out, int size, int iters)
 {
     static char content[512], style[512];
-    clstyle_options_default(o);
+    cs_options_default(o);
     snprintf(content, sizeof content, "%s/tubingen.png", examples);
     snprintf(style, sizeof style, "%s/starry_night.png", examples);
     o->content = content;
@@ -73,10 +73,10 @@ static int read_log(const char *file, double *loss, int max, int *start_lines)
     return n;
 }
 
-static int run(clstyle_options *o, const char *log, double *loss, int max)
+static int run(cs_options *o, const char *log, double *loss, int max)
 {
     o->log_path = log;
-    clstyle_status st = clstyle_run(o);
+    clstyle_status st = cs_cli_run(o);
     CHECK(st == CLSTYLE_OK, "clstyle_run: %s", clstyle_last_error());
     int starts, n = read_log(log, loss, max, &starts);
     CHECK(starts == 1, "%d start events", starts);
@@ -87,7 +87,7 @@ static int run(clstyle_options *o, const char *log, double *loss, int max)
 
 static void case_descent(int adam)
 {
-    clstyle_options o;
+    cs_options o;
     double loss[64];
     base_options(&o, path("out.png"), 64, 40);
     if (adam) { o.optimizer = CLSTYLE_ADAM; o.learning_rate = 0.05; }
@@ -110,7 +110,7 @@ static void case_iter0(void)
     cs_image_free(&src);
     cs_image_free(&small);
     CHECK_OK(cs_image_load(path("c64.png"), 0, &small)); /* exactly the 8-bit pixels */
-    clstyle_options o;
+    cs_options o;
     double loss[4];
     base_options(&o, path("same.png"), 64, 0);
     o.content = path("c64.png");
@@ -135,7 +135,7 @@ static void case_jpeg(void)
     cs_image_free(&src);
     cs_image_free(&small);
     CHECK_OK(cs_image_load(path("c64.jpg"), 0, &small));
-    clstyle_options o;
+    cs_options o;
     double loss[4];
     base_options(&o, path("out.jpg"), 64, 0);
     o.content = path("c64.jpg");
@@ -164,7 +164,7 @@ static void case_jpeg(void)
 
 static void case_options(void)
 {
-    clstyle_options o;
+    cs_options o;
     double loss[8];
     char style2[600];
     base_options(&o, path("opt.png"), 48, 4);
@@ -197,7 +197,7 @@ static void case_vgg16(void)
     CHECK_OK(cs_weights_synthetic(16, 3, &w));
     CHECK(stw_vgg(path("vgg16.safetensors"), &w, 0, 1, NULL) == 0, "write weights");
     cs_weights_free(&w);
-    clstyle_options o;
+    cs_options o;
     double loss[16];
     base_options(&o, path("v16.png"), 48, 10);
     o.weights = path("vgg16.safetensors");
@@ -205,20 +205,20 @@ static void case_vgg16(void)
     if (n == 11) CHECK(loss[10] < loss[0], "VGG-16 run did not descend: %g -> %g", loss[0], loss[10]);
     o.style_layers[0] = "conv3_4"; /* exists only in VGG-19 */
     o.n_style_layers = 1;
-    CHECK(clstyle_run(&o) == CLSTYLE_ERR_USAGE, "conv3_4 on VGG-16 must be a usage error");
+    CHECK(cs_cli_run(&o) == CLSTYLE_ERR_USAGE, "conv3_4 on VGG-16 must be a usage error");
     CHECK(strstr(clstyle_last_error(), "conv3_4") != NULL, "message names the layer: %s", clstyle_last_error());
 }
 
 static void case_backends(void)
 {
-    clstyle_options o;
+    cs_options o;
     double ref[32], cl[32];
     base_options(&o, path("ref.png"), 64, 20);
     run(&o, path("logref.jsonl"), ref, 32);
     o.backend = CLSTYLE_BACKEND_OPENCL;
     o.output = path("cl.png");
     o.log_path = path("logcl.jsonl");
-    clstyle_status st = clstyle_run(&o);
+    clstyle_status st = cs_cli_run(&o);
     if (st == CLSTYLE_ERR_DEVICE) SKIP("no OpenCL device: %s", clstyle_last_error());
     int starts, n = read_log(o.log_path, cl, 32, &starts);
     CHECK(st == CLSTYLE_OK && n == 21, "OpenCL run: %s", clstyle_last_error());
@@ -282,7 +282,7 @@ static void case_monotone(void)
     static const char *const modes[] = { "none", "backtrack", "wolfe" };
     char content[600], style[600];
     for (size_t k = 0; k < sizeof runs / sizeof *runs; k++) {
-        clstyle_options o;
+        cs_options o;
         double loss[32];
         int trials;
         base_options(&o, path("mono.png"), 32, 20);
@@ -322,13 +322,13 @@ static double first_loss(const char *file, const char *needle)
 
 static void case_pyramid(void)
 {
-    clstyle_options o;
+    cs_options o;
     base_options(&o, path("pyr.png"), 48, 0);
     o.sizes[0] = 32; o.sizes[1] = 48; o.n_sizes = 2;
     o.scale_iterations[0] = 10; o.scale_iterations[1] = 3; o.n_scale_iterations = 2;
     o.save_every = 2;
     o.log_path = path("pyr.jsonl");
-    CHECK_OK(clstyle_run(&o));
+    CHECK_OK(cs_cli_run(&o));
     cs_image out;
     CHECK_OK(cs_image_load(path("pyr.png"), 0, &out));
     CHECK(out.w == 48 && out.h == 36, "output %dx%d, want the last size 48x36", out.w, out.h);
@@ -387,12 +387,12 @@ static const char *conv_memory(const char *log)
 /* Runs o whole on OpenCL, then with budgets each 10% below the last peak
  * until done(log) (at most 4 rounds): every peak stays within its budget and
  * the last run's losses are the whole run's. Returns the last log. */
-static const char *shrink_budget(clstyle_options *o, int (*done)(const char *log))
+static const char *shrink_budget(cs_options *o, int (*done)(const char *log))
 {
     double whole[8], part[8];
     o->backend = CLSTYLE_BACKEND_OPENCL;
     o->log_path = path("whole.jsonl");
-    clstyle_status st = clstyle_run(o);
+    clstyle_status st = cs_cli_run(o);
     if (st == CLSTYLE_ERR_DEVICE) SKIP("no OpenCL device: %s", clstyle_last_error());
     CHECK(st == CLSTYLE_OK, "whole run: %s", clstyle_last_error());
     int starts, n = read_log(o->log_path, whole, 8, &starts);
@@ -426,7 +426,7 @@ static int in_pieces(const char *log) { return log_field(log, "pieces") > 1; }
  * for memory where the device keeps any (PoCL), then cuts the picture. */
 static void case_budget(void)
 {
-    clstyle_options o;
+    cs_options o;
     base_options(&o, path("whole.png"), 256, 2);
     /* Shallow layers (a 16 px halo): at 256 px, pieces save memory; with relu5_1's 80 px they would not. */
     o.style_layers[0] = "relu1_1", o.style_layers[1] = "relu2_1", o.style_layers[2] = "relu3_1";
@@ -443,7 +443,7 @@ static int on_gemm(const char *log) { return log_has(log, "conv_memory", "gemm")
  * all of them, each time whole. */
 static void case_lean(void)
 {
-    clstyle_options o;
+    cs_options o;
     base_options(&o, path("whole.png"), 96, 2);
     const char *log = shrink_budget(&o, on_gemm);
     FILE *f = fopen(log, "r");
@@ -456,7 +456,7 @@ static void case_lean(void)
 
 static void case_small_device(void)
 {
-    clstyle_options o;
+    cs_options o;
     double loss[32];
     const char *mb = getenv("CLSTYLE_MAX_ALLOC_MB");
     CHECK(mb && atoi(mb) == 16, "run with CLSTYLE_MAX_ALLOC_MB=16 (got %s)", mb ? mb : "nothing");
@@ -464,7 +464,7 @@ static void case_small_device(void)
     o.backend = CLSTYLE_BACKEND_OPENCL;
     o.lbfgs_history = 20;
     o.log_path = path("small.jsonl");
-    clstyle_status st = clstyle_run(&o);
+    clstyle_status st = cs_cli_run(&o);
     if (st == CLSTYLE_ERR_DEVICE) SKIP("no OpenCL device: %s", clstyle_last_error());
     CHECK(st == CLSTYLE_OK, "256 px with a 16 MiB largest buffer: %s", clstyle_last_error());
     int starts, n = read_log(o.log_path, loss, 32, &starts);

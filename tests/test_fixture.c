@@ -60,7 +60,7 @@ static int load_fixture(const char *path, fixture *fx)
 }
 
 /* The options of make_fixture.py's case `name`; returns the pooling mode. */
-static int case_options(const char *name, clstyle_options *o, double *blend)
+static int case_options(const char *name, cs_options *o, double *blend)
 {
     static const char *const content[] = { "conv4_2", "relu3_2" };
     static const char *const style[] = { "relu1_1", "relu2_1", "relu3_1", "conv4_1", "relu5_1" };
@@ -94,8 +94,8 @@ int main(int argc, char **argv)
 
     cs_weights w;
     CHECK_OK(cs_weights_load(wpath, &w));
-    clstyle_options o;
-    clstyle_options_default(&o);
+    cs_options o;
+    cs_options_default(&o);
     o.content_weight = fx.alpha; o.style_weight = fx.beta; o.tv_weight = fx.gamma;
     double blend[2];
     int avg = case_options(which, &o, blend);

@@ -192,8 +192,8 @@ static void check_total_loss(void)
     for (size_t i = 0; i < n; i++) { content[i] = cs_rng_uniform(&rng); s1[i] = cs_rng_uniform(&rng); }
     for (size_t i = 0; i < (size_t)3 * 22 * 16; i++) s2[i] = cs_rng_uniform(&rng);
     for (size_t i = 0; i < n; i++) x[i] = content[i] + 0.2f * cs_rng_normal(&rng);
-    clstyle_options o;
-    clstyle_options_default(&o);
+    cs_options o;
+    cs_options_default(&o);
     o.content_layers[1] = "conv3_1"; /* a pre-ReLU tap too */
     o.n_content_layers = 2;
     o.style_layer_weights[2] = 0.5;

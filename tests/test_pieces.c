@@ -59,9 +59,9 @@ typedef struct {
     size_t n;
 } setup;
 
-static void set_layers(clstyle_options *o, int deep)
+static void set_layers(cs_options *o, int deep)
 {
-    clstyle_options_default(o);
+    cs_options_default(o);
     if (deep) return; /* the defaults: relu1_1 .. relu5_1 and relu4_2 */
     o->style_layers[0] = "relu1_1";
     o->style_layers[1] = "relu2_1";
@@ -73,7 +73,7 @@ static void set_layers(clstyle_options *o, int deep)
 static void make(setup *s, const cs_weights *w, const pieces_case *c, int tile, const float *content, const float *style,
                  const float *x0)
 {
-    clstyle_options o;
+    cs_options o;
     set_layers(&o, c->deep);
     o.tile = tile;
     o.tv_weight = 1e-2;

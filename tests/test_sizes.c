@@ -30,8 +30,8 @@ static void whole_activations(cs_backend *nb, cs_net *net)
 
 static void pieces(cs_backend *nb, cs_net *net)
 {
-    clstyle_options o;
-    clstyle_options_default(&o);
+    cs_options o;
+    cs_options_default(&o);
     o.content_layers[0] = "relu5_1"; /* its host target is 1.6 GB of untouched memory */
     o.tile = 1024;
     cs_loss_image content = { NULL, W, H }, style = { NULL, W, H };

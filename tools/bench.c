@@ -43,8 +43,8 @@ static clstyle_status run_one(cs_backend *be, const cs_weights *w, int size, int
     cs_rng rng;
     cs_rng_seed(&rng, 1);
     for (size_t i = 0; i < n; i++) { c[i] = cs_rng_uniform(&rng); s[i] = cs_rng_uniform(&rng); }
-    clstyle_options o;
-    clstyle_options_default(&o);
+    cs_options o;
+    cs_options_default(&o);
     cs_net net;
     cs_loss L;
     cs_optim *opt = NULL;
