@@ -16,7 +16,7 @@
 
 #include "atomic.h"
 #include "cl_be.h"
-#include "progress.h"
+#include "clock.h"
 
 extern const char *const cs_cl_sources[];
 extern const int cs_cl_count;

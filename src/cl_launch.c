@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cl_be.h"
-#include "progress.h"
+#include "clock.h"
 
 clstyle_status cl_err(cl_int err, const char *call, const char *what)
 {

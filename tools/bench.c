@@ -22,7 +22,7 @@
 #include "error.h"
 #include "loss.h"
 #include "optim.h"
-#include "progress.h"
+#include "clock.h"
 #include "rng.h"
 
 typedef struct {

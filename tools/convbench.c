@@ -18,7 +18,7 @@
 
 #include "backend.h"
 #include "error.h"
-#include "progress.h"
+#include "clock.h"
 
 enum { MAX_ALGOS = 8, MAX_REPS = 64 };
 
