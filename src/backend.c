@@ -31,19 +31,28 @@ static void cache_dir(char *out, size_t n)
     else if (home && *home) snprintf(out, n, "%s/.cache/clstyle/kernels", home);
 }
 
+const char *const cs_lean_names[CS_LEAN_LEVELS] = { "chosen", "no-winograd", "gemm" };
+
+/* A variable's value, NULL when unset or empty. */
+static const char *env_str(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
 void cs_backend_params_from_env(cs_backend_params *p)
 {
-    const char *device = getenv("CLSTYLE_DEVICE"), *conv = getenv("CLSTYLE_CONV"), *gram = getenv("CLSTYLE_GRAM");
     memset(p, 0, sizeof *p);
-    p->device = device && *device ? device : NULL;
-    p->conv = conv && *conv ? conv : NULL;
-    p->gram = gram && *gram ? gram : NULL;
-    p->profile = env_on("CLSTYLE_PROFILE");
-    p->band_bytes = env_mb("CLSTYLE_BAND_MB");
+    p->device = env_str("CLSTYLE_DEVICE");
     p->mem_limit = env_mb("CLSTYLE_DEVICE_MEM_MB");
     p->max_alloc = env_mb("CLSTYLE_MAX_ALLOC_MB");
-    p->max_wg = getenv("CLSTYLE_MAX_WG") ? (size_t)strtoul(getenv("CLSTYLE_MAX_WG"), NULL, 10) : 0;
-    cache_dir(p->cache_dir, sizeof p->cache_dir);
+    p->cl.conv = env_str("CLSTYLE_CONV");
+    p->cl.gram = env_str("CLSTYLE_GRAM");
+    p->cl.profile = env_on("CLSTYLE_PROFILE");
+    p->cl.band_bytes = env_mb("CLSTYLE_BAND_MB");
+    p->cl.max_wg = getenv("CLSTYLE_MAX_WG") ? (size_t)strtoul(getenv("CLSTYLE_MAX_WG"), NULL, 10) : 0;
+    cache_dir(p->cl.cache_dir, sizeof p->cl.cache_dir);
+    p->cl.fail_family = env_str("CLSTYLE_FAIL_KERNELS"); /* a test hook: see cl_params.h */
 }
 
 clstyle_status cs_backend_create(const char *name, const cs_backend_params *params, cs_backend **out)
@@ -55,7 +64,6 @@ clstyle_status cs_backend_create(const char *name, const cs_backend_params *para
     }
     *out = NULL;
     if (!strcmp(name, "reference")) return cs_backend_reference_create(out);
-    if (!strcmp(name, "null")) return cs_backend_null_create(params, out);
     if (!strcmp(name, "opencl")) return cs_backend_opencl_create(params, out);
     return cs_fail(CLSTYLE_ERR_USAGE, "unknown backend '%s' (opencl, reference)", name);
 }

@@ -105,7 +105,8 @@ typedef struct {
     size_t host_bytes;       /* host memory of the images, weights and pieces */
     int explicit_limit;      /* --max-memory or CLSTYLE_DEVICE_MEM_MB given: the budget is exactly that */
     const char *conv;        /* the convolution algorithm forced (CLSTYLE_CONV), NULL when chosen per shape */
-    size_t band_device;      /* the backend's own im2col band cap; each plan sets band_bytes within its budget */
+    size_t band_device;      /* the backend's own im2col band cap; each plan sets one within its budget */
+    int lean;                /* the convolutions' memory level (cs_mem_mode.lean) being planned or chosen */
     cs_weights_id weights_id;   /* filled for --verbose and --log */
 } job;
 
@@ -205,15 +206,11 @@ static cs_loss_image as_loss_image(const cs_image *im, double scale)
 }
 
 /* The counting backend with the device's convolution scratch, as the
- * device reports it for each shape at its current conv_lean (the reference
- * backend reports none; im2col + GEMM's band is counted for it). */
+ * device reports it for each shape at its current memory mode (the reference
+ * backend reports none). */
 static clstyle_status measuring_backend(const job *j, cs_backend **nb)
 {
-    cs_backend_params p = { 0 };
-    p.conv = j->conv ? j->conv : "gemm";
-    p.model = j->be;
-    p.band_bytes = j->be->band_bytes;
-    return cs_backend_create("null", &p, nb);
+    return cs_backend_null_create(j->be, nb);
 }
 
 /* Buffer bytes a run needs with every image scaled by `scale` (measured on the null backend). */
@@ -246,10 +243,12 @@ static clstyle_status explain_oom(job *j)
     return CLSTYLE_ERR_NOMEM;
 }
 
-/* The im2col band cap within a budget: the device's, at most a sixteenth of the budget. */
+/* The backend's memory mode: the level j->lean and an im2col band cap
+ * within a budget: the device's, at most a sixteenth of the budget. */
 static void set_band(job *j, size_t budget)
 {
-    j->be->band_bytes = j->band_device > cs_plan_band(budget) ? cs_plan_band(budget) : j->band_device;
+    cs_mem_mode m = { j->lean, j->band_device > cs_plan_band(budget) ? cs_plan_band(budget) : j->band_device };
+    if (j->be->mem) j->be->mem->set_mode(j->be, m);
 }
 
 /* What the planner measures: the job's buffers on the null backend, with the
@@ -295,8 +294,6 @@ static size_t budget(const cs_backend *be, int explicit_limit)
 
 static size_t image_bytes(const cs_image *im) { return (size_t)3 * im->w * im->h * sizeof(float); }
 
-static const char *const lean_names[CS_LEAN_LEVELS] = { "chosen", "no-winograd", "gemm" };
-
 /* An earlier stage of cs_plan_make, then larger pieces, then more history. */
 static int better(const cs_plan *a, const cs_plan *b)
 {
@@ -304,7 +301,7 @@ static int better(const cs_plan *a, const cs_plan *b)
     return a->tile != b->tile ? a->tile > b->tile : a->history > b->history;
 }
 
-/* The plan at the convolutions' memory levels (cs_backend.conv_lean): the
+/* The plan at the convolutions' memory levels (cs_mem_mode.lean): the
  * device's choice when it fits whole; otherwise whichever of it and the
  * direct kernel instead of Winograd (its weight copies take 16/9 of the
  * weights per direction, direct's 1x) plans better (better()), the choice
@@ -318,7 +315,7 @@ static clstyle_status plan_lean(job *j, measure_ctx *mc, int history, size_t lim
     clstyle_status st = CLSTYLE_OK;
     for (int lean = 0; lean < levels && !(best >= 0 && (j->plan.stage == 1 || lean == 2)); lean++) {
         cs_plan p;
-        j->be->conv_lean = lean;
+        j->lean = lean;
         st = cs_plan_make(measure_job, mc, j->content.h, j->content.w, cs_pieces_halo_for(&j->weights, o), o->tile, history, limit, &p);
         if (st != CLSTYLE_OK && st != CLSTYLE_ERR_NOMEM) return st;
         if (st == CLSTYLE_OK && (best < 0 || better(&p, &j->plan))) {
@@ -327,7 +324,7 @@ static clstyle_status plan_lean(job *j, measure_ctx *mc, int history, size_t lim
         }
     }
     if (best < 0) return st; /* the leanest level's message: the smallest budget */
-    j->be->conv_lean = best;
+    j->lean = best;
     set_band(j, limit);
     if (best > 0)
         fprintf(stderr, "clstyle: %s to fit the device memory budget of %.0f MiB\n",
@@ -371,9 +368,9 @@ static clstyle_status create_backend(job *j)
     if (o->device) p.device = o->device;
     if (o->max_memory_mb > 0) p.mem_limit = (size_t)(o->max_memory_mb * 1048576.0);
     j->explicit_limit = p.mem_limit != 0;
-    j->conv = p.conv && strcmp(p.conv, "auto") ? p.conv : NULL;
+    j->conv = p.cl.conv && strcmp(p.cl.conv, "auto") ? p.cl.conv : NULL;
     CS_TRY(cs_backend_create(o->backend == CLSTYLE_BACKEND_REFERENCE ? "reference" : "opencl", &p, &j->be));
-    j->band_device = j->be->band_bytes;
+    j->band_device = j->be->mem ? j->be->mem->default_mode(j->be).band_bytes : 0;
     return CLSTYLE_OK;
 }
 
@@ -414,7 +411,7 @@ static clstyle_status log_start(job *j)
             j->weights_id.name ? j->weights_id.name : "null", j->weights_id.name ? "\"" : "", j->weights_id.sha256,
             j->plan.pieces, j->plan.tile, j->rs.loss.halo, j->plan.history, j->plan.wanted,
             j->plan.budget == SIZE_MAX ? -1.0 : (double)j->plan.budget, j->plan.device_bytes, j->host_bytes,
-            lean_names[j->be->conv_lean]);
+            cs_lean_names[j->lean]);
     return cs_log_check(j->log, o->log_path);
 }
 

@@ -48,7 +48,7 @@ static double run_fwd(const float *x, int which)
 {
     size_t nx = (size_t)CI * H * Wd, ny = which == 0 ? (size_t)CO * H * Wd : which == 1 ? nx : (size_t)CI * (H / 2) * (Wd / 2);
     cs_buf *bx = buf_from(x, nx), *by = buf_from(NULL, ny), *bw = buf_from(W, (size_t)CO * CI * 9);
-    if (which == 0) CHECK_OK(CS_OP(be, conv3x3, bx, bw, by, CI, CO, H, Wd));
+    if (which == 0) CHECK_OK(CS_OP(be, conv3x3, bx, bw, NULL, by, CI, CO, H, Wd, 0));
     if (which == 1) { CHECK_OK(CS_OP(be, copy, bx, by, nx)); CHECK_OK(CS_OP(be, bias_relu, by, NULL, CI, H * Wd, 1)); }
     if (which >= 2) CHECK_OK(CS_OP(be, pool, bx, by, CI, H, Wd, which == 3));
     float *y = malloc(ny * sizeof *y);

@@ -192,12 +192,13 @@ static void peak_vs_plan(const cs_weights *w, const pieces_case *c, const char *
     cs_backend *dev, *nb, *keep = be;
     cs_backend_params p;
     cs_backend_params_from_env(&p);
-    p.conv = conv, p.gram = gram;
-    p.band_bytes = (size_t)1 << 20; /* several bands, and a last one shorter */
+    p.cl.conv = conv, p.cl.gram = gram;
+    p.cl.band_bytes = (size_t)1 << 20; /* several bands, and a last one shorter */
     CHECK_OK(cs_backend_create("opencl", &p, &dev));
-    dev->conv_lean = lean;
-    cs_backend_params q = { .model = dev, .band_bytes = dev->band_bytes };
-    CHECK_OK(cs_backend_create("null", &q, &nb));
+    cs_mem_mode mode = dev->mem->default_mode(dev);
+    mode.lean = lean;
+    dev->mem->set_mode(dev, mode);
+    CHECK_OK(cs_backend_null_create(dev, &nb));
     int pct = c->style_pct ? c->style_pct : 125;
     float *content = image(c->h, c->w, 0.11f), *style = image(c->h * pct / 100, c->w * pct / 100, 0.5f);
     setup s;
@@ -218,14 +219,13 @@ static void peak_vs_plan(const cs_weights *w, const pieces_case *c, const char *
     free(style);
 }
 
-/* The memory planner's model of the OpenCL backend (conv_memory,
- * gram_memory) against the device's own count of its buffers, for every
- * convolution algorithm and memory level, both Gram paths, whole and in
- * pieces, on the full VGG-19 shapes (Winograd only serves wide layers): the
+/* The memory planner's model of the OpenCL backend (its memory interface)
+ * against the device's own count of its buffers, for every convolution
+ * algorithm and memory level, both Gram paths, whole and in pieces, on the full VGG-19 shapes (Winograd only serves wide layers): the
  * plan must never be below the peak, or a run within the budget could fail. */
 static void model_cases(void)
 {
-    if (!be->ops->conv_memory) return;
+    if (!be->mem) return;
     cs_weights w;
     CHECK_OK(cs_weights_synthetic(19, 7, &w));
     static const struct { const char *conv, *gram; int lean; } algos[] = {

@@ -71,7 +71,7 @@ static void history(cs_backend *nb)
 int main(void)
 {
     cs_backend *nb;
-    CHECK_OK(cs_backend_create("null", NULL, &nb));
+    CHECK_OK(cs_backend_null_create(NULL, &nb));
     cs_weights w;
     CHECK_OK(cs_weights_synthetic(19, 1, &w));
     cs_net net;
