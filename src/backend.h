@@ -112,7 +112,7 @@ struct cs_backend {
     size_t bytes_in_use, bytes_peak; /* buffer memory, tracked by each backend */
     size_t mem_limit;       /* device memory for buffers; 0 when unknown (host) */
     size_t max_alloc;       /* largest single buffer in bytes; 0 = no limit (host) */
-    char notes[1024];       /* setup choices and why, for --verbose ("" if none) */
+    char notes[2048];       /* setup choices and why, for --verbose ("" if none) */
 };
 
 /* Everything that configures a backend, read once at the edge (the command

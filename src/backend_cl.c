@@ -131,9 +131,8 @@ static clstyle_status build(cl_be *c)
             continue;
         }
         release_family(c, f);
-        snprintf(c->family_error[f], sizeof c->family_error[f], "the %s kernels failed to build: %s", families[f].name,
-                 clstyle_last_error());
-        cl_note(c, "%.200s; the algorithms that need them are off\n", c->family_error[f]);
+        snprintf(c->family_error[f], sizeof c->family_error[f], "%s", clstyle_last_error());
+        cl_note(c, "%s; what needs them is off\n", c->family_error[f]);
     }
     size_t other_max = 64;
 #define CS_KERNEL_LIMIT(f, name, fam) if (c->k.f && kernel_wg(c, c->k.f) < other_max) other_max = kernel_wg(c, c->k.f);

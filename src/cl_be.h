@@ -66,8 +66,8 @@ typedef struct cl_be {
     cl_command_queue q;
     cl_program prog[CL_FAMILIES];
     /* Why a family's program is missing ("" when it built): "the <family>
-     * kernels failed to build: <the build log's first line>". */
-    char family_error[CL_FAMILIES][240];
+     * kernels failed to build on <device> (...): <the build log's first line>". */
+    char family_error[CL_FAMILIES][512];
     struct {
 #define CS_KERNEL_FIELD(f, name, family) cl_kernel f; /* NULL when its family failed */
         CS_CL_KERNELS(CS_KERNEL_FIELD)

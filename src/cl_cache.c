@@ -166,7 +166,7 @@ static void save_binary(cl_program p, const char *path)
     free(bin);
 }
 
-/* The first line of a build log with something on it (length in *n), or "" . */
+/* The first line of a build log that has something on it (its length in *n). */
 static const char *first_line(const char *log, int *n)
 {
     while (*log == '\n' || *log == '\r' || *log == ' ') log++;
@@ -186,7 +186,7 @@ static clstyle_status build_failed(cl_program p, const cs_cl_device *dev, cl_int
     if (log && !quiet) fprintf(stderr, "clstyle: OpenCL build log for %s on %s:\n%s\n", what, dev->device_name, log);
     int len = 0;
     const char *line = log ? first_line(log, &len) : "";
-    clstyle_status st = cs_fail(CLSTYLE_ERR_OPENCL, "clBuildProgram(%s) failed on %s: %s: %.*s%s", what, dev->device_name,
+    clstyle_status st = cs_fail(CLSTYLE_ERR_OPENCL, "%s failed to build on %s (clBuildProgram: %s): %.*s%s", what, dev->device_name,
                                 cs_cl_err_name(err), len > 300 ? 300 : len, line, quiet ? "" : " (build log above)");
     free(log);
     return st;

@@ -330,7 +330,7 @@ clstyle_status cl_choose_conv(cl_be *c)
             return cs_fail(CLSTYLE_ERR_USAGE, "unknown convolution algorithm '%s' (CLSTYLE_CONV: %s)", forced, names);
         }
         if (cl_conv_unusable(c, a))
-            return cs_fail(CLSTYLE_ERR_OPENCL, "CLSTYLE_CONV=%s cannot run on %s: %s", forced, c->dev.device_name, cl_conv_unusable(c, a));
+            return cs_fail(CLSTYLE_ERR_OPENCL, "CLSTYLE_CONV=%s cannot run: %s", forced, cl_conv_unusable(c, a));
         for (int cl = 0; cl < CS_CONV_CLASSES; cl++) c->conv_algo[cl] = a;
         cl_note(c, "convolution algorithm %s (forced)\n", cl_conv_algos[a].name);
         return CLSTYLE_OK;

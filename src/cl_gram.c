@@ -17,7 +17,7 @@ clstyle_status cl_gram_choose(cl_be *c)
     else if (!strcmp(name, "own")) c->gram_own = 1;
     else if (!strcmp(name, "blas")) c->gram_own = 0;
     else return cs_fail(CLSTYLE_ERR_USAGE, "unknown Gram algorithm '%s' (CLSTYLE_GRAM: auto, blas, own)", name);
-    if (c->gram_own && broken[0]) return cs_fail(CLSTYLE_ERR_OPENCL, "CLSTYLE_GRAM=own cannot run on %s: %s", c->dev.device_name, broken);
+    if (c->gram_own && broken[0]) return cs_fail(CLSTYLE_ERR_OPENCL, "CLSTYLE_GRAM=own cannot run: %s", broken);
     return CLSTYLE_OK;
 }
 

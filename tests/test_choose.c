@@ -70,7 +70,7 @@ static int chosen(const char *notes, const char *algo)
 
 int main(void)
 {
-    char dir[] = "/tmp/clstyle-choose-XXXXXX", path[2048], notes[1024];
+    char dir[] = "/tmp/clstyle-choose-XXXXXX", path[2048], notes[2048];
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     cs_backend_params_from_env(&params);
     snprintf(params.cl.cache_dir, sizeof params.cl.cache_dir, "%s", dir);
