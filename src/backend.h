@@ -8,6 +8,7 @@
 #define CS_BACKEND_H
 #include <stddef.h>
 #include "clstyle.h"
+#include "cl_params.h"
 
 typedef struct cs_buf cs_buf;        /* opaque, defined by each backend */
 enum { CS_MAX_ROWS = 2048 };          /* rows of multi_dot / combine: 2 x the L-BFGS history */
@@ -18,7 +19,7 @@ typedef struct cs_backend cs_backend;
  * job is evaluated in pieces. 64-bit throughout: a whole map may pass 2^31. */
 typedef struct { size_t c, H, W, y0, x0, h, w; } cs_window;
 
-/* The scratch buffers a backend may keep (conv_memory, gram_memory): an
+/* The scratch buffers a backend may keep (cs_backend_mem): an
  * im2col band or Winograd's input tiles, Winograd's products, partial Gram
  * matrices, BLAS temporaries. */
 enum { CS_SCRATCH_COL, CS_SCRATCH_WINO, CS_SCRATCH_PARTS, CS_SCRATCH_BLAS, CS_SCRATCH_KINDS };
@@ -33,21 +34,12 @@ typedef struct cs_backend_ops {
     clstyle_status (*upload)(cs_backend *be, cs_buf *dst, size_t off, const float *src, size_t n);
     clstyle_status (*download)(cs_backend *be, cs_buf *src, size_t off, float *dst, size_t n);
 
-    /* y (co,h,w) = conv3x3(x (ci,h,w), wt (co,ci,3,3)), stride 1, zero pad 1, no bias. */
-    clstyle_status (*conv3x3)(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
-    /* dx (ci,h,w) = gradient of conv3x3 w.r.t. its input, given dy (co,h,w). */
+    /* y (co,h,w) = conv3x3(x (ci,h,w), wt (co,ci,3,3)), stride 1, zero pad 1,
+     * + bias (co) unless bias is NULL, then ReLU if relu: one pass where the
+     * backend can fuse them. */
+    clstyle_status (*conv3x3)(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
+    /* dx (ci,h,w) = gradient of conv3x3 (without bias and ReLU) w.r.t. its input, given dy (co,h,w). */
     clstyle_status (*conv3x3_bwd)(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
-    /* Optional (NULL: conv3x3 then bias_relu): y = conv3x3(x) + bias (bias may
-     * be NULL), then ReLU if relu, in one pass where the backend can fuse them. */
-    clstyle_status (*conv3x3_bias_relu)(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w,
-                                        int relu);
-    /* Optional (NULL: none), for the planner: the device memory an h x w
-     * ci -> co convolution (at the current conv_lean) and a Gram matrix of c
-     * channels over m positions add, forward and backward: *prep floats of
-     * weight copies kept with the weights; scratch[] raised to the floats of
-     * each scratch buffer they grow (kept by the backend, shared by all ops). */
-    void (*conv_memory)(cs_backend *be, int ci, int co, int h, int w, size_t *prep, size_t scratch[CS_SCRATCH_KINDS]);
-    void (*gram_memory)(cs_backend *be, int c, int m, size_t scratch[CS_SCRATCH_KINDS]);
     /* In place on y (c,hw): y += bias[c] (bias may be NULL), then ReLU if relu. */
     clstyle_status (*bias_relu)(cs_backend *be, cs_buf *y, cs_buf *bias, int c, int hw, int relu);
     /* In place: dy[i] = y[i] > 0 ? dy[i] : 0, y being the ReLU output. */
@@ -95,50 +87,56 @@ typedef struct cs_backend_ops {
                            float lr, float b1, float b2, float eps, int t);
 } cs_backend_ops;
 
+/* How much memory a backend's convolutions may use: lean 0 = the algorithms
+ * chosen, 1 = none keeping Winograd's weight copies, 2 = none keeping any
+ * copy (im2col + GEMM); band_bytes = the im2col band cap. */
+typedef struct { int lean; size_t band_bytes; } cs_mem_mode;
+enum { CS_LEAN_LEVELS = 3 };
+/* "chosen", "no-winograd", "gemm": the names of the levels, here only. */
+static inline const char *cs_lean_name(int lean)
+{
+    static const char *const names[CS_LEAN_LEVELS] = { "chosen", "no-winograd", "gemm" };
+    return lean >= 0 && lean < CS_LEAN_LEVELS ? names[lean] : "?";
+}
+typedef struct cs_backend_mem {
+    cs_mem_mode (*default_mode)(cs_backend *be);          /* lean 0 and the device's own band cap */
+    void (*set_mode)(cs_backend *be, cs_mem_mode mode);   /* the one explicit call that sets it */
+    /* at the current mode: what an h x w ci->co convolution (fwd + bwd) and a Gram of c channels over m positions add */
+    void (*conv_memory)(cs_backend *be, int ci, int co, int h, int w, size_t *prep, size_t scratch[CS_SCRATCH_KINDS]);
+    void (*gram_memory)(cs_backend *be, int c, int m, size_t scratch[CS_SCRATCH_KINDS]);
+} cs_backend_mem;
+/* (conv_memory: *prep = floats of weight copies kept with the weights;
+ * gram_memory and conv_memory raise scratch[] to the floats of each scratch
+ * buffer they grow, kept by the backend and shared by all ops.) */
+
 struct cs_backend {
     const cs_backend_ops *ops;
-    char name[64];          /* "reference" or "opencl" */
+    const cs_backend_mem *mem; /* NULL: no scratch and no memory modes (reference, null) */
+    char name[64];          /* "reference", "opencl" or "measure" */
     char device[256];       /* human-readable device description */
     size_t bytes_in_use, bytes_peak; /* buffer memory, tracked by each backend */
     size_t mem_limit;       /* device memory for buffers; 0 when unknown (host) */
     size_t max_alloc;       /* largest single buffer in bytes; 0 = no limit (host) */
-    char notes[1024];       /* setup choices and why, for --verbose ("" if none) */
-    size_t band_bytes;      /* im2col band cap (0 on the host); the memory planner may lower it */
-    /* How much memory the convolutions may trade for speed: 0, the algorithms
-     * chosen; 1, none keeping Winograd's weight copies (16/9 of the weights
-     * per direction); 2, none keeping any copy (im2col + GEMM). The memory
-     * planner raises it when the budget is short. Backends without choices ignore it. */
-    int conv_lean;
+    char notes[2048];       /* setup choices and why, for --verbose ("" if none) */
 };
-
-enum { CS_LEAN_LEVELS = 3 };
 
 /* Everything that configures a backend, read once at the edge (the command
  * line and the CLSTYLE_* environment, see cs_backend_params_from_env) so that
  * backends never call getenv and tests choose paths by setting fields. */
 typedef struct cs_backend_params {
     const char *device;     /* OpenCL device: index or name (CLSTYLE_DEVICE); NULL = default */
-    const char *conv;       /* convolution algorithm (CLSTYLE_CONV); NULL or "auto" = the device's choice */
-    const char *gram;       /* Gram products: "blas", "own" (CLSTYLE_GRAM); NULL or "auto" = the device's choice */
-    int profile;            /* time every launch and print a table at destroy (CLSTYLE_PROFILE) */
-    size_t band_bytes;      /* im2col band cap (CLSTYLE_BAND_MB); 0 = default */
     size_t mem_limit;       /* device memory clstyle may use (--max-memory, CLSTYLE_DEVICE_MEM_MB); 0 = the device's */
     size_t max_alloc;       /* largest single buffer (CLSTYLE_MAX_ALLOC_MB); 0 = the device's */
-    size_t max_wg;          /* largest work-group (CLSTYLE_MAX_WG), to act as a small device; 0 = the device's */
-    char cache_dir[1024];   /* program binary cache (CLSTYLE_CACHE_DIR, XDG); "" = no cache (CLSTYLE_NO_CACHE) */
-    cs_backend *model;       /* null backend: count the scratch this backend's conv_memory and gram_memory report */
+    cs_cl_params cl;        /* the OpenCL backend's own settings */
 } cs_backend_params;
 
-/* Defaults plus the CLSTYLE_* environment variables (the only place they are read). */
-void cs_backend_params_from_env(cs_backend_params *p);
-
-/* name: "opencl", "reference" or "null" (counts buffer memory only, computes
- * nothing: sizing a job for a device). params may be NULL (defaults, no environment). */
-clstyle_status cs_backend_create(const char *name, const cs_backend_params *params, cs_backend **out);
-
-/* The factories behind cs_backend_create. */
+/* The backends (cs_backend_create in factory.h picks one by name). */
 clstyle_status cs_backend_reference_create(cs_backend **out);
-clstyle_status cs_backend_null_create(const cs_backend_params *params, cs_backend **out);
+/* The counting backend: allocates nothing and computes nothing, but counts
+ * the buffer memory a job asks for, and, when model (may be NULL) has a
+ * memory interface, the scratch and weight copies model reports per shape at
+ * its current mode: sizing a job for a device. */
+clstyle_status cs_backend_null_create(cs_backend *model, cs_backend **out);
 clstyle_status cs_backend_opencl_create(const cs_backend_params *params, cs_backend **out);
 
 /* Where an OpenCL backend created with params.profile spent its device time

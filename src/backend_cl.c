@@ -1,7 +1,7 @@
-/* OpenCL backend: setup and teardown. The vtable runs on any OpenCL 1.2
- * device; its parts live in cl_launch.c, cl_mem.c, cl_gemm.c, cl_conv.c and
- * cl_ops.c (see cl_be.h). Everything stays on the device; reductions return a
- * few partial sums that the host adds in double. */
+/* OpenCL backend: setup and teardown, the kernel programs, the vtable and
+ * the memory interface. The vtable runs on any OpenCL 1.2 device; its parts
+ * live in the cl_*.c files below (see cl_be.h). Everything stays on the
+ * device; reductions return a few partial sums that the host adds in double. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,22 +9,31 @@
 #include "cl_be.h"
 #include "cl_cache.h"
 
-static void release_program(cl_be *c)
+/* The kernel families: the files of each program, in order. */
+static const struct { const char *name; const char *files[8]; } families[CL_FAMILIES] = {
+    [CL_CORE] = { "core", { "common.cl", "conv.cl", "eltwise.cl", "pool.cl", "reduce.cl", "optim.cl", NULL } },
+    [CL_DIRECT] = { "direct", { "common.cl", "direct.cl", NULL } },
+    [CL_WINO] = { "winograd", { "common.cl", "winograd.cl", NULL } },
+    [CL_GRAM] = { "gram", { "common.cl", "gram.cl", NULL } },
+};
+
+static void release_family(cl_be *c, int family)
 {
-#define CS_KERNEL_RELEASE(f, name) if (c->k.f) clReleaseKernel(c->k.f);
+#define CS_KERNEL_RELEASE(f, name, fam)                      \
+    if (fam == family && c->k.f) clReleaseKernel(c->k.f);    \
+    if (fam == family) c->k.f = NULL;
     CS_CL_KERNELS(CS_KERNEL_RELEASE)
 #undef CS_KERNEL_RELEASE
-    memset(&c->k, 0, sizeof c->k);
-    if (c->prog) clReleaseProgram(c->prog);
-    c->prog = NULL;
+    if (c->prog[family]) clReleaseProgram(c->prog[family]);
+    c->prog[family] = NULL;
 }
 
-void cl_destroy(cs_backend *be)
+static void cl_destroy(cs_backend *be)
 {
     cl_be *c = CB(be);
     if (c->q) clFinish(c->q);
     if (c->profile) cl_prof_print(c);
-    release_program(c);
+    for (int f = 0; f < CL_FAMILIES; f++) release_family(c, f);
     cl_mem mems[] = { c->col, c->parts, c->gemm_tmp, c->wino_m, c->partial, c->coef };
     for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
         if (mems[i]) clReleaseMemObject(mems[i]);
@@ -46,7 +55,7 @@ static size_t pow2_floor(size_t limit)
 static int reduction_wg(const cl_be *c, size_t kernel_max)
 {
     size_t limit = MAX_WG, lmem = (size_t)c->dev.local_mem / sizeof(float);
-    const size_t caps[] = { c->dev.max_wg, kernel_max, lmem, c->params.max_wg };
+    const size_t caps[] = { c->dev.max_wg, kernel_max, lmem, c->params.cl.max_wg };
     for (size_t i = 0; i < sizeof caps / sizeof *caps; i++)
         if (caps[i] && caps[i] < limit) limit = caps[i];
     return (int)pow2_floor(limit);
@@ -59,56 +68,85 @@ static size_t kernel_wg(cl_be *c, cl_kernel k)
     return n ? n : 1;
 }
 
-/* Creates the kernels; the smallest CL_KERNEL_WORK_GROUP_SIZE of the
- * reductions goes to *reduce_max, and the 1-D launch size is set from the others'. */
-static clstyle_status make_kernels(cl_be *c, size_t *reduce_max)
+/* Builds one family's program (from the cache when it can) and creates its
+ * kernels. The test hook params.cl.fail_family puts an #error before the
+ * sources, so that the device's compiler really fails. */
+static clstyle_status build_family(cl_be *c, int family, const char *options, int *from_cache)
 {
+    const char *fail = c->params.cl.fail_family;
+    char what[64];
+    snprintf(what, sizeof what, "the %s kernels", families[family].name);
+    cs_cl_program prog = { .what = what, .files = families[family].files, .options = options, .quiet = family != CL_CORE };
+    if (fail && !strcmp(fail, families[family].name)) prog.prefix = "#error CLSTYLE_FAIL_KERNELS (a test hook) failed this build\n";
+    CS_TRY(cs_cl_build(c->ctx, &c->dev, &prog, c->params.cl.cache_dir, &c->prog[family], from_cache));
     cl_int err;
-    size_t other_max = 64;
-#define CS_KERNEL_CREATE(f, name)                             \
-    c->k.f = clCreateKernel(c->prog, name, &err);             \
-    CS_TRY(cl_err(err, "clCreateKernel", name));
+#define CS_KERNEL_CREATE(f, name, fam)                                  \
+    if (fam == family) {                                                \
+        c->k.f = clCreateKernel(c->prog[family], name, &err);           \
+        CS_TRY(cl_err(err, "clCreateKernel", name));                    \
+    }
     CS_CL_KERNELS(CS_KERNEL_CREATE)
 #undef CS_KERNEL_CREATE
-    cl_kernel reductions[] = { c->k.dot, c->k.sqdiff, c->k.tv, c->k.multi_dot };
-    *reduce_max = MAX_WG;
-    for (size_t i = 0; i < sizeof reductions / sizeof *reductions; i++)
-        if (kernel_wg(c, reductions[i]) < *reduce_max) *reduce_max = kernel_wg(c, reductions[i]);
-#define CS_KERNEL_LIMIT(f, name) if (kernel_wg(c, c->k.f) < other_max) other_max = kernel_wg(c, c->k.f);
-    CS_CL_KERNELS(CS_KERNEL_LIMIT)
-#undef CS_KERNEL_LIMIT
-    c->local1d = c->params.max_wg && c->params.max_wg < other_max ? c->params.max_wg : other_max;
-    c->local1d = pow2_floor(c->local1d);
     return CLSTYLE_OK;
 }
 
-/* Builds the program with the reductions' work-group size compiled in
+/* The core program, with the reductions' work-group size compiled in
  * (WG_SIZE); when a reduction kernel cannot run that many work-items on
- * this device, builds again with what it can. */
-static clstyle_status build(cl_be *c)
+ * this device, built again with what it can. Its failure fails the backend. */
+static clstyle_status build_core(cl_be *c, char *opts, size_t n, int *from_cache)
 {
-    char opts[96];
-    size_t reduce_max = MAX_WG;
     c->wg = reduction_wg(c, MAX_WG);
     for (int attempt = 0; attempt < 2; attempt++) {
         /* CS_OCLGRIND: no shuffles with undef lanes, on which Oclgrind 21.10's uninitialized-value checker crashes */
-        snprintf(opts, sizeof opts, "-DWG_SIZE=%d -DCOB=%d%s", c->wg, CS_DIRECT_COB,
-                 strstr(c->dev.tags, "oclgrind") ? " -DCS_OCLGRIND" : "");
-        CS_TRY(cs_cl_build(c->ctx, &c->dev, opts, c->params.cache_dir, &c->prog, &c->from_cache));
-        CS_TRY(make_kernels(c, &reduce_max));
+        snprintf(opts, n, "-DWG_SIZE=%d -DCOB=%d%s", c->wg, CS_DIRECT_COB, strstr(c->dev.tags, "oclgrind") ? " -DCS_OCLGRIND" : "");
+        CS_TRY(build_family(c, CL_CORE, opts, from_cache));
+        cl_kernel reductions[] = { c->k.dot, c->k.sqdiff, c->k.tv, c->k.multi_dot };
+        size_t reduce_max = MAX_WG;
+        for (size_t i = 0; i < sizeof reductions / sizeof *reductions; i++)
+            if (kernel_wg(c, reductions[i]) < reduce_max) reduce_max = kernel_wg(c, reductions[i]);
         if ((size_t)c->wg <= reduce_max) return CLSTYLE_OK;
-        release_program(c);
+        release_family(c, CL_CORE);
+        if (attempt)
+            return cs_fail(CLSTYLE_ERR_DEVICE, "%s: the reduction kernels cannot run %d work-items per group (the kernel's limit is %zu)",
+                           c->dev.device_name, c->wg, reduce_max);
         c->wg = reduction_wg(c, reduce_max);
     }
-    return cs_fail(CLSTYLE_ERR_DEVICE, "%s: the reduction kernels cannot run %d work-items per group (the kernel's limit is %zu)",
-                   c->dev.device_name, c->wg, reduce_max);
+    return CLSTYLE_OK;
+}
+
+/* Every family's program: the core must build; an optional family that does
+ * not is noted (c->family_error, the notes) and its algorithms are not used.
+ * Then the 1-D launch size, from the limits of the kernels there are. */
+static clstyle_status build(cl_be *c)
+{
+    char opts[96];
+    const char *fail = c->params.cl.fail_family;
+    int found = !fail, cached;
+    for (int f = 0; f < CL_FAMILIES; f++) found |= fail && !strcmp(fail, families[f].name);
+    if (!found) return cs_fail(CLSTYLE_ERR_USAGE, "CLSTYLE_FAIL_KERNELS: no kernel family '%s' (core, direct, winograd, gram)", fail);
+    CS_TRY(build_core(c, opts, sizeof opts, &c->from_cache));
+    for (int f = CL_CORE + 1; f < CL_FAMILIES; f++) {
+        if (build_family(c, f, opts, &cached) == CLSTYLE_OK) {
+            c->from_cache &= cached;
+            continue;
+        }
+        release_family(c, f);
+        snprintf(c->family_error[f], sizeof c->family_error[f], "%s", clstyle_last_error());
+        cl_note(c, "%s; what needs them is off\n", c->family_error[f]);
+    }
+    size_t other_max = 64;
+#define CS_KERNEL_LIMIT(f, name, fam) if (c->k.f && kernel_wg(c, c->k.f) < other_max) other_max = kernel_wg(c, c->k.f);
+    CS_CL_KERNELS(CS_KERNEL_LIMIT)
+#undef CS_KERNEL_LIMIT
+    c->local1d = pow2_floor(c->params.cl.max_wg && c->params.cl.max_wg < other_max ? c->params.cl.max_wg : other_max);
+    return CLSTYLE_OK;
 }
 
 /* The im2col band cap: an eighth of the device memory, at most 256 MiB, so a
- * 1024 px image still fits a 2 GiB laptop GPU (params.band_bytes overrides). */
+ * 1024 px image still fits a 2 GiB laptop GPU (params.cl.band_bytes overrides). */
 static size_t band_cap(const cl_be *c)
 {
-    size_t cap = c->params.band_bytes ? c->params.band_bytes : (size_t)256 << 20;
+    size_t cap = c->params.cl.band_bytes ? c->params.cl.band_bytes : (size_t)256 << 20;
     if (cap > c->dev.global_mem / 8) cap = c->dev.global_mem / 8;
     if (cap > c->base.max_alloc) cap = c->base.max_alloc;
     return cap / 4;
@@ -122,8 +160,29 @@ static void set_limits(cl_be *c)
     if (p->mem_limit && p->mem_limit < c->base.mem_limit) c->base.mem_limit = p->mem_limit;
     c->base.max_alloc = c->dev.max_alloc ? c->dev.max_alloc : (size_t)-1;
     if (p->max_alloc && p->max_alloc < c->base.max_alloc) c->base.max_alloc = p->max_alloc;
-    c->base.band_bytes = band_cap(c) * 4;
 }
+
+/* The memory interface: the modes, and what the algorithms keep at the current one. */
+static cs_mem_mode cl_default_mode(cs_backend *be) { return (cs_mem_mode){ 0, band_cap(CB(be)) * 4 }; }
+
+static void cl_set_mode(cs_backend *be, cs_mem_mode mode)
+{
+    CB(be)->lean = mode.lean;
+    CB(be)->band_bytes = mode.band_bytes;
+}
+
+static const cs_backend_mem cl_mem_iface = {
+    .default_mode = cl_default_mode, .set_mode = cl_set_mode, .conv_memory = cl_conv_memory, .gram_memory = cl_gram_memory,
+};
+
+static const cs_backend_ops cl_ops = {
+    .destroy = cl_destroy, .alloc = cl_alloc, .release = cl_release, .upload = cl_upload, .download = cl_download,
+    .conv3x3 = cl_conv3x3, .conv3x3_bwd = cl_conv3x3_bwd, .bias_relu = cl_bias_relu, .relu_bwd = cl_relu_bwd,
+    .pool = cl_pool, .pool_bwd = cl_pool_bwd, .gram = cl_gram, .gram_bwd = cl_gram_bwd, .sqdiff = cl_sqdiff,
+    .tv = cl_tv, .affine = cl_affine, .dot = cl_dot, .asum = cl_asum, .axpy = cl_axpy, .scale = cl_scale,
+    .copy = cl_copy, .fill = cl_fill, .adam = cl_adam, .copy_at = cl_copy_at, .multi_dot = cl_multi_dot, .combine = cl_combine,
+    .crop = cl_crop, .paste_add = cl_paste_add, .finish = cl_finish,
+};
 
 static clstyle_status setup(cl_be *c)
 {
@@ -133,13 +192,14 @@ static clstyle_status setup(cl_be *c)
     snprintf(be->name, sizeof be->name, "opencl");
     snprintf(be->device, sizeof be->device, "%.100s (%.60s, %.60s)", c->dev.device_name, c->dev.platform_name, c->dev.version);
     set_limits(c);
-    CS_TRY(cl_gram_choose(c));
+    cl_set_mode(be, cl_default_mode(be));
     c->ctx = clCreateContext(NULL, 1, &c->dev.device, NULL, NULL, &err);
     CS_TRY(cl_err(err, "clCreateContext", c->dev.device_name));
-    c->profile = c->params.profile;
+    c->profile = c->params.cl.profile;
     c->q = clCreateCommandQueue(c->ctx, c->dev.device, c->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
     CS_TRY(cl_err(err, "clCreateCommandQueue", c->dev.device_name));
     CS_TRY(build(c));
+    CS_TRY(cl_gram_choose(c));
     c->partial = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, (DEFER_BASE + DEFERRED * MAX_GROUPS) * sizeof(float), NULL, &err);
     CS_TRY(cl_err(err, "clCreateBuffer", "partial sums"));
     c->coef = clCreateBuffer(c->ctx, CL_MEM_READ_ONLY, CS_MAX_ROWS * sizeof(float), NULL, &err);
@@ -153,6 +213,7 @@ clstyle_status cs_backend_opencl_create(const cs_backend_params *params, cs_back
     *out = NULL;
     if (!c) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
     c->base.ops = &cl_ops;
+    c->base.mem = &cl_mem_iface;
     if (params) c->params = *params;
     clstyle_status st = setup(c);
     if (st != CLSTYLE_OK) {
@@ -166,7 +227,7 @@ clstyle_status cs_backend_opencl_create(const cs_backend_params *params, cs_back
 clstyle_status cs_backend_opencl_profile(cs_backend *be, cs_profile *out)
 {
     cl_be *c = CB(be);
-    if (strcmp(be->name, "opencl") || !c->profile) return cs_fail(CLSTYLE_ERR_USAGE, "profile: not an OpenCL backend with profiling on");
+    if (be->ops != &cl_ops || !c->profile) return cs_fail(CLSTYLE_ERR_USAGE, "profile: not an OpenCL backend with profiling on");
     CS_TRY(cl_err(clFinish(c->q), "clFinish", "profile"));
     cl_prof_summary(c, out);
     return CLSTYLE_OK;

@@ -1,11 +1,9 @@
 /* Measuring backend: allocates nothing and computes nothing, but counts the
  * buffer memory a job asks for. The planner runs a job's setup on it to
  * choose pieces and history that fit a memory budget. It also counts the
- * scratch buffers the OpenCL backend grows on demand: as a model backend
- * reports them for each shape (cs_backend_params.model), or else for the
- * convolution algorithm named in its parameters (all when none is named): the
- * CPU kernels' rearranged weight copies, the im2col band (which also bounds
- * Winograd's tiles and products), and the Gram matrices' partial sums. */
+ * scratch buffers and weight copies a model backend grows on demand, as the
+ * model's memory interface (cs_backend_mem) reports them for each shape; it
+ * knows nothing of how the model computes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,17 +17,13 @@ struct cs_buf {
 
 typedef struct {
     cs_backend base;
-    cs_backend *model;         /* whose scratch to count (its conv_memory, gram_memory), or NULL: */
-    int prepared, banded;      /* which convolution scratch to count without a model */
-    size_t band;               /* im2col band cap, floats */
+    cs_backend *model;         /* whose scratch to count (it has a memory interface), or NULL: none */
     size_t have[CS_SCRATCH_KINDS]; /* scratch grown so far, floats */
     /* The model's answers by shape: pieces repeat a few window shapes
      * thousands of times, and CLBlast takes ~1 ms per question. */
     struct { int key[4]; size_t prep, scratch[CS_SCRATCH_KINDS]; } memo[64];
     int n_memo, next_memo;
 } null_be;
-
-enum { GRAM_CHUNK = 4096 }; /* cl_gemm.c GRAM_CHUNK */
 
 static clstyle_status nb_alloc(cs_backend *be, size_t n, cs_buf **out)
 {
@@ -86,64 +80,59 @@ static void grow_all(null_be *nb, const size_t *need)
     for (int k = 0; k < CS_SCRATCH_KINDS; k++) grow(&nb->base, &nb->have[k], need[k]);
 }
 
-/* The model's answer for a shape key (ci, co, h, w; a Gram: c, m, -1, -1). */
+/* The model's answer for a shape key (ci, co, h, w; a Gram: c, m, -1, -1); none without a model. */
 static void ask_model(null_be *nb, const int key[4], size_t *prep, size_t *scratch)
 {
+    if (!nb->model) return;
     for (int i = 0; i < nb->n_memo; i++)
         if (!memcmp(nb->memo[i].key, key, sizeof nb->memo[i].key)) {
             *prep = nb->memo[i].prep;
             memcpy(scratch, nb->memo[i].scratch, sizeof nb->memo[i].scratch);
             return;
         }
-    if (key[2] >= 0) nb->model->ops->conv_memory(nb->model, key[0], key[1], key[2], key[3], prep, scratch);
-    else nb->model->ops->gram_memory(nb->model, key[0], key[1], scratch);
+    if (key[2] >= 0) nb->model->mem->conv_memory(nb->model, key[0], key[1], key[2], key[3], prep, scratch);
+    else nb->model->mem->gram_memory(nb->model, key[0], key[1], scratch);
     int i = nb->n_memo < 64 ? nb->n_memo++ : nb->next_memo++ % 64;
     memcpy(nb->memo[i].key, key, sizeof nb->memo[i].key);
     nb->memo[i].prep = *prep;
     memcpy(nb->memo[i].scratch, scratch, sizeof nb->memo[i].scratch);
 }
 
-/* Serves the forward and the backward convolution. The CPU kernels keep a
- * rearranged copy of a convolution's weights per direction (at most 16/9 of
- * them, for Winograd), made at the first use and freed with the weights: both
- * directions are counted at the first use, as a measured setup runs only the
- * forward. The model backend says what its algorithm for the shape keeps;
- * without one, the most any algorithm named would. */
-static clstyle_status nb_conv(cs_backend *be, cs_buf *x, cs_buf *w, cs_buf *y, int ci, int co, int h, int wd)
+/* Serves the forward and the backward convolution. A model may keep copies
+ * of a convolution's weights (per direction, made at the first use and freed
+ * with the weights): both directions are counted at the first use, as a
+ * measured setup runs only the forward. */
+static clstyle_status nb_conv(null_be *nb, cs_buf *w, int ci, int co, int h, int wd)
 {
-    null_be *nb = (null_be *)be;
-    (void)x; (void)y;
-    size_t row = (size_t)ci * 9 * wd, rows = nb->band / row; /* cl_conv.c band_rows */
-    rows = rows < 1 ? 1 : rows > (size_t)h ? (size_t)h : rows;
     size_t prep = 0, scratch[CS_SCRATCH_KINDS] = { 0 };
-    if (nb->model) {
-        ask_model(nb, (int[4]){ ci, co, h, wd }, &prep, scratch);
-    } else {
-        prep = nb->prepared ? 2 * (w->n / 9 * 16 + 16) : 0;
-        scratch[CS_SCRATCH_COL] = nb->banded ? rows * row : 0;
-    }
+    ask_model(nb, (int[4]){ ci, co, h, wd }, &prep, scratch);
     if (prep && !w->prep) {
         w->prep = prep;
-        grow(be, &(size_t){ 0 }, w->prep);
+        grow(&nb->base, &(size_t){ 0 }, w->prep);
     }
     grow_all(nb, scratch);
     return CLSTYLE_OK;
 }
 
-/* Also counts the scratch of the backward through this Gram (not run while
- * sizing): as the model says; without one, CLBlast's, measured on PoCL at 1.0
- * (1024 px) and 1.17 (512 px) times the features' size for relu1_1, 1.25 c m here. */
+static clstyle_status nb_conv_fwd(cs_backend *be, cs_buf *x, cs_buf *w, cs_buf *b, cs_buf *y, int ci, int co, int h, int wd, int relu)
+{
+    (void)x; (void)b; (void)y; (void)relu;
+    return nb_conv((null_be *)be, w, ci, co, h, wd);
+}
+
+static clstyle_status nb_conv_bwd(cs_backend *be, cs_buf *dy, cs_buf *w, cs_buf *dx, int ci, int co, int h, int wd)
+{
+    (void)dy; (void)dx;
+    return nb_conv((null_be *)be, w, ci, co, h, wd);
+}
+
+/* Also counts the scratch of the backward through this Gram (not run while sizing). */
 static clstyle_status nb_gram(cs_backend *be, cs_buf *f, cs_buf *g, int c, int m)
 {
     null_be *nb = (null_be *)be;
+    size_t scratch[CS_SCRATCH_KINDS] = { 0 };
     (void)f; (void)g;
-    size_t chunks = (size_t)m / GRAM_CHUNK + ((size_t)m % GRAM_CHUNK > 0), scratch[CS_SCRATCH_KINDS] = { 0 };
-    if (nb->model) {
-        ask_model(nb, (int[4]){ c, m, -1, -1 }, &(size_t){ 0 }, scratch);
-    } else {
-        if ((size_t)m / GRAM_CHUNK >= 2) scratch[CS_SCRATCH_PARTS] = chunks * c * c;
-        scratch[CS_SCRATCH_BLAS] = (size_t)c * m + (size_t)c * m / 4;
-    }
+    ask_model(nb, (int[4]){ c, m, -1, -1 }, &(size_t){ 0 }, scratch);
     grow_all(nb, scratch);
     return CLSTYLE_OK;
 }
@@ -183,24 +172,20 @@ static void nb_destroy(cs_backend *be) { free(be); }
 
 static const cs_backend_ops null_ops = {
     .destroy = nb_destroy, .alloc = nb_alloc, .release = nb_release, .upload = nb_upload, .download = nb_download,
-    .conv3x3 = nb_conv, .conv3x3_bwd = nb_conv, .bias_relu = nb_bias_relu, .relu_bwd = nb_relu_bwd, .pool = nb_pool,
+    .conv3x3 = nb_conv_fwd, .conv3x3_bwd = nb_conv_bwd, .bias_relu = nb_bias_relu, .relu_bwd = nb_relu_bwd, .pool = nb_pool,
     .pool_bwd = nb_pool_bwd, .gram = nb_gram, .gram_bwd = nb_gram_bwd, .sqdiff = nb_sqdiff, .tv = nb_tv, .affine = nb_affine,
     .dot = nb_dot, .asum = nb_asum, .axpy = nb_axpy, .scale = nb_scale, .copy = nb_copy, .copy_at = nb_copy_at,
     .multi_dot = nb_multi_dot, .combine = nb_combine, .fill = nb_fill, .adam = nb_adam, .finish = nb_finish,
     .crop = nb_window, .paste_add = nb_window,
 };
 
-clstyle_status cs_backend_null_create(const cs_backend_params *params, cs_backend **out)
+clstyle_status cs_backend_null_create(cs_backend *model, cs_backend **out)
 {
     null_be *nb = calloc(1, sizeof *nb);
     if (!nb) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
     nb->base.ops = &null_ops;
     strcpy(nb->base.name, "measure");
-    const char *conv = params && params->conv ? params->conv : "";
-    nb->prepared = strcmp(conv, "gemm") != 0;
-    nb->banded = strcmp(conv, "direct") != 0;
-    if (params && params->model && params->model->ops->conv_memory && params->model->ops->gram_memory) nb->model = params->model;
-    nb->band = (params && params->band_bytes ? params->band_bytes : (size_t)256 << 20) / sizeof(float);
+    nb->model = model && model->mem ? model : NULL;
     *out = &nb->base;
     return CLSTYLE_OK;
 }

@@ -53,10 +53,25 @@ static clstyle_status ref_download(cs_backend *be, cs_buf *src, size_t off, floa
     return CLSTYLE_OK;
 }
 
-/* y[co] = sum over ci, ky, kx of w[co,ci,ky,kx] * x[ci] shifted by (ky-1, kx-1). */
-static clstyle_status ref_conv3x3(cs_backend *be, cs_buf *xb, cs_buf *wb, cs_buf *yb, int ci, int co, int h, int w)
+static clstyle_status ref_bias_relu(cs_backend *be, cs_buf *yb, cs_buf *bias, int c, int hw, int relu)
 {
     (void)be;
+    #pragma omp parallel for
+    for (int ch = 0; ch < c; ch++) {
+        float b = bias ? P(bias)[ch] : 0.0f;
+        float *y = P(yb) + (size_t)ch * hw;
+        for (int i = 0; i < hw; i++) {
+            float v = y[i] + b;
+            y[i] = relu && v < 0 ? 0.0f : v;
+        }
+    }
+    return CLSTYLE_OK;
+}
+
+/* y[co] = sum over ci, ky, kx of w[co,ci,ky,kx] * x[ci] shifted by (ky-1, kx-1); then bias and ReLU. */
+static clstyle_status ref_conv3x3(cs_backend *be, cs_buf *xb, cs_buf *wb, cs_buf *bias, cs_buf *yb, int ci, int co, int h, int w,
+                                  int relu)
+{
     const float *x = P(xb), *wt = P(wb);
     float *y = P(yb);
     #pragma omp parallel for schedule(dynamic)
@@ -76,7 +91,7 @@ static clstyle_status ref_conv3x3(cs_backend *be, cs_buf *xb, cs_buf *wb, cs_buf
                     }
                 }
     }
-    return CLSTYLE_OK;
+    return bias || relu ? ref_bias_relu(be, yb, bias, co, h * w, relu) : CLSTYLE_OK;
 }
 
 /* The transpose of the above: dx[ci] gathers w[co,ci,ky,kx] * dy[co] shifted back. */
@@ -102,21 +117,6 @@ static clstyle_status ref_conv3x3_bwd(cs_backend *be, cs_buf *dyb, cs_buf *wb, c
                         for (int q = ox > 0 ? 1 : 0; q < (ox < 0 ? w - 1 : w); q++) dxr[q] += k * dyr[q];
                     }
                 }
-    }
-    return CLSTYLE_OK;
-}
-
-static clstyle_status ref_bias_relu(cs_backend *be, cs_buf *yb, cs_buf *bias, int c, int hw, int relu)
-{
-    (void)be;
-    #pragma omp parallel for
-    for (int ch = 0; ch < c; ch++) {
-        float b = bias ? P(bias)[ch] : 0.0f;
-        float *y = P(yb) + (size_t)ch * hw;
-        for (int i = 0; i < hw; i++) {
-            float v = y[i] + b;
-            y[i] = relu && v < 0 ? 0.0f : v;
-        }
     }
     return CLSTYLE_OK;
 }

@@ -1,7 +1,10 @@
-/* The OpenCL backend's private state and the helpers its modules share:
- * cl_launch.c (launches, reductions, profiling), cl_mem.c (buffers),
- * cl_gemm.c (CLBlast), cl_conv.c (convolution algorithms), cl_ops.c (the
- * other ops) and backend_cl.c (setup and the vtable). */
+/* The OpenCL backend's private state and the helpers its modules share,
+ * bottom up (each calls only the ones before it): cl_launch.c (launches,
+ * reductions, profiling, notes), cl_ops.c (the ops that are one kernel each),
+ * cl_mem.c (buffers), cl_gemm.c (CLBlast), cl_gram.c (Gram products),
+ * cl_direct.c and cl_winograd.c (convolution algorithms), cl_conv.c (their
+ * table and dispatch), cl_choose.c (the measured choice) and backend_cl.c
+ * (setup, the kernel programs, the vtable and the memory interface). */
 #ifndef CS_CL_BE_H
 #define CS_CL_BE_H
 #include <clblast_c.h>
@@ -16,14 +19,22 @@ enum { MAX_WG = 256, MAX_GROUPS = 256, ROW_GROUPS = 32, DEFERRED = 64, N_PROF = 
  * then DEFERRED slots of MAX_GROUPS for the deferred ones (sqdiff, tv). */
 #define DEFER_BASE ((size_t)CS_MAX_ROWS * ROW_GROUPS)
 
-/* Every kernel of cl/, once: X(field, kernel name). */
-#define CS_CL_KERNELS(X)                                                                                              \
-    X(im2col, "im2col3x3") X(col2im, "col2im3x3") X(bias_relu, "bias_relu") X(relu_bwd, "relu_bwd") X(affine, "affine3") \
-    X(axpy, "axpy") X(scale, "scale") X(fill, "fill") X(pool, "pool2x2") X(pool_bwd, "pool2x2_bwd") X(dot, "dot_asum")  \
-    X(sqdiff, "sqdiff") X(tv, "tv") X(adam, "adam") X(sum_parts, "sum_parts") X(multi_dot, "multi_dot")              \
-    X(combine, "combine") X(wprep, "conv_wprep") X(direct, "conv3x3_direct")    \
-    X(wino_wprep, "wino_wprep") X(wino_in, "wino_in") X(wino_gemm, "wino_gemm") X(wino_out, "wino_out") \
-    X(gram_blocks, "gram_blocks") X(gram_sum, "gram_sum") X(gram_bwd16, "gram_bwd16") X(window, "window")
+/* The kernels are built as one program per family (backend_cl.c): the core,
+ * without which the backend cannot run, and optional families whose build
+ * failure only turns off the algorithms that need them. */
+enum { CL_CORE, CL_DIRECT, CL_WINO, CL_GRAM, CL_FAMILIES };
+
+/* Every kernel of cl/, once: X(field, kernel name, family). */
+#define CS_CL_KERNELS(X)                                                                                                        \
+    X(im2col, "im2col3x3", CL_CORE) X(col2im, "col2im3x3", CL_CORE) X(bias_relu, "bias_relu", CL_CORE)                          \
+    X(relu_bwd, "relu_bwd", CL_CORE) X(affine, "affine3", CL_CORE) X(axpy, "axpy", CL_CORE) X(scale, "scale", CL_CORE)           \
+    X(fill, "fill", CL_CORE) X(pool, "pool2x2", CL_CORE) X(pool_bwd, "pool2x2_bwd", CL_CORE) X(dot, "dot_asum", CL_CORE)         \
+    X(sqdiff, "sqdiff", CL_CORE) X(tv, "tv", CL_CORE) X(adam, "adam", CL_CORE) X(sum_parts, "sum_parts", CL_CORE)              \
+    X(multi_dot, "multi_dot", CL_CORE) X(combine, "combine", CL_CORE) X(window, "window", CL_CORE)                             \
+    X(wprep, "conv_wprep", CL_DIRECT) X(direct, "conv3x3_direct", CL_DIRECT)                                                     \
+    X(wino_wprep, "wino_wprep", CL_WINO) X(wino_in, "wino_in", CL_WINO) X(wino_gemm, "wino_gemm", CL_WINO)                     \
+    X(wino_out, "wino_out", CL_WINO)                                                                                             \
+    X(gram_blocks, "gram_blocks", CL_GRAM) X(gram_sum, "gram_sum", CL_GRAM) X(gram_bwd16, "gram_bwd16", CL_GRAM)
 
 /* A weight buffer's copy rearranged for one convolution algorithm (made
  * lazily, kept with the buffer, remade when the buffer was written since). */
@@ -53,22 +64,23 @@ typedef struct cl_be {
     cs_cl_device dev;
     cl_context ctx;
     cl_command_queue q;
-    cl_program prog;
+    cl_program prog[CL_FAMILIES];
+    /* Why a family's program is missing ("" when it built): "the <family>
+     * kernels failed to build on <device> (...): <the build log's first line>". */
+    char family_error[CL_FAMILIES][512];
     struct {
-#define CS_KERNEL_FIELD(f, name) cl_kernel f;
+#define CS_KERNEL_FIELD(f, name, family) cl_kernel f; /* NULL when its family failed */
         CS_CL_KERNELS(CS_KERNEL_FIELD)
 #undef CS_KERNEL_FIELD
     } k;
-    int from_cache;
+    int from_cache;            /* every program came from the disk cache */
     int conv_algo[CS_CONV_CLASSES]; /* per shape class (cl_choose.c): index into cl_conv_algos[] */
     int wg;                    /* work-group size of the reductions (WG_SIZE): a power of two <= MAX_WG the device runs */
     size_t local1d;            /* work-group size of the 1-D launches: <= 64 and every kernel's CL_KERNEL_WORK_GROUP_SIZE */
     int gram_own;              /* Gram products by cl/gram.cl instead of CLBlast (cl_gram.c) */
-    /* Epilogue of the forward convolution being run (cl_conv3x3_bias_relu):
-     * an algorithm that adds the bias and applies the ReLU as it stores sets
-     * epi_done; otherwise a bias_relu pass follows. */
-    cs_buf *epi_bias;
-    int epi_relu, epi_done;
+    /* The memory mode (cs_mem_mode), set only through the memory interface's set_mode */
+    int lean;                  /* see cl_conv_algo.lean */
+    size_t band_bytes;         /* im2col band cap */
     /* profiling */
     int profile;
     cl_event ev;
@@ -77,7 +89,7 @@ typedef struct cl_be {
     int n_prof;
     double conv_flop, gram_flop; /* arithmetic of the convolutions and Gram products (profile summary) */
     /* scratch buffers, grown on demand and kept */
-    cl_mem col;                /* im2col band, up to base.band_bytes */
+    cl_mem col;                /* im2col band, up to band_bytes */
     size_t col_n;
     cl_mem wino_m;             /* Winograd products of a band of tiles (the input tiles use col) */
     size_t wino_m_n;
@@ -110,6 +122,33 @@ clstyle_status cl_reduce(cl_be *c, cl_kernel k, const char *name, size_t n, doub
 clstyle_status cl_defer_slot(cl_be *c, int *poff);
 clstyle_status cl_reduce_deferred(cl_be *c, cl_kernel k, const char *name, size_t n, double *out);
 clstyle_status cl_settle(cl_be *c);
+/* Appends a line to the notes --verbose prints (c->base.notes), as much as fits. */
+void cl_note(cl_be *c, const char *fmt, ...);
+/* The kernel arguments of a fused epilogue: flags 1 = add the bias, 2 = ReLU. */
+static inline int cl_epilogue(const cs_buf *bias, int relu) { return (bias ? 1 : 0) | (relu ? 2 : 0); }
+
+/* cl_ops.c: the vtable entries that are one kernel each. */
+clstyle_status cl_fill(cs_backend *be, cs_buf *x, float v, size_t n);
+clstyle_status cl_bias_relu(cs_backend *be, cs_buf *y, cs_buf *bias, int ch, int hw, int relu);
+clstyle_status cl_finish(cs_backend *be);
+clstyle_status cl_relu_bwd(cs_backend *be, cs_buf *y, cs_buf *dy, size_t n);
+clstyle_status cl_pool(cs_backend *be, cs_buf *x, cs_buf *y, int ch, int h, int w, int avg);
+clstyle_status cl_pool_bwd(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf *dx, int ch, int h, int w, int avg);
+clstyle_status cl_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, float gscale, cs_buf *grad, double *sum);
+clstyle_status cl_tv(cs_backend *be, cs_buf *x, int ch, int h, int w, float gscale, cs_buf *grad, double *val);
+clstyle_status cl_affine(cs_backend *be, cs_buf *x, cs_buf *y, int ch, int hw, const float *s, const float *o);
+clstyle_status cl_dot(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, double *out);
+clstyle_status cl_asum(cs_backend *be, cs_buf *a, size_t n, double *out);
+clstyle_status cl_axpy(cs_backend *be, float a, cs_buf *x, cs_buf *y, size_t n);
+clstyle_status cl_scale(cs_backend *be, float a, cs_buf *x, size_t n);
+clstyle_status cl_copy_at(cs_backend *be, cs_buf *src, cs_buf *dst, size_t off, size_t n);
+clstyle_status cl_copy(cs_backend *be, cs_buf *src, cs_buf *dst, size_t n);
+clstyle_status cl_crop(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst);
+clstyle_status cl_paste_add(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst);
+clstyle_status cl_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf *v, size_t n, double *out);
+clstyle_status cl_combine(cs_backend *be, cs_buf *mat, int rows, const float *coef, cs_buf *out, size_t n);
+clstyle_status cl_adam(cs_backend *be, cs_buf *x, cs_buf *g, cs_buf *m, cs_buf *v, size_t n, float lr, float b1, float b2, float eps,
+                       int t);
 
 /* cl_mem.c */
 clstyle_status cl_alloc(cs_backend *be, size_t n, cs_buf **out);
@@ -123,19 +162,21 @@ void cl_release_raw(cl_be *c, cl_mem m);
 clstyle_status cl_prepared(cl_be *c, cs_buf *wt, int slot, cl_kernel k, int n_in, int n_out, int block, size_t n, size_t items,
                            cl_mem *out);
 
-/* cl_direct.c: the direct convolution on prepared weights (cl/direct.cl). */
-clstyle_status cl_direct_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
+/* cl_direct.c: the direct convolution on prepared weights (cl/direct.cl).
+ * The forwards of the algorithms add bias (may be NULL) and apply the ReLU
+ * if relu, fused where they can. */
+clstyle_status cl_direct_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
 clstyle_status cl_direct_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
 /* What an algorithm keeps for a ci -> co layer of h x w, forward and
  * backward: *prep floats of weight copies; scratch[CS_SCRATCH_*] raised to
- * the floats it needs (see cs_backend_ops.conv_memory). */
+ * the floats it needs (see cs_backend_mem.conv_memory). */
 void cl_direct_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
 /* cl_winograd.c: Winograd F(2x2, 3x3) (cl/winograd.cl). */
-clstyle_status cl_wino_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
+clstyle_status cl_wino_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
 clstyle_status cl_wino_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
 void cl_wino_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
 /* Winograd on the layers with many channels, direct on the others. */
-clstyle_status cl_hybrid_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
+clstyle_status cl_hybrid_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
 clstyle_status cl_hybrid_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
 void cl_hybrid_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
 void cl_scratch_free(cl_be *c, cl_mem *m, size_t *have);
@@ -152,7 +193,8 @@ void cl_gemm_memory(cl_be *c, int ta, int tb, size_t m, size_t n, size_t k, size
 void cl_gram_blas_memory(cl_be *c, int ch, int m, size_t *scratch);
 
 /* cl_gram.c: the Gram vtable entries, through CLBlast or our own kernels
- * (c->gram_own; CLSTYLE_GRAM=auto|blas|own, auto: own on CPU devices). */
+ * (c->gram_own; CLSTYLE_GRAM=auto|blas|own, auto: own on CPU devices where
+ * the gram family built). */
 clstyle_status cl_gram_choose(cl_be *c);
 clstyle_status cl_gram(cs_backend *be, cs_buf *f, cs_buf *g, int c, int m);
 clstyle_status cl_gram_bwd(cs_backend *be, cs_buf *dg, cs_buf *f, cs_buf *df, int c, int m);
@@ -163,40 +205,33 @@ void cl_gram_memory(cs_backend *be, int c, int m, size_t *scratch);
 enum { CS_DIRECT_PX = 16, CS_DIRECT_COB = 16 };
 typedef struct {
     const char *name;
-    clstyle_status (*fwd)(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
+    clstyle_status (*fwd)(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
     clstyle_status (*bwd)(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
     int forced_only; /* never the measured choice, only CLSTYLE_CONV's (see cl_conv.c) */
     void (*memory)(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
-    int lean;        /* its memory level: 0 Winograd's copies, 1 direct's, 2 none (see cs_backend.conv_lean) */
+    int lean;        /* its memory level: 0 Winograd's copies, 1 direct's, 2 none (see cs_mem_mode) */
+    unsigned needs;  /* the optional kernel families it runs on: bits 1 << CL_* */
 } cl_conv_algo;
 extern const cl_conv_algo cl_conv_algos[];
 extern const int cl_n_conv_algos;
-/* Index of an algorithm by name, or -1. */
-int cl_conv_find(const char *name);
-clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w);
-clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
-void cl_conv_memory(cs_backend *be, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
-clstyle_status cl_conv3x3_bias_relu(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w,
-                                    int relu);
-/* The kernel arguments of the epilogue for a launch (bias buffer, flags: 1 =
- * add the bias, 2 = ReLU), marking it done; none for the backward (flip). */
-void cl_epilogue(cl_be *c, int flip, cl_mem fallback, cl_mem *bias, int *flags);
-clstyle_status cl_bias_relu(cs_backend *be, cs_buf *y, cs_buf *bias, int ch, int hw, int relu);
-
-/* cl_choose.c: c->conv_algo[] from params.conv when forced, else from the
- * cache or by measurement (self-check, then timing per shape class); the
- * choice and its reasons go to c->base.notes. */
-clstyle_status cl_choose_conv(cl_be *c);
+/* The shape classes the choice is made per: input channels up to max_ci, and
+ * the shape (ci -> co at h x w) that stands for the class when timing. */
+typedef struct { const char *name; int max_ci, ci, co, h, w; } cl_conv_shape;
+extern const cl_conv_shape cl_conv_classes[CS_CONV_CLASSES];
 /* The shape class of a convolution with ci input channels. */
 int cl_conv_class(int ci);
-const char *cl_conv_class_name(int k);
+/* Index of an algorithm by name, or -1. */
+int cl_conv_find(const char *name);
+/* NULL when algorithm a can run here, else why not (a family's build failure). */
+const char *cl_conv_unusable(const cl_be *c, int a);
+clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
+clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+void cl_conv_memory(cs_backend *be, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
 
-/* backend_cl.c */
-void cl_destroy(cs_backend *be);
-
-/* cl_ops.c: the vtable (the entries that are one kernel each live there). */
-extern const cs_backend_ops cl_ops;
-clstyle_status cl_fill(cs_backend *be, cs_buf *x, float v, size_t n);
+/* cl_choose.c: c->conv_algo[] from params.cl.conv when forced, else from the
+ * cache or by measurement (self-check, then timing per shape class) among
+ * the algorithms whose kernels built; the choice and its reasons go to the notes. */
+clstyle_status cl_choose_conv(cl_be *c);
 
 /* Kernel arguments: ARGS(kernel, A(x), A(y), ...), each A() a (size, pointer) pair. */
 #define A(x) sizeof(x), (const void *)&(x)

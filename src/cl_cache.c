@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomic.h"
+#include "file.h"
 #include "error.h"
 
 extern const char *const cs_cl_sources[];
@@ -21,19 +21,30 @@ static uint64_t fnv1a(uint64_t h, const char *s)
     return (h ^ 0xff) * 0x100000001b3ull; /* separator, so "ab"+"c" != "a"+"bc" */
 }
 
-static char *join_sources(void)
+/* The embedded file called name, or NULL. */
+static const char *source(const char *name)
 {
-    size_t len = 1;
-    for (int i = 0; i < cs_cl_count; i++) len += strlen(cs_cl_sources[i]) + 1;
+    for (int i = 0; i < cs_cl_count; i++)
+        if (!strcmp(cs_cl_names[i], name)) return cs_cl_sources[i];
+    return NULL;
+}
+
+/* The program's prefix and files, one after another; NULL when out of memory or a file is unknown. */
+static char *join_sources(const cs_cl_program *prog)
+{
+    const char *prefix = prog->prefix ? prog->prefix : "";
+    size_t len = strlen(prefix) + 1;
+    for (const char *const *f = prog->files; *f; f++) len += source(*f) ? strlen(source(*f)) + 1 : 0;
     char *s = malloc(len), *p = s;
     if (!s) return NULL;
-    for (int i = 0; i < cs_cl_count; i++) {
-        size_t n = strlen(cs_cl_sources[i]);
-        memcpy(p, cs_cl_sources[i], n);
-        p += n;
-        *p++ = '\n';
+    p += sprintf(p, "%s", prefix);
+    for (const char *const *f = prog->files; *f; f++) {
+        if (!source(*f)) {
+            free(s);
+            return NULL;
+        }
+        p += sprintf(p, "%s\n", source(*f));
     }
-    *p = 0;
     return s;
 }
 
@@ -155,38 +166,56 @@ static void save_binary(cl_program p, const char *path)
     free(bin);
 }
 
+/* The first line of a build log that has something on it (its length in *n). */
+static const char *first_line(const char *log, int *n)
+{
+    while (*log == '\n' || *log == '\r' || *log == ' ') log++;
+    *n = (int)strcspn(log, "\r\n");
+    return log;
+}
+
+/* The failure of clBuildProgram, with the log's first line in the message
+ * and, unless quiet, the whole log on stderr. */
+static clstyle_status build_failed(cl_program p, const cs_cl_device *dev, cl_int err, const char *what, int quiet)
+{
+    size_t n = 0;
+    clGetProgramBuildInfo(p, dev->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n);
+    char *log = malloc(n + 1);
+    if (log && clGetProgramBuildInfo(p, dev->device, CL_PROGRAM_BUILD_LOG, n, log, NULL) == CL_SUCCESS) log[n] = 0;
+    else if (log) log[0] = 0;
+    if (log && !quiet) fprintf(stderr, "clstyle: OpenCL build log for %s on %s:\n%s\n", what, dev->device_name, log);
+    int len = 0;
+    const char *line = log ? first_line(log, &len) : "";
+    clstyle_status st = cs_fail(CLSTYLE_ERR_OPENCL, "%s failed to build on %s (clBuildProgram: %s): %.*s%s", what, dev->device_name,
+                                cs_cl_err_name(err), len > 300 ? 300 : len, line, quiet ? "" : " (build log above)");
+    free(log);
+    return st;
+}
+
 static clstyle_status build_source(cl_context ctx, const cs_cl_device *dev, const char *src, const char *options,
-                                   const char *what, cl_program *out)
+                                   const char *what, int quiet, cl_program *out)
 {
     cl_int err;
     cl_program p = clCreateProgramWithSource(ctx, 1, &src, NULL, &err);
     if (err != CL_SUCCESS) return cs_fail(CLSTYLE_ERR_OPENCL, "clCreateProgramWithSource(%s) failed: %s", what, cs_cl_err_name(err));
     err = clBuildProgram(p, 1, &dev->device, options, NULL, NULL);
     if (err != CL_SUCCESS) {
-        size_t n = 0;
-        clGetProgramBuildInfo(p, dev->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n);
-        char *log = malloc(n + 1);
-        if (log && clGetProgramBuildInfo(p, dev->device, CL_PROGRAM_BUILD_LOG, n, log, NULL) == CL_SUCCESS) {
-            log[n] = 0;
-            fprintf(stderr, "clstyle: OpenCL build log for %s on %s:\n%s\n", what, dev->device_name, log);
-        }
-        free(log);
+        clstyle_status st = build_failed(p, dev, err, what, quiet);
         clReleaseProgram(p);
-        return cs_fail(CLSTYLE_ERR_OPENCL, "clBuildProgram(%s) failed on %s: %s (build log above)", what, dev->device_name,
-                       cs_cl_err_name(err));
+        return st;
     }
     *out = p;
     return CLSTYLE_OK;
 }
 
-clstyle_status cs_cl_build(cl_context ctx, const cs_cl_device *dev, const char *options, const char *cache, cl_program *out,
+clstyle_status cs_cl_build(cl_context ctx, const cs_cl_device *dev, const cs_cl_program *prog, const char *cache, cl_program *out,
                            int *from_cache)
 {
-    char *src = join_sources();
-    if (!src) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
+    char *src = join_sources(prog);
+    if (!src) return cs_fail(CLSTYLE_ERR_NOMEM, "%s: out of memory, or a file not embedded", prog->what);
     uint64_t h = 0xcbf29ce484222325ull;
     h = fnv1a(h, src);
-    h = fnv1a(h, options);
+    h = fnv1a(h, prog->options);
     h = fnv1a(h, dev->device_name);
     h = fnv1a(h, dev->driver);
     h = fnv1a(h, dev->platform_version);
@@ -195,9 +224,9 @@ clstyle_status cs_cl_build(cl_context ctx, const cs_cl_device *dev, const char *
     snprintf(path, sizeof path, "%s/%016llx.bin", dir, (unsigned long long)h);
     *from_cache = 0;
     clstyle_status st = CLSTYLE_OK;
-    if (cached && (*out = try_binary(ctx, dev, path, options))) {
+    if (cached && (*out = try_binary(ctx, dev, path, prog->options))) {
         *from_cache = 1;
-    } else if ((st = build_source(ctx, dev, src, options, "clstyle kernels", out)) == CLSTYLE_OK && cached) {
+    } else if ((st = build_source(ctx, dev, src, prog->options, prog->what, prog->quiet, out)) == CLSTYLE_OK && cached) {
         save_binary(*out, path);
     }
     free(src);
@@ -208,7 +237,7 @@ clstyle_status cs_cl_build_file(cl_context ctx, const cs_cl_device *dev, int ind
 {
     cl_program p = NULL;
     *name = cs_cl_names[index];
-    CS_TRY(build_source(ctx, dev, cs_cl_sources[index], "", cs_cl_names[index], &p));
+    CS_TRY(build_source(ctx, dev, cs_cl_sources[index], "", cs_cl_names[index], 0, &p));
     clReleaseProgram(p);
     return CLSTYLE_OK;
 }

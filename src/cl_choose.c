@@ -8,28 +8,17 @@
  * tables); a missing or unreadable cache means measuring again. Guessing by
  * device type went badly: the direct kernel that is fastest on PoCL is ~20x
  * slower than im2col + GEMM on Mesa's rusticl. */
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "atomic.h"
+#include "file.h"
 #include "cl_be.h"
-#include "progress.h"
+#include "clock.h"
 
 extern const char *const cs_cl_sources[];
 extern const int cs_cl_count;
-
-/* One shape per class, as the VGG layers with that many input channels have
- * at small image sizes: each costs 10-600 MFLOP (fwd + bwd), so the whole
- * measurement takes 0.5 s on PoCL (2 cores) and ~5 s on rusticl/llvmpipe,
- * besides compiling CLBlast's kernels, which the job would compile anyway.
- * Widths of 16 or more, as the direct kernel works on 16 pixels. */
-static const struct { const char *name; int max_ci, ci, co, h, w; } classes[CS_CONV_CLASSES] = {
-    { "ci<=16", 16, 3, 64, 32, 32 },       { "ci<=64", 64, 64, 64, 32, 32 },    { "ci<=128", 128, 128, 128, 16, 16 },
-    { "ci<=256", 256, 256, 256, 8, 16 },   { "ci>256", INT_MAX, 512, 512, 4, 16 },
-};
 
 /* Self-check shape: channel counts and a width that are not multiples of
  * the kernels' blocks (16 pixels, 16 output channels). */
@@ -37,15 +26,6 @@ enum { CHECK_CI = 5, CHECK_CO = 19, CHECK_H = 7, CHECK_W = 21, GUARD = 16 };
 #define CHECK_NMSE 1e-8
 #define FAILED (-1.0)  /* self-check failed or an error: never chosen */
 #define SKIPPED (-2.0) /* not timed: its rate so far predicts it would lose by far */
-
-int cl_conv_class(int ci)
-{
-    int k = 0;
-    while (k + 1 < CS_CONV_CLASSES && ci > classes[k].max_ci) k++;
-    return k;
-}
-
-const char *cl_conv_class_name(int k) { return classes[k].name; }
 
 static double flops(int ci, int co, int h, int w) { return 2.0 * 2 * 9 * ci * co * h * w; } /* fwd + bwd */
 
@@ -94,8 +74,9 @@ static clstyle_status run_check(cs_backend *be, int algo, int which, float *cons
     CS_CHECK(upload_guarded(be, in[2], (size_t)CHECK_CO * CHECK_CI * 9, &wt));
     CS_CHECK(upload_guarded(be, NULL, n_out, &y));
     if (algo < 0) st = which ? CS_OP(be, conv3x3_bwd, x, wt, y, CHECK_CI, CHECK_CO, CHECK_H, CHECK_W)
-                             : CS_OP(be, conv3x3, x, wt, y, CHECK_CI, CHECK_CO, CHECK_H, CHECK_W);
-    else st = (which ? cl_conv_algos[algo].bwd : cl_conv_algos[algo].fwd)(CB(be), x, wt, y, CHECK_CI, CHECK_CO, CHECK_H, CHECK_W);
+                             : CS_OP(be, conv3x3, x, wt, NULL, y, CHECK_CI, CHECK_CO, CHECK_H, CHECK_W, 0);
+    else if (which) st = cl_conv_algos[algo].bwd(CB(be), x, wt, y, CHECK_CI, CHECK_CO, CHECK_H, CHECK_W);
+    else st = cl_conv_algos[algo].fwd(CB(be), x, wt, NULL, y, CHECK_CI, CHECK_CO, CHECK_H, CHECK_W, 0);
     CS_CHECK(st);
     st = CS_OP(be, download, y, 0, out, n_out + GUARD);
 done:
@@ -105,8 +86,9 @@ done:
     return st;
 }
 
-/* Self-checks every algorithm against the reference backend; a failure is
- * written to m->why and marks the algorithm FAILED in every class. */
+/* Self-checks every algorithm whose kernels built against the reference
+ * backend; a failure is written to m->why and marks the algorithm FAILED in
+ * every class, as is one whose kernels did not build. */
 static clstyle_status self_check(cl_be *c, measurement *m)
 {
     const size_t nx = (size_t)CHECK_CI * CHECK_H * CHECK_W, ny = (size_t)CHECK_CO * CHECK_H * CHECK_W;
@@ -124,6 +106,10 @@ static clstyle_status self_check(cl_be *c, measurement *m)
     if (st == CLSTYLE_OK) st = cs_backend_reference_create(&ref);
     for (int k = 0; k < 2 && st == CLSTYLE_OK; k++) st = run_check(ref, -1, k, in, want[k]);
     for (int a = 0; a < cl_n_conv_algos && st == CLSTYLE_OK; a++) {
+        if (cl_conv_unusable(c, a)) {
+            for (int cl = 0; cl < CS_CONV_CLASSES; cl++) m->ms[cl][a] = FAILED;
+            continue;
+        }
         for (int k = 0; k < 2 && !m->why[a][0]; k++) {
             double e = 1;
             if (run_check(&c->base, a, k, in, got) != CLSTYLE_OK)
@@ -147,9 +133,10 @@ static clstyle_status self_check(cl_be *c, measurement *m)
 /* ms of one forward plus backward convolution of algorithm a, to completion. */
 static clstyle_status time_once(cl_be *c, int a, cs_buf *const buf[3], int cl, double *ms)
 {
-    int ci = classes[cl].ci, co = classes[cl].co, h = classes[cl].h, w = classes[cl].w;
+    const cl_conv_shape *sh = &cl_conv_classes[cl];
+    int ci = sh->ci, co = sh->co, h = sh->h, w = sh->w;
     double t0 = cs_now();
-    CS_TRY(cl_conv_algos[a].fwd(c, buf[0], buf[1], buf[2], ci, co, h, w));
+    CS_TRY(cl_conv_algos[a].fwd(c, buf[0], buf[1], NULL, buf[2], ci, co, h, w, 0));
     CS_TRY(cl_conv_algos[a].bwd(c, buf[2], buf[1], buf[0], ci, co, h, w));
     CS_TRY(cl_err(clFinish(c->q), "clFinish", "convolution timing"));
     *ms = (cs_now() - t0) * 1e3;
@@ -177,7 +164,8 @@ static double time_algo(cl_be *c, int a, cs_buf *const buf[3], int cl, double lo
  * predicted to take over 4x the best and over 250 ms is SKIPPED. */
 static clstyle_status time_class(cl_be *c, int cl, double rate[], measurement *m)
 {
-    int ci = classes[cl].ci, co = classes[cl].co, h = classes[cl].h, w = classes[cl].w;
+    const cl_conv_shape *sh = &cl_conv_classes[cl];
+    int ci = sh->ci, co = sh->co, h = sh->h, w = sh->w;
     size_t nx = (size_t)ci * h * w, ny = (size_t)co * h * w;
     cs_buf *buf[3] = { NULL, NULL, NULL };
     double f = flops(ci, co, h, w) * 1e-6, best = 1e300;
@@ -219,22 +207,23 @@ static uint64_t hash_str(uint64_t h, const char *s)
     return (h ^ 0xff) * 0x100000001b3ull;
 }
 
-/* Path of the cache file for this device, driver, version, kernels and tables; 0 when there is no cache. */
+/* Path of the cache file for this device, driver, version, kernels (and
+ * which failed to build) and tables; 0 when there is no cache. */
 static int cache_path(const cl_be *c, char *out, size_t n)
 {
-    if (!c->params.cache_dir[0]) return 0;
+    if (!c->params.cl.cache_dir[0]) return 0;
     uint64_t h = hash_str(0xcbf29ce484222325ull, CLSTYLE_VERSION);
     const char *dev[] = { c->dev.device_name, c->dev.driver, c->dev.platform_version };
     for (size_t i = 0; i < sizeof dev / sizeof *dev; i++) h = hash_str(h, dev[i]);
     for (int i = 0; i < cs_cl_count; i++) h = hash_str(h, cs_cl_sources[i]);
+    for (int f = 0; f < CL_FAMILIES; f++) h = hash_str(h, c->family_error[f][0] ? "off" : "on");
     for (int a = 0; a < cl_n_conv_algos; a++) h = hash_str(hash_str(h, cl_conv_algos[a].name), cl_conv_algos[a].forced_only ? "forced" : "");
-    for (int k = 0; k < CS_CONV_CLASSES; k++) {
+    for (const cl_conv_shape *sh = cl_conv_classes; sh < cl_conv_classes + CS_CONV_CLASSES; sh++) {
         char shape[96];
-        snprintf(shape, sizeof shape, "%s %d %d %d %d %d", classes[k].name, classes[k].max_ci, classes[k].ci, classes[k].co,
-                 classes[k].h, classes[k].w);
+        snprintf(shape, sizeof shape, "%s %d %d %d %d %d", sh->name, sh->max_ci, sh->ci, sh->co, sh->h, sh->w);
         h = hash_str(h, shape);
     }
-    int k = snprintf(out, n, "%s/conv-%016llx.txt", c->params.cache_dir, (unsigned long long)h);
+    int k = snprintf(out, n, "%s/conv-%016llx.txt", c->params.cl.cache_dir, (unsigned long long)h);
     return k > 0 && (size_t)k < n;
 }
 
@@ -255,7 +244,7 @@ static int cache_read(const char *path, measurement *m)
     int ok = 1;
     for (int cl = 0; cl < CS_CONV_CLASSES && ok; cl++) {
         char name[32];
-        ok = fscanf(f, "%31s", name) == 1 && !strcmp(name, classes[cl].name);
+        ok = fscanf(f, "%31s", name) == 1 && !strcmp(name, cl_conv_classes[cl].name);
         for (int a = 0; a < cl_n_conv_algos && ok; a++) {
             char algo[32];
             double ms;
@@ -276,7 +265,7 @@ static void cache_write(const char *path, const measurement *m)
     if (cs_atomic_open(&at, path) != CLSTYLE_OK) return;
     int ok = 1;
     for (int cl = 0; cl < CS_CONV_CLASSES; cl++) {
-        ok = ok && fprintf(at.fp, "%s", classes[cl].name) > 0;
+        ok = ok && fprintf(at.fp, "%s", cl_conv_classes[cl].name) > 0;
         for (int a = 0; a < cl_n_conv_algos; a++) ok = ok && fprintf(at.fp, " %s=%.4f", cl_conv_algos[a].name, m->ms[cl][a]) > 0;
         ok = ok && fputc('\n', at.fp) != EOF;
     }
@@ -288,19 +277,22 @@ static void cache_write(const char *path, const measurement *m)
 /* A line per class for --verbose: the choice and each algorithm's time. */
 static void describe(cl_be *c, const measurement *m, const char *how)
 {
-    char *p = c->base.notes;
-    size_t left = sizeof c->base.notes;
+    size_t used = strlen(c->base.notes);
+    char *p = c->base.notes + used;
+    size_t left = sizeof c->base.notes - used;
     int k = snprintf(p, left, "convolution algorithms %s:\n", how);
     for (int cl = 0; cl < CS_CONV_CLASSES && k > 0 && (size_t)k < left; cl++) {
         p += k;
         left -= (size_t)k;
-        k = snprintf(p, left, "  %-8s (%3d->%3d at %2dx%2d): %-7s", classes[cl].name, classes[cl].ci, classes[cl].co, classes[cl].w,
-                     classes[cl].h, cl_conv_algos[c->conv_algo[cl]].name);
+        const cl_conv_shape *sh = &cl_conv_classes[cl];
+        k = snprintf(p, left, "  %-8s (%3d->%3d at %2dx%2d): %-7s", sh->name, sh->ci, sh->co, sh->w, sh->h,
+                     cl_conv_algos[c->conv_algo[cl]].name);
         for (int a = 0; a < cl_n_conv_algos && k > 0 && (size_t)k < left; a++) {
             double ms = m->ms[cl][a];
             int j = ms > 0 ? snprintf(p + k, left - (size_t)k, " %s %.2f ms", cl_conv_algos[a].name, ms)
                            : snprintf(p + k, left - (size_t)k, " %s %s", cl_conv_algos[a].name,
-                                      ms == SKIPPED ? (cl_conv_algos[a].forced_only ? "only when forced" : "skipped (predicted >4x slower)") : "failed");
+                                      ms == SKIPPED ? (cl_conv_algos[a].forced_only ? "only when forced" : "skipped (predicted >4x slower)")
+                                      : cl_conv_unusable(c, a) ? "off (kernels not built)" : "failed");
             k = j < 0 ? -1 : k + j;
         }
         if (k > 0 && (size_t)k + 1 < left) p[k++] = '\n', p[k] = 0;
@@ -327,7 +319,7 @@ static clstyle_status measure(cl_be *c, measurement *m)
 
 clstyle_status cl_choose_conv(cl_be *c)
 {
-    const char *forced = c->params.conv;
+    const char *forced = c->params.cl.conv;
     if (cl_n_conv_algos > CS_MAX_CONV_ALGOS) return cs_fail(CLSTYLE_ERR_OPENCL, "more than %d convolution algorithms", CS_MAX_CONV_ALGOS);
     if (forced && *forced && strcmp(forced, "auto")) {
         int a = cl_conv_find(forced);
@@ -337,8 +329,10 @@ clstyle_status cl_choose_conv(cl_be *c)
                 snprintf(names + strlen(names), sizeof names - strlen(names), ", %s", cl_conv_algos[k].name);
             return cs_fail(CLSTYLE_ERR_USAGE, "unknown convolution algorithm '%s' (CLSTYLE_CONV: %s)", forced, names);
         }
+        if (cl_conv_unusable(c, a))
+            return cs_fail(CLSTYLE_ERR_OPENCL, "CLSTYLE_CONV=%s cannot run: %s", forced, cl_conv_unusable(c, a));
         for (int cl = 0; cl < CS_CONV_CLASSES; cl++) c->conv_algo[cl] = a;
-        snprintf(c->base.notes, sizeof c->base.notes, "convolution algorithm %s (forced)\n", cl_conv_algos[a].name);
+        cl_note(c, "convolution algorithm %s (forced)\n", cl_conv_algos[a].name);
         return CLSTYLE_OK;
     }
     measurement m;

@@ -9,9 +9,12 @@
  * - direct+winograd: Winograd on the layers with many channels, direct on the
  *   others (one entry, for devices where the measured choice per class of
  *   input channels cannot split what the channel product decides).
- * The forward may also add the bias and apply the ReLU (cl_conv3x3_bias_relu).
- * The memory planner may ask for fewer weight copies (cs_backend.conv_lean,
- * algo_for) and asks what each algorithm keeps (cl_conv_memory). */
+ * The forward also adds the bias and applies the ReLU: in its stores where
+ * the algorithm can, else by the bias_relu kernel after.
+ * The memory planner may ask for fewer weight copies (cs_mem_mode.lean,
+ * algo_for) and asks what each algorithm keeps (cl_conv_memory). Which
+ * algorithm serves which shape class is cl_choose.c's measured choice. */
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 
@@ -20,7 +23,7 @@
 /* Rows per im2col band for k = ci*9 columns of width w (the planner may lower the cap). */
 static size_t rows_for(const cl_be *c, int k, int h, int w)
 {
-    size_t r = c->base.band_bytes / 4 / ((size_t)k * w);
+    size_t r = c->band_bytes / 4 / ((size_t)k * w);
     return r < 1 ? 1 : r > (size_t)h ? (size_t)h : r;
 }
 
@@ -30,7 +33,7 @@ static clstyle_status band_rows(cl_be *c, int k, int h, int w, int *rows)
     return cl_scratch(c, &c->col, &c->col_n, (size_t)*rows * k * w, "im2col band");
 }
 
-static clstyle_status gemm_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
+static clstyle_status gemm_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu)
 {
     int k = ci * 9, R;
     CS_TRY(band_rows(c, k, h, w, &R));
@@ -42,7 +45,7 @@ static clstyle_status gemm_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int c
         CS_TRY(cl_gemm(c, 0, 0, (size_t)co, n, (size_t)k, 1.0f, wt->m, 0, (size_t)k, c->col, 0, n, 0.0f, y->m, (size_t)row0 * w,
                        (size_t)h * w, "gemm conv fwd"));
     }
-    return CLSTYLE_OK;
+    return bias || relu ? cl_bias_relu(&c->base, y, bias, co, h * w, relu) : CLSTYLE_OK;
 }
 
 static clstyle_status gemm_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
@@ -80,16 +83,40 @@ static void gemm_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, si
 }
 
 const cl_conv_algo cl_conv_algos[] = {
-    { "gemm", gemm_fwd, gemm_bwd, 0, gemm_memory, 2 },
-    { "direct", cl_direct_fwd, cl_direct_bwd, 0, cl_direct_memory, 1 },
+    { "gemm", gemm_fwd, gemm_bwd, 0, gemm_memory, 2, 0 },
+    { "direct", cl_direct_fwd, cl_direct_bwd, 0, cl_direct_memory, 1, 1u << CL_DIRECT },
     /* Plain Winograd only when forced: the measured choice times small shapes,
      * where it wins on every class, but at 256-512 px it loses 2x on the
      * shallow layers (clstyle-convbench) and its rounding there moved the
      * OpenCL-vs-reference L-BFGS run 3e-4 apart by iteration 2 (e2e-backends). */
-    { "winograd", cl_wino_fwd, cl_wino_bwd, 1, cl_wino_memory, 0 },
-    { "direct+winograd", cl_hybrid_fwd, cl_hybrid_bwd, 0, cl_hybrid_memory, 0 },
+    { "winograd", cl_wino_fwd, cl_wino_bwd, 1, cl_wino_memory, 0, 1u << CL_WINO },
+    { "direct+winograd", cl_hybrid_fwd, cl_hybrid_bwd, 0, cl_hybrid_memory, 0, 1u << CL_DIRECT | 1u << CL_WINO },
 };
 const int cl_n_conv_algos = (int)(sizeof cl_conv_algos / sizeof *cl_conv_algos);
+
+/* One shape per class, as the VGG layers with that many input channels have
+ * at small image sizes: each costs 10-600 MFLOP (fwd + bwd), so the whole
+ * measurement takes 0.5 s on PoCL (2 cores) and ~5 s on rusticl/llvmpipe,
+ * besides compiling CLBlast's kernels, which the job would compile anyway.
+ * Widths of 16 or more, as the direct kernel works on 16 pixels. */
+const cl_conv_shape cl_conv_classes[CS_CONV_CLASSES] = {
+    { "ci<=16", 16, 3, 64, 32, 32 },       { "ci<=64", 64, 64, 64, 32, 32 },    { "ci<=128", 128, 128, 128, 16, 16 },
+    { "ci<=256", 256, 256, 256, 8, 16 },   { "ci>256", INT_MAX, 512, 512, 4, 16 },
+};
+
+int cl_conv_class(int ci)
+{
+    int k = 0;
+    while (k + 1 < CS_CONV_CLASSES && ci > cl_conv_classes[k].max_ci) k++;
+    return k;
+}
+
+const char *cl_conv_unusable(const cl_be *c, int a)
+{
+    for (int f = 0; f < CL_FAMILIES; f++)
+        if ((cl_conv_algos[a].needs >> f & 1) && c->family_error[f][0]) return c->family_error[f];
+    return NULL;
+}
 
 int cl_conv_find(const char *name)
 {
@@ -99,51 +126,29 @@ int cl_conv_find(const char *name)
 }
 
 /* The algorithm for ci input channels: the one chosen, unless the planner's
- * conv_lean asks for less memory (the fallbacks keep fewer copies: direct
- * 1x the weights per direction, im2col + GEMM none). */
-static const cl_conv_algo *algo_for(const cs_backend *be, int ci)
+ * lean level asks for less memory (the fallbacks keep fewer copies: direct
+ * 1x the weights per direction, im2col + GEMM none, and runs everywhere). */
+static const cl_conv_algo *algo_for(const cl_be *c, int ci)
 {
-    const cl_conv_algo *a = &cl_conv_algos[((const cl_be *)be)->conv_algo[cl_conv_class(ci)]];
-    if (a->lean >= be->conv_lean) return a;
-    return &cl_conv_algos[cl_conv_find(be->conv_lean >= 2 ? "gemm" : "direct")];
+    const cl_conv_algo *a = &cl_conv_algos[c->conv_algo[cl_conv_class(ci)]];
+    if (a->lean >= c->lean) return a;
+    int direct = cl_conv_find("direct");
+    return &cl_conv_algos[c->lean >= 2 || cl_conv_unusable(c, direct) ? cl_conv_find("gemm") : direct];
 }
 
 void cl_conv_memory(cs_backend *be, int ci, int co, int h, int w, size_t *prep, size_t *scratch)
 {
-    algo_for(be, ci)->memory(CB(be), ci, co, h, w, prep, scratch);
+    algo_for(CB(be), ci)->memory(CB(be), ci, co, h, w, prep, scratch);
 }
 
-clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
+clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu)
 {
     CB(be)->conv_flop += 18.0 * ci * co * h * w;
-    return algo_for(be, ci)->fwd(CB(be), x, wt, y, ci, co, h, w);
-}
-
-void cl_epilogue(cl_be *c, int flip, cl_mem fallback, cl_mem *bias, int *flags)
-{
-    int on = !flip && (c->epi_bias || c->epi_relu);
-    *bias = on && c->epi_bias ? c->epi_bias->m : fallback;
-    *flags = on ? (c->epi_bias ? 1 : 0) | (c->epi_relu ? 2 : 0) : 0;
-    if (on) c->epi_done = 1;
-}
-
-clstyle_status cl_conv3x3_bias_relu(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w,
-                                    int relu)
-{
-    cl_be *c = CB(be);
-    c->epi_bias = bias;
-    c->epi_relu = relu;
-    c->epi_done = 0;
-    clstyle_status st = cl_conv3x3(be, x, wt, y, ci, co, h, w);
-    int done = c->epi_done;
-    c->epi_bias = NULL;
-    c->epi_relu = c->epi_done = 0;
-    CS_TRY(st);
-    return done || (!bias && !relu) ? CLSTYLE_OK : cl_bias_relu(be, y, bias, co, h * w, relu);
+    return algo_for(CB(be), ci)->fwd(CB(be), x, wt, bias, y, ci, co, h, w, relu);
 }
 
 clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
 {
     CB(be)->conv_flop += 18.0 * ci * co * h * w;
-    return algo_for(be, ci)->bwd(CB(be), dy, wt, dx, ci, co, h, w);
+    return algo_for(CB(be), ci)->bwd(CB(be), dy, wt, dx, ci, co, h, w);
 }

@@ -13,26 +13,27 @@ void cl_direct_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size
     *prep = direct_prep(ci, co) + direct_prep(co, ci);
 }
 
-static clstyle_status direct(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int n_in, int n_out, int h, int w, int flip)
+/* flip: the backward (transposed weights, no bias or ReLU). */
+static clstyle_status direct(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int n_in, int n_out, int h, int w, int relu,
+                             int flip)
 {
     cl_mem wp;
     size_t n = direct_prep(n_in, n_out);
     CS_TRY(cl_prepared(c, wt, PREP_DIRECT + flip, c->k.wprep, n_in, n_out, CS_DIRECT_COB, n, n, &wp));
     size_t global[3] = { (size_t)(w + CS_DIRECT_PX - 1) / CS_DIRECT_PX, (size_t)h,
                          (size_t)(n_out + CS_DIRECT_COB - 1) / CS_DIRECT_COB };
-    cl_mem bias;
-    int epi;
-    cl_epilogue(c, flip, wp, &bias, &epi);
-    ARGS(c->k.direct, A(x->m), A(wp), A(y->m), A(n_in), A(n_out), A(h), A(w), A(bias), A(epi));
+    cl_mem b = bias ? bias->m : wp;
+    int epi = cl_epilogue(bias, relu);
+    ARGS(c->k.direct, A(x->m), A(wp), A(y->m), A(n_in), A(n_out), A(h), A(w), A(b), A(epi));
     return cl_run(c, c->k.direct, flip ? "conv direct bwd" : "conv direct fwd", 3, global, NULL);
 }
 
-clstyle_status cl_direct_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
+clstyle_status cl_direct_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu)
 {
-    return direct(c, x, wt, y, ci, co, h, w, 0);
+    return direct(c, x, wt, bias, y, ci, co, h, w, relu, 0);
 }
 
 clstyle_status cl_direct_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
 {
-    return direct(c, dy, wt, dx, co, ci, h, w, 1);
+    return direct(c, dy, wt, NULL, dx, co, ci, h, w, 0, 1);
 }

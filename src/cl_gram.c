@@ -9,13 +9,15 @@
 
 enum { GB = 4, RB = 16, PX = 16 }; /* the block sizes of cl/gram.cl */
 
+/* CLBlast where our kernels did not build (c->family_error[CL_GRAM]). */
 clstyle_status cl_gram_choose(cl_be *c)
 {
-    const char *name = c->params.gram;
-    if (!name || !*name || !strcmp(name, "auto")) c->gram_own = (c->dev.type & CL_DEVICE_TYPE_CPU) != 0;
+    const char *name = c->params.cl.gram, *broken = c->family_error[CL_GRAM];
+    if (!name || !*name || !strcmp(name, "auto")) c->gram_own = (c->dev.type & CL_DEVICE_TYPE_CPU) && !broken[0];
     else if (!strcmp(name, "own")) c->gram_own = 1;
     else if (!strcmp(name, "blas")) c->gram_own = 0;
     else return cs_fail(CLSTYLE_ERR_USAGE, "unknown Gram algorithm '%s' (CLSTYLE_GRAM: auto, blas, own)", name);
+    if (c->gram_own && broken[0]) return cs_fail(CLSTYLE_ERR_OPENCL, "CLSTYLE_GRAM=own cannot run: %s", broken);
     return CLSTYLE_OK;
 }
 

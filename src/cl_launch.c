@@ -1,12 +1,12 @@
 /* OpenCL launches: status names, kernel arguments, 1-D launches, reductions
  * (blocking, and deferred until finish() so the device never waits for the
- * host during an evaluation), and profiling. */
+ * host during an evaluation), profiling, and the notes for --verbose. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cl_be.h"
-#include "progress.h"
+#include "clock.h"
 
 clstyle_status cl_err(cl_int err, const char *call, const char *what)
 {
@@ -15,6 +15,15 @@ clstyle_status cl_err(cl_int err, const char *call, const char *what)
                                 err == -4 ? CLSTYLE_ERR_NOMEM : CLSTYLE_ERR_OPENCL;
     return cs_fail(st, "%s(%s) failed: %s%s", call, what, cs_cl_err_name(err),
                    st == CLSTYLE_ERR_NOMEM ? " (the device ran out of memory; try a smaller --size)" : "");
+}
+
+void cl_note(cl_be *c, const char *fmt, ...)
+{
+    size_t used = strlen(c->base.notes);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->base.notes + used, sizeof c->base.notes - used, fmt, ap);
+    va_end(ap);
 }
 
 /* Event slot for the call being made; also notes when the call started. */

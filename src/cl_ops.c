@@ -1,5 +1,5 @@
-/* The OpenCL backend's vtable and its entries that are one kernel launch
- * each (element-wise ops, pooling, loss terms, optimizer vector ops). */
+/* The OpenCL backend's vtable entries that are one kernel launch each
+ * (element-wise ops, pooling, loss terms, optimizer vector ops). */
 #include <math.h>
 
 #include "cl_be.h"
@@ -12,7 +12,7 @@ clstyle_status cl_fill(cs_backend *be, cs_buf *x, float v, size_t n)
     return cl_run1d(CB(be), CB(be)->k.fill, "fill", n);
 }
 
-static clstyle_status cl_finish(cs_backend *be) { return cl_settle(CB(be)); }
+clstyle_status cl_finish(cs_backend *be) { return cl_settle(CB(be)); }
 
 clstyle_status cl_bias_relu(cs_backend *be, cs_buf *y, cs_buf *bias, int ch, int hw, int relu)
 {
@@ -24,20 +24,20 @@ clstyle_status cl_bias_relu(cs_backend *be, cs_buf *y, cs_buf *bias, int ch, int
     return cl_run1d(c, c->k.bias_relu, "bias_relu", (size_t)n);
 }
 
-static clstyle_status cl_relu_bwd(cs_backend *be, cs_buf *y, cs_buf *dy, size_t n)
+clstyle_status cl_relu_bwd(cs_backend *be, cs_buf *y, cs_buf *dy, size_t n)
 {
     cl_ulong ni = n;
     ARGS(CB(be)->k.relu_bwd, A(y->m), A(dy->m), A(ni));
     return cl_run1d(CB(be), CB(be)->k.relu_bwd, "relu_bwd", n);
 }
 
-static clstyle_status cl_pool(cs_backend *be, cs_buf *x, cs_buf *y, int ch, int h, int w, int avg)
+clstyle_status cl_pool(cs_backend *be, cs_buf *x, cs_buf *y, int ch, int h, int w, int avg)
 {
     ARGS(CB(be)->k.pool, A(x->m), A(y->m), A(ch), A(h), A(w), A(avg));
     return cl_run1d(CB(be), CB(be)->k.pool, "pool2x2", (size_t)ch * (h / 2) * (w / 2));
 }
 
-static clstyle_status cl_pool_bwd(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf *dx, int ch, int h, int w, int avg)
+clstyle_status cl_pool_bwd(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf *dx, int ch, int h, int w, int avg)
 {
     size_t global[3] = { (size_t)(w + 1) / 2, (size_t)(h + 1) / 2, (size_t)ch };
     if (!global[0] || !global[1] || !global[2]) return CLSTYLE_OK;
@@ -45,7 +45,7 @@ static clstyle_status cl_pool_bwd(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf 
     return cl_run(CB(be), CB(be)->k.pool_bwd, "pool2x2_bwd", 3, global, NULL);
 }
 
-static clstyle_status cl_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, float gscale, cs_buf *grad, double *sum)
+clstyle_status cl_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, float gscale, cs_buf *grad, double *sum)
 {
     cl_be *c = CB(be);
     cl_ulong ni = n;
@@ -57,7 +57,7 @@ static clstyle_status cl_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, 
     return cl_reduce_deferred(c, c->k.sqdiff, "sqdiff", n, sum);
 }
 
-static clstyle_status cl_tv(cs_backend *be, cs_buf *x, int ch, int h, int w, float gscale, cs_buf *grad, double *val)
+clstyle_status cl_tv(cs_backend *be, cs_buf *x, int ch, int h, int w, float gscale, cs_buf *grad, double *val)
 {
     cl_be *c = CB(be);
     float inv_nv = h > 1 ? (float)(1.0 / ((double)ch * (h - 1) * w)) : 0.0f;
@@ -70,7 +70,7 @@ static clstyle_status cl_tv(cs_backend *be, cs_buf *x, int ch, int h, int w, flo
     return cl_reduce_deferred(c, c->k.tv, "tv", (size_t)ch * h * w, val);
 }
 
-static clstyle_status cl_affine(cs_backend *be, cs_buf *x, cs_buf *y, int ch, int hw, const float *s, const float *o)
+clstyle_status cl_affine(cs_backend *be, cs_buf *x, cs_buf *y, int ch, int hw, const float *s, const float *o)
 {
     cl_be *c = CB(be);
     if (ch != 3) return cs_fail(CLSTYLE_ERR_USAGE, "affine: OpenCL backend supports 3 channels, got %d", ch);
@@ -87,31 +87,31 @@ static clstyle_status dot_or_asum(cs_backend *be, cs_buf *a, cs_buf *b, size_t n
     return cl_reduce(c, c->k.dot, mode ? "asum" : "dot", n, out);
 }
 
-static clstyle_status cl_dot(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, double *out) { return dot_or_asum(be, a, b, n, 0, out); }
-static clstyle_status cl_asum(cs_backend *be, cs_buf *a, size_t n, double *out) { return dot_or_asum(be, a, a, n, 1, out); }
+clstyle_status cl_dot(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, double *out) { return dot_or_asum(be, a, b, n, 0, out); }
+clstyle_status cl_asum(cs_backend *be, cs_buf *a, size_t n, double *out) { return dot_or_asum(be, a, a, n, 1, out); }
 
-static clstyle_status cl_axpy(cs_backend *be, float a, cs_buf *x, cs_buf *y, size_t n)
+clstyle_status cl_axpy(cs_backend *be, float a, cs_buf *x, cs_buf *y, size_t n)
 {
     cl_ulong ni = n;
     ARGS(CB(be)->k.axpy, A(a), A(x->m), A(y->m), A(ni));
     return cl_run1d(CB(be), CB(be)->k.axpy, "axpy", n);
 }
 
-static clstyle_status cl_scale(cs_backend *be, float a, cs_buf *x, size_t n)
+clstyle_status cl_scale(cs_backend *be, float a, cs_buf *x, size_t n)
 {
     cl_ulong ni = n;
     ARGS(CB(be)->k.scale, A(a), A(x->m), A(ni));
     return cl_run1d(CB(be), CB(be)->k.scale, "scale", n);
 }
 
-static clstyle_status cl_copy_at(cs_backend *be, cs_buf *src, cs_buf *dst, size_t off, size_t n)
+clstyle_status cl_copy_at(cs_backend *be, cs_buf *src, cs_buf *dst, size_t off, size_t n)
 {
     if (n == 0) return CLSTYLE_OK;
     dst->gen++;
     return cl_err(clEnqueueCopyBuffer(CB(be)->q, src->m, dst->m, 0, off * 4, n * 4, 0, NULL, NULL), "clEnqueueCopyBuffer", "copy_at");
 }
 
-static clstyle_status cl_copy(cs_backend *be, cs_buf *src, cs_buf *dst, size_t n)
+clstyle_status cl_copy(cs_backend *be, cs_buf *src, cs_buf *dst, size_t n)
 {
     if (src == dst) return CLSTYLE_OK;
     return cl_copy_at(be, src, dst, 0, n);
@@ -126,10 +126,10 @@ static clstyle_status window_op(cs_backend *be, cs_buf *big, cs_buf *small, cs_w
     return cl_run1d(c, c->k.window, add ? "paste_add" : "crop", (size_t)n);
 }
 
-static clstyle_status cl_crop(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst) { return window_op(be, src, dst, win, 0); }
-static clstyle_status cl_paste_add(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst) { return window_op(be, dst, src, win, 1); }
+clstyle_status cl_crop(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst) { return window_op(be, src, dst, win, 0); }
+clstyle_status cl_paste_add(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst) { return window_op(be, dst, src, win, 1); }
 
-static clstyle_status cl_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf *v, size_t n, double *out)
+clstyle_status cl_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf *v, size_t n, double *out)
 {
     cl_be *c = CB(be);
     if (rows <= 0) return CLSTYLE_OK;
@@ -151,7 +151,7 @@ static clstyle_status cl_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf
     return CLSTYLE_OK;
 }
 
-static clstyle_status cl_combine(cs_backend *be, cs_buf *mat, int rows, const float *coef, cs_buf *out, size_t n)
+clstyle_status cl_combine(cs_backend *be, cs_buf *mat, int rows, const float *coef, cs_buf *out, size_t n)
 {
     cl_be *c = CB(be);
     if (rows > CS_MAX_ROWS) return cs_fail(CLSTYLE_ERR_USAGE, "combine: %d rows, at most %d", rows, CS_MAX_ROWS);
@@ -163,7 +163,7 @@ static clstyle_status cl_combine(cs_backend *be, cs_buf *mat, int rows, const fl
     return cl_run1d(c, c->k.combine, "combine", n);
 }
 
-static clstyle_status cl_adam(cs_backend *be, cs_buf *x, cs_buf *g, cs_buf *m, cs_buf *v, size_t n, float lr, float b1, float b2,
+clstyle_status cl_adam(cs_backend *be, cs_buf *x, cs_buf *g, cs_buf *m, cs_buf *v, size_t n, float lr, float b1, float b2,
                               float eps, int t)
 {
     cl_be *c = CB(be);
@@ -172,12 +172,3 @@ static clstyle_status cl_adam(cs_backend *be, cs_buf *x, cs_buf *g, cs_buf *m, c
     ARGS(c->k.adam, A(x->m), A(g->m), A(m->m), A(v->m), A(ni), A(lr), A(b1), A(b2), A(eps), A(c1), A(c2));
     return cl_run1d(c, c->k.adam, "adam", n);
 }
-
-const cs_backend_ops cl_ops = {
-    .destroy = cl_destroy, .alloc = cl_alloc, .release = cl_release, .upload = cl_upload, .download = cl_download,
-    .conv3x3 = cl_conv3x3, .conv3x3_bwd = cl_conv3x3_bwd, .conv3x3_bias_relu = cl_conv3x3_bias_relu, .conv_memory = cl_conv_memory, .gram_memory = cl_gram_memory, .bias_relu = cl_bias_relu, .relu_bwd = cl_relu_bwd,
-    .pool = cl_pool, .pool_bwd = cl_pool_bwd, .gram = cl_gram, .gram_bwd = cl_gram_bwd, .sqdiff = cl_sqdiff,
-    .tv = cl_tv, .affine = cl_affine, .dot = cl_dot, .asum = cl_asum, .axpy = cl_axpy, .scale = cl_scale,
-    .copy = cl_copy, .fill = cl_fill, .adam = cl_adam, .copy_at = cl_copy_at, .multi_dot = cl_multi_dot, .combine = cl_combine,
-    .crop = cl_crop, .paste_add = cl_paste_add, .finish = cl_finish,
-};

@@ -17,7 +17,7 @@ static size_t wino_prep(int n_in, int n_out) { return (size_t)16 * round_up((siz
 static size_t band_rows(const cl_be *c, int n_in, int op, int h, int w, size_t *tiles)
 {
     size_t ntx = (size_t)(w + 1) / 2, nty = (size_t)(h + 1) / 2;
-    size_t per_row = 16 * (n_in + (size_t)op) * ntx, rows = c->base.band_bytes / sizeof(float) / per_row;
+    size_t per_row = 16 * (n_in + (size_t)op) * ntx, rows = c->band_bytes / sizeof(float) / per_row;
     rows = rows < 1 ? 1 : rows > nty ? nty : rows;
     *tiles = round_up(rows * ntx, TILE_VEC);
     return rows;
@@ -35,7 +35,9 @@ void cl_wino_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t
     }
 }
 
-static clstyle_status wino(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int n_in, int n_out, int h, int w, int flip)
+/* flip: the backward (transposed weights, no bias or ReLU). */
+static clstyle_status wino(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int n_in, int n_out, int h, int w, int relu,
+                           int flip)
 {
     int op = (int)round_up((size_t)n_out, WOB), ntx = (w + 1) / 2, nty = (h + 1) / 2;
     cl_mem u;
@@ -43,9 +45,8 @@ static clstyle_status wino(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int n_in,
     size_t tp_max, rows = band_rows(c, n_in, op, h, w, &tp_max);
     CS_TRY(cl_scratch(c, &c->col, &c->col_n, (size_t)16 * n_in * tp_max, "Winograd input tiles"));
     CS_TRY(cl_scratch(c, &c->wino_m, &c->wino_m_n, (size_t)16 * op * tp_max, "Winograd products"));
-    cl_mem bias;
-    int epi;
-    cl_epilogue(c, flip, u, &bias, &epi);
+    cl_mem b = bias ? bias->m : u;
+    int epi = cl_epilogue(bias, relu);
     for (int ty0 = 0; ty0 < nty; ty0 += (int)rows) {
         int band = ty0 + (int)rows <= nty ? (int)rows : nty - ty0, tp = (int)round_up((size_t)band * ntx, TILE_VEC);
         size_t g_in[3] = { (size_t)(ntx + 7) / 8, (size_t)band, (size_t)n_in };
@@ -55,20 +56,20 @@ static clstyle_status wino(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int n_in,
         ARGS(c->k.wino_gemm, A(u), A(c->col), A(c->wino_m), A(n_in), A(op), A(tp));
         CS_TRY(cl_run(c, c->k.wino_gemm, "wino products", 3, g_mm, NULL));
         size_t g_out[3] = { (size_t)(ntx + 7) / 8, (size_t)band, (size_t)n_out };
-        ARGS(c->k.wino_out, A(c->wino_m), A(y->m), A(n_out), A(h), A(w), A(ty0), A(band), A(op), A(tp), A(bias), A(epi));
+        ARGS(c->k.wino_out, A(c->wino_m), A(y->m), A(n_out), A(h), A(w), A(ty0), A(band), A(op), A(tp), A(b), A(epi));
         CS_TRY(cl_run(c, c->k.wino_out, "wino output", 3, g_out, NULL));
     }
     return CLSTYLE_OK;
 }
 
-clstyle_status cl_wino_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
+clstyle_status cl_wino_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu)
 {
-    return wino(c, x, wt, y, ci, co, h, w, 0);
+    return wino(c, x, wt, bias, y, ci, co, h, w, relu, 0);
 }
 
 clstyle_status cl_wino_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)
 {
-    return wino(c, dy, wt, dx, co, ci, h, w, 1);
+    return wino(c, dy, wt, NULL, dx, co, ci, h, w, 0, 1);
 }
 
 /* Winograd where it wins, the direct kernel elsewhere (CPU devices). With
@@ -83,9 +84,9 @@ void cl_hybrid_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size
     (wino_wins(ci, co) ? cl_wino_memory : cl_direct_memory)(c, ci, co, h, w, prep, scratch);
 }
 
-clstyle_status cl_hybrid_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *y, int ci, int co, int h, int w)
+clstyle_status cl_hybrid_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu)
 {
-    return wino_wins(ci, co) ? cl_wino_fwd(c, x, wt, y, ci, co, h, w) : cl_direct_fwd(c, x, wt, y, ci, co, h, w);
+    return (wino_wins(ci, co) ? cl_wino_fwd : cl_direct_fwd)(c, x, wt, bias, y, ci, co, h, w, relu);
 }
 
 clstyle_status cl_hybrid_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w)

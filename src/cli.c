@@ -401,3 +401,18 @@ clstyle_status cs_parse_args(int argc, char **argv, cs_options *o, int *action)
         return cs_fail(CLSTYLE_ERR_USAGE, "--quality: %s is a PNG output, which is lossless (write a .jpg for JPEG quality)", o->output);
     return CLSTYLE_OK;
 }
+
+void cs_options_loss_spec(const cs_options *o, cs_loss_spec *spec)
+{
+    *spec = (cs_loss_spec){ o->content_layers, o->n_content_layers, o->style_layers, o->style_layer_weights, o->n_style_layers,
+                            o->content_weight, o->style_weight, o->tv_weight };
+}
+
+clstyle_status cs_options_eval_init(cs_eval *E, cs_net *net, const cs_options *o, cs_eval_image content,
+                                    const cs_eval_image *styles, const double *blend, int n_styles)
+{
+    cs_loss_spec spec;
+    cs_options_loss_spec(o, &spec);
+    cs_eval_input in = { content, styles, blend, n_styles, NULL, o->tile };
+    return cs_eval_init(E, net, &spec, &in);
+}

@@ -5,6 +5,7 @@
 #define CS_CLI_H
 #include <stddef.h>
 #include "clstyle.h"
+#include "eval.h"
 
 enum { CS_CLI_MAX_STYLES = 16, CS_CLI_MAX_LAYERS = 16 };
 enum { CS_MAX_SCALES = 8 };
@@ -63,6 +64,11 @@ typedef struct {
 clstyle_status cs_parse_args(int argc, char **argv, cs_options *o, int *action);
 void cs_options_default(cs_options *o);
 const char *cs_usage(void);
+/* The options' losses (for tests and tools that evaluate them directly). */
+void cs_options_loss_spec(const cs_options *o, cs_loss_spec *spec);
+/* An evaluator of the options' losses (whole unless o->tile) for these images. */
+clstyle_status cs_options_eval_init(cs_eval *E, cs_net *net, const cs_options *o, cs_eval_image content,
+                                    const cs_eval_image *styles, const double *blend, int n_styles);
 /* Runs the command line's job through the session API (cli_run.c). */
 clstyle_status cs_cli_run(const cs_options *o);
 

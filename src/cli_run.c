@@ -1,6 +1,7 @@
 /* The command line's job, as a client of the session API: checks the paths,
  * reads the images, opens a session, styles the content and writes the
  * result, the --log lines, the snapshots and the progress on the way. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
-/* The clock: monotonic seconds, for timing evaluations and setup steps. */
+/* The clock: monotonic seconds, for timings (the progress bar, the
+ * convolution choice, profiling). */
 #ifndef CS_CLOCK_H
 #define CS_CLOCK_H
 

@@ -178,7 +178,7 @@ static void describe(job *j)
     for (int k = 0; k < j->st->n && !i->targets_reused; k++) i->host_bytes += image_bytes(&j->styles[k]);
     for (int k = 0; k < s->weights.n_conv; k++)
         i->host_bytes += (size_t)s->weights.cout[k] * (s->weights.cin[k] * 9 + 1) * sizeof(float);
-    i->conv_memory = cs_lean_names[p->mode.lean];
+    i->conv_memory = cs_lean_name(p->mode.lean);
     i->session_ms = s->jobs == 1 && j->scale == 0 ? s->open_ms : 0;
     i->program_reused = s->jobs > 1 || j->scale > 0;
     i->notes = s->be->notes;

@@ -73,4 +73,5 @@ void cs_backend_params_from_env(cs_backend_params *p)
     clstyle_session_options_default(&o);
     cs_env_session(&o, dir, sizeof dir);
     cs_session_params(&o, p);
+    p->cl.fail_family = env("CLSTYLE_FAIL_KERNELS"); /* a test hook: that kernel family fails to build */
 }

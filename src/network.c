@@ -133,10 +133,7 @@ static clstyle_status node_forward(cs_acts *a, int i, cs_buf *in, int ic, int ih
     switch (nd->type) {
     case NODE_CONV: {
         int fuse = i + 1 < a->n && a->nodes[i + 1].shared;
-        if (be->ops->conv3x3_bias_relu)
-            return CS_OP(be, conv3x3_bias_relu, in, a->net->w[nd->conv], a->net->b[nd->conv], nd->out, ic, nd->c, ih, iw, fuse);
-        CS_TRY(CS_OP(be, conv3x3, in, a->net->w[nd->conv], nd->out, ic, nd->c, ih, iw));
-        return CS_OP(be, bias_relu, nd->out, a->net->b[nd->conv], nd->c, nd->h * nd->w, fuse);
+        return CS_OP(be, conv3x3, in, a->net->w[nd->conv], a->net->b[nd->conv], nd->out, ic, nd->c, ih, iw, fuse);
     }
     case NODE_RELU:
         if (nd->shared) return CLSTYLE_OK; /* done by the conv */

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "error.h"
 #include "eval_pieces.h"
@@ -94,7 +95,7 @@ clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, int h, int w, in
                             size_t budget, cs_plan *out)
 {
     cs_plan *p = out;
-    *p = (cs_plan){ budget, 0, 1, history, history, 0, 1 };
+    *p = (cs_plan){ .budget = budget, .pieces = 1, .history = history, .wanted = history, .stage = 1 };
     int keep = history < CS_PLAN_KEEP ? history : CS_PLAN_KEEP, least = history > 0 ? 1 : 0, tiles[512];
     int n = forced_tile ? 1 : tile_sizes(h, w, tiles, 512);
     if (forced_tile) tiles[0] = forced_tile;

@@ -3,7 +3,7 @@
 #ifndef CS_PREFLIGHT_H
 #define CS_PREFLIGHT_H
 #include <stdio.h>
-#include "clstyle.h"
+#include "cli.h"
 
 /* Inputs (content, styles, --init FILE, the weights) must be regular files
  * when they exist (a FIFO would block the open; a device never ends). The

@@ -1,6 +1,7 @@
 /* Progress on stderr: a bar with loss and ETA on a terminal, plain lines otherwise. */
 #ifndef CS_PROGRESS_H
 #define CS_PROGRESS_H
+#include "clock.h"
 
 typedef struct {
     int total, tty, quiet;
@@ -8,7 +9,6 @@ typedef struct {
     double start;       /* seconds, monotonic */
 } cs_progress;
 
-double cs_now(void);    /* monotonic seconds */
 void cs_progress_start(cs_progress *p, int total, int quiet);
 void cs_progress_scale(cs_progress *p, int scale, int scales);
 void cs_progress_update(cs_progress *p, int iter, double loss);

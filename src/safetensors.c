@@ -6,7 +6,7 @@
 
 #include "error.h"
 #include "json.h"
-#include "preflight.h"
+#include "file.h"
 
 enum { MAX_HEADER = 100 * 1024 * 1024 };
 

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "error.h"
+#include "factory.h"
 #include "sha256.h"
 
 void clstyle_session_options_default(clstyle_session_options *o)

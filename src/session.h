@@ -4,7 +4,7 @@
 #define CS_SESSION_H
 #include "clstyle.h"
 #include "image.h"
-#include "loss.h"
+#include "evaluator.h"
 #include "stop.h"
 #include "weights_id.h"
 

@@ -15,7 +15,7 @@ static void notes_of(const char *conv, char *out, size_t n)
 {
     cs_backend *be = NULL;
     cs_backend_params p = params;
-    p.conv = conv;
+    p.cl.conv = conv;
     clstyle_status st = cs_backend_create("opencl", &p, &be);
     if (st == CLSTYLE_ERR_DEVICE) SKIP("no OpenCL device: %s", clstyle_last_error());
     CHECK_OK(st);
@@ -26,11 +26,11 @@ static void notes_of(const char *conv, char *out, size_t n)
 /* The path of the one conv-*.txt in the cache folder. */
 static int choice_file(char *out, size_t n)
 {
-    DIR *d = opendir(params.cache_dir);
+    DIR *d = opendir(params.cl.cache_dir);
     struct dirent *e;
     int found = 0;
     while (d && (e = readdir(d)))
-        if (!strncmp(e->d_name, "conv-", 5)) found += snprintf(out, n, "%s/%s", params.cache_dir, e->d_name) > 0;
+        if (!strncmp(e->d_name, "conv-", 5)) found += snprintf(out, n, "%s/%s", params.cl.cache_dir, e->d_name) > 0;
     if (d) closedir(d);
     return found;
 }
@@ -49,7 +49,7 @@ static void write_cache(const char *path, int good, int none)
     char text[2048];
     size_t len = 0;
     for (int k = 0; k < CS_CONV_CLASSES; k++) {
-        len += (size_t)snprintf(text + len, sizeof text - len, "%s", cl_conv_class_name(k));
+        len += (size_t)snprintf(text + len, sizeof text - len, "%s", cl_conv_classes[k].name);
         for (int a = 0; a < cl_n_conv_algos; a++)
             len += (size_t)snprintf(text + len, sizeof text - len, " %s=%s", cl_conv_algos[a].name,
                                     a == good && k != none ? "5.0" : (a + k) % 2 ? "-1" : "-2.0000");
@@ -70,10 +70,10 @@ static int chosen(const char *notes, const char *algo)
 
 int main(void)
 {
-    char dir[] = "/tmp/clstyle-choose-XXXXXX", path[2048], notes[1024];
+    char dir[] = "/tmp/clstyle-choose-XXXXXX", path[2048], notes[2048];
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     cs_backend_params_from_env(&params);
-    snprintf(params.cache_dir, sizeof params.cache_dir, "%s", dir);
+    snprintf(params.cl.cache_dir, sizeof params.cl.cache_dir, "%s", dir);
 
     notes_of(NULL, notes, sizeof notes);
     CHECK(strstr(notes, "measured on this device"), "first use measures: %s", notes);

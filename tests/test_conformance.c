@@ -14,6 +14,8 @@
 #include <clblast_c.h>
 
 #include "backend.h"
+#include "env.h"
+#include "factory.h"
 #include "cl_cache.h"
 #include "cl_device.h"
 #include "rng.h"
@@ -103,16 +105,15 @@ static void cmp_scalar(const char *op, const char *shape, double r, double d, do
 #define BOTH(op, ...) do { CHECK_OK(CS_OP(ref, op, __VA_ARGS__)); } while (0)
 #define ON(be, p) ((be) == ref ? (p).r : (p).d)
 
-/* conv3x3_bias_relu where the device has it, against conv3x3 + bias_relu on
- * the reference: with bias and ReLU, and with the bias alone. */
+/* conv3x3 with bias and ReLU (fused where the algorithm can), against
+ * conv3x3 + bias_relu on the reference: with bias and ReLU, and with the bias alone. */
 static void conv_fused(pair x, pair wt, pair b, int ci, int co, int h, int w, const char *shape)
 {
-    if (!dev->ops->conv3x3_bias_relu) return;
     for (int relu = 0; relu < 2; relu++) {
         pair y = mk(NULL, (size_t)co * h * w);
-        CHECK_OK(CS_OP(ref, conv3x3, x.r, wt.r, y.r, ci, co, h, w));
+        CHECK_OK(CS_OP(ref, conv3x3, x.r, wt.r, NULL, y.r, ci, co, h, w, 0));
         CHECK_OK(CS_OP(ref, bias_relu, y.r, b.r, co, h * w, relu));
-        CHECK_OK(CS_OP(dev, conv3x3_bias_relu, x.d, wt.d, b.d, y.d, ci, co, h, w, relu));
+        CHECK_OK(CS_OP(dev, conv3x3, x.d, wt.d, b.d, y.d, ci, co, h, w, relu));
         cmp(relu ? "conv+bias+relu" : "conv+bias", shape, y, 1e-9);
         rel(y);
     }
@@ -128,7 +129,7 @@ static void conv_ops(int ci, int co, int h, int w)
     cs_backend *bes[2] = { ref, dev };
     for (int k = 0; k < 2; k++) {
         cs_backend *be = bes[k];
-        CHECK_OK(CS_OP(be, conv3x3, ON(be, x), ON(be, wt), ON(be, y), ci, co, h, w));
+        CHECK_OK(CS_OP(be, conv3x3, ON(be, x), ON(be, wt), NULL, ON(be, y), ci, co, h, w, 0));
         CHECK_OK(CS_OP(be, conv3x3_bwd, ON(be, dy), ON(be, wt), ON(be, dx), ci, co, h, w));
     }
     cmp("conv3x3", shape, y, 1e-9);
@@ -360,8 +361,8 @@ static void build_checks(const char *spec)
     cs_backend_params p;
     cs_backend_params_from_env(&p);
     p.device = spec;
-    p.conv = "gemm"; /* the program cache only: no convolution measurement (test_choose.c covers it) */
-    snprintf(p.cache_dir, sizeof p.cache_dir, "%s", dir);
+    p.cl.conv = "gemm"; /* the program cache only: no convolution measurement (test_choose.c covers it) */
+    snprintf(p.cl.cache_dir, sizeof p.cl.cache_dir, "%s", dir);
     cs_backend *a = NULL, *b = NULL;
     CHECK_OK(cs_backend_create("opencl", &p, &a));
     CHECK_OK(cs_backend_create("opencl", &p, &b));
@@ -410,10 +411,10 @@ int main(int argc, char **argv)
             cs_backend_params p;
             cs_backend_params_from_env(&p);
             p.device = spec;
-            p.conv = small ? argv[2] : modes[m].conv;
-            p.band_bytes = (size_t)modes[m].band_mb << 20;
-            p.gram = small && argc > 3 ? argv[3] : modes[m].gram;
-            fprintf(stderr, "  convolution: %s, band cap %d MiB, Gram: %s\n", p.conv, modes[m].band_mb, p.gram);
+            p.cl.conv = small ? argv[2] : modes[m].conv;
+            p.cl.band_bytes = (size_t)modes[m].band_mb << 20;
+            p.cl.gram = small && argc > 3 ? argv[3] : modes[m].gram;
+            fprintf(stderr, "  convolution: %s, band cap %d MiB, Gram: %s\n", p.cl.conv, modes[m].band_mb, p.cl.gram);
             dev_params = p;
             clstyle_status st = cs_backend_create("opencl", &p, &dev);
             CHECK_OK(st);

@@ -20,6 +20,7 @@
  *            history is stored in blocks, and the run descends */
 #include <unistd.h>
 
+#include "cli.h"
 #include "image.h"
 #include "sha256.h"
 #include "st_write.h"

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "backend.h"
-#include "loss.h"
+#include "cli.h"
 #include "testutil.h"
 
 typedef struct {
@@ -93,30 +93,30 @@ int main(int argc, char **argv)
     }
 
     cs_weights w;
-    CHECK_OK(cs_weights_load(wpath, &w));
+    CHECK_OK(cs_weights_load(wpath, NULL, &w));
     cs_options o;
     cs_options_default(&o);
     o.content_weight = fx.alpha; o.style_weight = fx.beta; o.tv_weight = fx.gamma;
     double blend[2];
     int avg = case_options(which, &o, blend);
     cs_net net;
-    cs_loss L;
+    cs_eval L;
     CHECK_OK(cs_net_create(be, &w, avg, &net));
-    cs_loss_image content = { fx.content, fx.w, fx.h }, style[2];
-    for (int k = 0; k < fx.n_styles; k++) style[k] = (cs_loss_image){ fx.style[k], fx.ws[k], fx.hs[k] };
-    CHECK_OK(cs_loss_init(&L, &net, &o, content, style, blend, fx.n_styles));
+    cs_eval_image content = { fx.content, fx.w, fx.h }, style[2];
+    for (int k = 0; k < fx.n_styles; k++) style[k] = (cs_eval_image){ fx.style[k], fx.ws[k], fx.hs[k] };
+    CHECK_OK(cs_options_eval_init(&L, &net, &o, content, style, blend, fx.n_styles));
     size_t n = (size_t)3 * fx.h * fx.w;
     cs_buf *x, *g;
     CHECK_OK(CS_OP(be, alloc, n, &x));
     CHECK_OK(CS_OP(be, alloc, n, &g));
     CHECK_OK(CS_OP(be, upload, x, 0, fx.x, n));
-    CHECK_OK(cs_loss_eval(&L, x, g));
+    CHECK_OK(cs_eval_run(&L, x, g));
     float *grad = malloc(n * sizeof *grad);
     CHECK_OK(CS_OP(be, download, g, 0, grad, n));
 
     double tol = 1e-4;
     struct { const char *name; double got, want; } terms[] = {
-        { "content", L.content, fx.lc }, { "style", L.style, fx.ls }, { "tv", L.tv, fx.ltv }, { "total", L.total, fx.total },
+        { "content", L.terms.content, fx.lc }, { "style", L.terms.style, fx.ls }, { "tv", L.terms.tv, fx.ltv }, { "total", L.terms.total, fx.total },
     };
     for (int i = 0; i < 4; i++) {
         double r = tu_reldiff(terms[i].got, terms[i].want, 1e-12);
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
     free(grad);
     cs_buf_release(be, x);
     cs_buf_release(be, g);
-    cs_loss_free(&L);
+    cs_eval_free(&L);
     cs_net_destroy(&net);
     cs_weights_free(&w);
     cs_backend_destroy(be);

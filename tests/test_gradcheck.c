@@ -3,7 +3,7 @@
  * near ReLU kinks and max-pool ties are masked (where the function is not
  * differentiable the check means nothing). */
 #include "backend.h"
-#include "loss.h"
+#include "cli.h"
 #include "rng.h"
 #include "testutil.h"
 
@@ -48,7 +48,7 @@ static double run_fwd(const float *x, int which)
 {
     size_t nx = (size_t)CI * H * Wd, ny = which == 0 ? (size_t)CO * H * Wd : which == 1 ? nx : (size_t)CI * (H / 2) * (Wd / 2);
     cs_buf *bx = buf_from(x, nx), *by = buf_from(NULL, ny), *bw = buf_from(W, (size_t)CO * CI * 9);
-    if (which == 0) CHECK_OK(CS_OP(be, conv3x3, bx, bw, by, CI, CO, H, Wd));
+    if (which == 0) CHECK_OK(CS_OP(be, conv3x3, bx, bw, NULL, by, CI, CO, H, Wd, 0));
     if (which == 1) { CHECK_OK(CS_OP(be, copy, bx, by, nx)); CHECK_OK(CS_OP(be, bias_relu, by, NULL, CI, H * Wd, 1)); }
     if (which >= 2) CHECK_OK(CS_OP(be, pool, bx, by, CI, H, Wd, which == 3));
     float *y = malloc(ny * sizeof *y);
@@ -197,12 +197,12 @@ static void check_total_loss(void)
     o.content_layers[1] = "conv3_1"; /* a pre-ReLU tap too */
     o.n_content_layers = 2;
     o.style_layer_weights[2] = 0.5;
-    cs_loss L;
-    cs_loss_image ci = { content, wd, h }, st[2] = { { s1, wd, h }, { s2, 16, 22 } };
+    cs_eval L;
+    cs_eval_image ci = { content, wd, h }, st[2] = { { s1, wd, h }, { s2, 16, 22 } };
     double blend[2] = { 0.7, 0.3 };
-    CHECK_OK(cs_loss_init(&L, &net, &o, ci, st, blend, 2));
+    CHECK_OK(cs_options_eval_init(&L, &net, &o, ci, st, blend, 2));
     cs_buf *bx = buf_from(x, n), *bg = buf_from(NULL, n);
-    CHECK_OK(cs_loss_eval(&L, bx, bg));
+    CHECK_OK(cs_eval_run(&L, bx, bg));
     CHECK_OK(CS_OP(be, download, bg, 0, g, n));
     double gmax = 0, worst = 0, gnorm = 0;
     for (size_t i = 0; i < n; i++) { gmax = fmax(gmax, fabs(g[i])); gnorm += (double)g[i] * g[i]; }
@@ -214,8 +214,8 @@ static void check_total_loss(void)
         float t = k ? -3e-3f : 3e-3f;
         for (size_t i = 0; i < n; i++) xp[i] = x[i] + t * (float)(g[i] / gnorm);
         CS_OP(be, upload, bx, 0, xp, n);
-        CHECK_OK(cs_loss_eval(&L, bx, bg));
-        lp[k] = L.total;
+        CHECK_OK(cs_eval_run(&L, bx, bg));
+        lp[k] = L.terms.total;
     }
     double dir = (lp[0] - lp[1]) / 6e-3, dir_err = fabs(dir - gnorm) / gnorm;
     fprintf(stderr, "total loss along the gradient: finite difference %.6g, ||g|| %.6g, rel. error %.2e\n", dir, gnorm, dir_err);
@@ -229,8 +229,8 @@ static void check_total_loss(void)
         for (int k = 0; k < 2; k++) {
             float hh = k ? 5e-3f : 1e-2f, keep = x[i];
             double fp, fm;
-            x[i] = keep + hh; CS_OP(be, upload, bx, 0, x, n); cs_loss_eval(&L, bx, bg); fp = L.total;
-            x[i] = keep - hh; CS_OP(be, upload, bx, 0, x, n); cs_loss_eval(&L, bx, bg); fm = L.total;
+            x[i] = keep + hh; CS_OP(be, upload, bx, 0, x, n); cs_eval_run(&L, bx, bg); fp = L.terms.total;
+            x[i] = keep - hh; CS_OP(be, upload, bx, 0, x, n); cs_eval_run(&L, bx, bg); fm = L.terms.total;
             x[i] = keep;
             fd[k] = (fp - fm) / (2.0 * hh);
         }
@@ -240,11 +240,11 @@ static void check_total_loss(void)
         checked++;
     }
     fprintf(stderr, "total loss %4d elements checked, %3d masked, worst error %.2e of max|grad| (L = %.6g)\n", checked, masked,
-            worst, L.total);
+            worst, L.terms.total);
     CHECK(worst < 2e-2, "total gradient off by %.2e", worst);
     CHECK(checked >= 15, "only %d points checked", checked);
     cs_buf_release(be, bx); cs_buf_release(be, bg);
-    cs_loss_free(&L);
+    cs_eval_free(&L);
     cs_net_destroy(&net);
     cs_weights_free(&w);
     free(content); free(s1); free(s2); free(x); free(g);

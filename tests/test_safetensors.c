@@ -18,7 +18,7 @@ static const char *tmp(const char *name)
 static void expect_fail(const char *file, clstyle_status status, const char *needle)
 {
     cs_weights w;
-    clstyle_status st = cs_weights_load(tmp(file), &w);
+    clstyle_status st = cs_weights_load(tmp(file), NULL, &w);
     CHECK(st == status, "%s: got %s (%s)", file, clstyle_status_str(st), clstyle_last_error());
     CHECK(strstr(clstyle_last_error(), needle) != NULL, "%s: message '%s' lacks '%s'", file, clstyle_last_error(), needle);
 }
@@ -38,7 +38,7 @@ static void test_roundtrip(int depth, int f16, int extra, const char *meta, cons
     cs_weights w, r;
     CHECK_OK(cs_weights_synthetic(depth, 7, &w));
     CHECK(stw_vgg(tmp("ok.safetensors"), &w, f16, extra, meta) == 0, "write");
-    clstyle_status st = cs_weights_load(tmp("ok.safetensors"), &r);
+    clstyle_status st = cs_weights_load(tmp("ok.safetensors"), NULL, &r);
     CHECK_OK(st);
     if (st) return;
     char arch[8];
@@ -175,7 +175,7 @@ int main(void)
     else fprintf(stderr, "note: CLSTYLE_WEIGHTS not readable; the real-weights check is not run\n");
     if (rf) {
         cs_weights r;
-        CHECK_OK(cs_weights_load(real, &r));
+        CHECK_OK(cs_weights_load(real, NULL, &r));
         CHECK(!strcmp(r.arch, "vgg19") && !strcmp(r.input, "rgb255_caffe"), "shared weights: %s %s", r.arch, r.input);
         cs_weights_free(&r);
     }

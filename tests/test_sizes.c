@@ -5,9 +5,9 @@
 #include <stdint.h>
 
 #include "backend.h"
-#include "loss.h"
+#include "cli.h"
 #include "optim.h"
-#include "pieces.h"
+#include "eval_pieces.h"
 #include "testutil.h"
 
 enum { H = 12288, W = 16384 };
@@ -34,11 +34,11 @@ static void pieces(cs_backend *nb, cs_net *net)
     cs_options_default(&o);
     o.content_layers[0] = "relu5_1"; /* its host target is 1.6 GB of untouched memory */
     o.tile = 1024;
-    cs_loss_image content = { NULL, W, H }, style = { NULL, W, H };
+    cs_eval_image content = { NULL, W, H }, style = { NULL, W, H };
     double blend = 1;
-    cs_loss L;
+    cs_eval L;
     size_t before = nb->bytes_in_use;
-    CHECK_OK(cs_loss_init(&L, net, &o, content, &style, &blend, 1));
+    CHECK_OK(cs_options_eval_init(&L, net, &o, content, &style, &blend, 1));
     int halo = L.halo;
     size_t device = nb->bytes_in_use - before;
     fprintf(stderr, "in pieces of 1024 px: halo %d, %d pieces, %.1f MiB on the device, %.1f GiB on the host\n", halo,
@@ -47,15 +47,15 @@ static void pieces(cs_backend *nb, cs_net *net)
     /* Pieces bound the device memory: that of a 1184 px image (3.5 GiB), not of this one (~330 GiB). */
     CHECK(device < ((size_t)4 << 30), "%zu device bytes in pieces", device);
     CHECK(cs_pieces_count(H, W, 1024) == 12 * 16, "piece count");
-    for (int i = 0; i < L.n; i++) {
-        const cs_loss_layer *l = &L.layers[i];
+    for (int i = 0; i < L.terms.n; i++) {
+        const cs_term *l = &L.terms.t[i];
         int s = l->node < 4 ? 1 : l->node < 9 ? 2 : l->node < 18 ? 4 : l->node < 27 ? 8 : 16; /* VGG-19 node -> stride */
         uint64_t m = (uint64_t)(H / s) * (W / s), c = (uint64_t)L.acts.nodes[l->node].c;
         CHECK(l->m == m && l->n == c * m, "layer %s: m %zu n %zu, want %llu %llu", L.acts.nodes[l->node].name, l->m, l->n,
               (unsigned long long)m, (unsigned long long)(c * m));
     }
     CHECK(L.host_bytes >= 4 * 512 * (HW / 256), "host bytes %zu miss the content target", L.host_bytes);
-    cs_loss_free(&L);
+    cs_eval_free(&L);
 }
 
 static void history(cs_backend *nb)
@@ -71,7 +71,7 @@ static void history(cs_backend *nb)
 int main(void)
 {
     cs_backend *nb;
-    CHECK_OK(cs_backend_create("null", NULL, &nb));
+    CHECK_OK(cs_backend_null_create(NULL, &nb));
     cs_weights w;
     CHECK_OK(cs_weights_synthetic(19, 1, &w));
     cs_net net;

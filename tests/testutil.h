@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "backend.h"
+#include "env.h"
+#include "factory.h"
 
 static int tu_failures;
 

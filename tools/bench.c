@@ -19,10 +19,12 @@
 #include <string.h>
 
 #include "backend.h"
+#include "env.h"
+#include "factory.h"
 #include "error.h"
-#include "loss.h"
+#include "cli.h"
 #include "optim.h"
-#include "progress.h"
+#include "clock.h"
 #include "rng.h"
 
 typedef struct {
@@ -46,38 +48,38 @@ static clstyle_status run_one(cs_backend *be, const cs_weights *w, int size, int
     cs_options o;
     cs_options_default(&o);
     cs_net net;
-    cs_loss L;
+    cs_eval L;
     cs_optim *opt = NULL;
     cs_buf *x = NULL, *g = NULL;
     double blend = 1, t0 = cs_now();
     clstyle_status st;
     memset(&L, 0, sizeof L);
     CS_CHECK(cs_net_create(be, w, 0, &net));
-    cs_loss_image ci = { c, W, H }, si = { s, W, H };
-    CS_CHECK(cs_loss_init(&L, &net, &o, ci, &si, &blend, 1));
+    cs_eval_image ci = { c, W, H }, si = { s, W, H };
+    CS_CHECK(cs_options_eval_init(&L, &net, &o, ci, &si, &blend, 1));
     CS_CHECK(cs_optim_create(be, CLSTYLE_LBFGS, n, 100, 1.0, &opt));
     CS_CHECK(CS_OP(be, alloc, n, &x));
     CS_CHECK(CS_OP(be, alloc, n, &g));
     CS_CHECK(CS_OP(be, upload, x, 0, c, n));
-    CS_CHECK(cs_loss_eval(&L, x, g)); /* first evaluation: lazy driver work lands here */
+    CS_CHECK(cs_eval_run(&L, x, g)); /* first evaluation: lazy driver work lands here */
     r->setup_s = cs_now() - t0;
-    r->loss0 = L.total;
-    int prof = profile && !strcmp(be->name, "opencl");
-    if (prof) CS_CHECK(cs_backend_opencl_profile(be, &r->prof)); /* drops the setup's share */
+    r->loss0 = L.terms.total;
+    /* The OpenCL backend answers (dropping the setup's share); the reference has no profile. */
+    int prof = profile && cs_backend_opencl_profile(be, &r->prof) == CLSTYLE_OK;
     double t1 = cs_now();
     for (int i = 0; i < iters; i++) {
         CS_CHECK(cs_optim_step(opt, x, g));
-        CS_CHECK(cs_loss_eval(&L, x, g));
+        CS_CHECK(cs_eval_run(&L, x, g));
     }
     r->ms_per_iter = (cs_now() - t1) * 1e3 / iters;
     if (prof) CS_CHECK(cs_backend_opencl_profile(be, &r->prof));
-    r->loss_end = L.total;
+    r->loss_end = L.terms.total;
     r->peak = be->bytes_peak;
 done:
     cs_buf_release(be, x);
     cs_buf_release(be, g);
     cs_optim_destroy(opt);
-    cs_loss_free(&L);
+    cs_eval_free(&L);
     cs_net_destroy(&net);
     free(c);
     free(s);
@@ -140,12 +142,12 @@ int main(int argc, char **argv)
         }
     }
     if (iters < 1) iters = 1;
-    profile |= params.profile;
-    params.profile = profile;
+    profile |= params.cl.profile;
+    params.cl.profile = profile;
     /* Setup cost of a first run: the program compiled from source. */
     params.device = device;
     cs_backend_params uncached = params;
-    uncached.cache_dir[0] = 0;
+    uncached.cl.cache_dir[0] = 0;
     cs_backend *be = NULL;
     double t0 = cs_now();
     clstyle_status st = cs_backend_create("opencl", &uncached, &be);
@@ -181,7 +183,7 @@ int main(int argc, char **argv)
                 result r = { 0 };
                 /* A fresh backend per run, so the peak is this run's alone (scratch buffers included). */
                 cs_backend_destroy(be);
-                params.conv = convs[v];
+                params.cl.conv = convs[v];
                 if ((st = cs_backend_create("opencl", &params, &be)) != CLSTYLE_OK) break;
                 if ((st = run_one(be, &w, sizes[k], iters, &r)) != CLSTYLE_OK) break;
                 if (ref) snprintf(refcol, sizeof refcol, "%.0f ms (%.1fx)", rr.ms_per_iter, rr.ms_per_iter / r.ms_per_iter);

@@ -17,8 +17,10 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "env.h"
+#include "factory.h"
 #include "error.h"
-#include "progress.h"
+#include "clock.h"
 
 enum { MAX_ALGOS = 8, MAX_REPS = 64 };
 
@@ -77,7 +79,7 @@ static clstyle_status time_one(setup *s, const layer *l, int h, int w, int bwd, 
 {
     double t0 = now();
     if (bwd) CS_TRY(CS_OP(s->be, conv3x3_bwd, s->y, s->wt, s->x, l->ci, l->co, h, w));
-    else CS_TRY(CS_OP(s->be, conv3x3, s->x, s->wt, s->y, l->ci, l->co, h, w));
+    else CS_TRY(CS_OP(s->be, conv3x3, s->x, s->wt, NULL, s->y, l->ci, l->co, h, w, 0));
     double d;
     CS_TRY(CS_OP(s->be, dot, s->x, s->x, 1, &d)); /* a read back: waits for the queue */
     *sec = now() - t0;
@@ -147,7 +149,7 @@ int main(int argc, char **argv)
     cs_backend *bes[MAX_ALGOS] = { NULL };
     clstyle_status st = CLSTYLE_OK;
     for (int a = 0; a < n_algos && st == CLSTYLE_OK; a++) {
-        p.conv = names[a];
+        p.cl.conv = names[a];
         st = cs_backend_create("opencl", &p, &bes[a]);
     }
     if (st == CLSTYLE_OK) {

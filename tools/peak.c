@@ -12,7 +12,7 @@
 
 #include "cl_device.h"
 #include "error.h"
-#include "progress.h"
+#include "clock.h"
 
 enum { CHAINS = 8, LANES = 16 };
 

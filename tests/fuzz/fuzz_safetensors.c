@@ -25,6 +25,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         st_close(&f);
     }
     cs_weights w;
-    if (cs_weights_load(path, &w) == CLSTYLE_OK) cs_weights_free(&w);
+    if (cs_weights_load(path, NULL, &w) == CLSTYLE_OK) cs_weights_free(&w);
     return 0;
 }
