@@ -118,10 +118,29 @@ static void new_options(void)
     usage_error("-c c.png -s s.png -o o.png --content-layers relu4_2,relu4_2:2", "without weights");
 }
 
+/* The library's job and style-set defaults are the command line's: one set of defaults. */
+static void library_defaults(void)
+{
+    cs_options o;
+    clstyle_job_options j;
+    clstyle_styles_options y;
+    cs_options_default(&o);
+    clstyle_job_options_default(&j);
+    clstyle_styles_options_default(&y);
+    CHECK(j.size == o.size && j.iteration_count == o.iterations && j.optimizer == o.optimizer &&
+          j.learning_rate == o.learning_rate && j.lbfgs_history == o.lbfgs_history && j.line_search == o.line_search,
+          "job defaults differ from the command line's");
+    CHECK(j.content_weight == o.content_weight && j.style_weight == o.style_weight && j.tv_weight == o.tv_weight,
+          "loss weights: library %g %g %g, command line %g %g %g", j.content_weight, j.style_weight, j.tv_weight,
+          o.content_weight, o.style_weight, o.tv_weight);
+    CHECK(y.scale == o.style_scale && j.seed == o.seed && j.tile == o.tile, "style scale, seed, tile");
+}
+
 int main(void)
 {
     cs_options o;
     int a;
+    library_defaults();
     CHECK_OK(parse("-c c.png -s s.png -o out.png", &o, &a));
     CHECK(a == 0 && !strcmp(o.content, "c.png") && o.n_styles == 1 && !strcmp(o.output, "out.png"), "basic");
     CHECK(o.size == 512 && o.iterations == 500 && o.optimizer == CLSTYLE_LBFGS && o.lbfgs_history == 100, "defaults");

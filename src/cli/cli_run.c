@@ -36,7 +36,7 @@ typedef struct {
 /* A failure of ours inside a callback: kept, and the job asked to stop. */
 static int fail(cli *c, clstyle_status st)
 {
-    if (st == CLSTYLE_OK) return (int)cs_cli_stop;
+    if (st == CLSTYLE_OK) return 0;
     if (c->failed == CLSTYLE_OK) {
         c->failed = st;
         snprintf(c->why, sizeof c->why, "%s", clstyle_last_error());

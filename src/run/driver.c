@@ -285,6 +285,7 @@ static clstyle_status run_scale(job *j, int s)
     return CLSTYLE_OK;
 }
 
+/* The command line's defaults are these (test_cli checks them against its option table). */
 void clstyle_job_options_default(clstyle_job_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -292,12 +293,12 @@ void clstyle_job_options_default(clstyle_job_options *o)
     o->size = 512;
     o->iteration_count = 500;
     o->optimizer = CLSTYLE_LBFGS;
-    o->learning_rate = 1.0;
+    o->learning_rate = 0.02;
     o->lbfgs_history = 100;
     o->line_search = CLSTYLE_LS_BACKTRACK;
     o->content_weight = 1.0;
     o->style_weight = 10.0;
-    o->tv_weight = 0.0;
+    o->tv_weight = 10.0;
 }
 
 static clstyle_status check_job(const clstyle_job_options *o, const cs_image *content)
