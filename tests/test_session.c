@@ -105,6 +105,13 @@ static clstyle_image *run(clstyle_session *s, clstyle_styles *st, const clstyle_
     return out;
 }
 
+/* Pictures equal to the bit on the reference backend. PoCL is not
+ * bit-reproducible from one OpenCL context to the next in one process
+ * (measured: two sessions one after the other part by ~1e-4 after a few
+ * L-BFGS iterations, the same jobs in one session not at all), so there
+ * the pictures must agree to `opencl_tolerance` (max abs, pixels in [0,1]). */
+static double opencl_tolerance = 0;
+
 static int same(const clstyle_image *a, const clstyle_image *b)
 {
     int w = clstyle_image_width(a), h = clstyle_image_height(a);
@@ -113,10 +120,12 @@ static int same(const clstyle_image *a, const clstyle_image *b)
     float *pa = malloc(n * 4), *pb = malloc(n * 4);
     clstyle_image_to_pixels(a, CLSTYLE_PIXELS_F32, pa, 0);
     clstyle_image_to_pixels(b, CLSTYLE_PIXELS_F32, pb, 0);
-    int eq = !memcmp(pa, pb, n * 4);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)pa[i] - pb[i]));
     free(pa);
     free(pb);
-    return eq;
+    if (worst > 0) fprintf(stderr, "  pictures differ by %.3g at most\n", worst);
+    return worst <= opencl_tolerance;
 }
 
 static void test_reuse(int backend)
@@ -184,6 +193,7 @@ static void *work(void *arg)
 
 static void test_threads(void)
 {
+    opencl_tolerance = 0; /* the reference pair below is compared first, exactly */
     clstyle_image *content = load("tubingen.png"), *style = load("starry_night.png");
     worker seq[2] = { { CLSTYLE_BACKEND_REFERENCE, content, style, { 0 }, 0 }, { CLSTYLE_BACKEND_OPENCL, content, style, { 0 }, 0 } };
     worker par[2] = { seq[0], seq[1] };
@@ -194,6 +204,7 @@ static void test_threads(void)
     for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, work, &par[i]);
     for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
     for (int i = 0; i < 2; i++) {
+        opencl_tolerance = i ? 2e-3 : 0;
         CHECK(seq[i].st == CLSTYLE_OK && par[i].st == CLSTYLE_OK, "backend %d: %s / %s", i, clstyle_status_str(seq[i].st),
               clstyle_status_str(par[i].st));
         for (int k = 0; k < 2; k++) {
@@ -340,6 +351,7 @@ int main(int argc, char **argv)
     }
     examples = argv[3];
     int backend = strcmp(argv[2], "reference") ? CLSTYLE_BACKEND_OPENCL : CLSTYLE_BACKEND_REFERENCE;
+    if (backend == CLSTYLE_BACKEND_OPENCL) opencl_tolerance = 2e-3;
     if (!strcmp(argv[1], "reuse")) test_reuse(backend);
     else if (!strcmp(argv[1], "threads")) test_threads();
     else test_api(backend);
