@@ -12,10 +12,10 @@ trap 'rm -rf "$tmp"' EXIT
 meson install -C "$build" --destdir "$tmp/root" --quiet >/dev/null
 pc=$(dirname "$(find "$tmp/root" -name clstyle.pc | head -n 1)")
 [ -n "$pc" ] || { echo "FAIL: no clstyle.pc installed"; exit 1; }
-# The .pc names the real prefix; --define-prefix moves it to where it was installed.
-export PKG_CONFIG_PATH=$pc
-flags=$(pkg-config --define-prefix --cflags --libs clstyle)
-libdir=$(pkg-config --define-prefix --variable=libdir clstyle)
+# The .pc names the real prefix; the sysroot puts its -I and -L paths where it was installed.
+export PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$tmp/root
+flags=$(pkg-config --cflags --libs clstyle)
+libdir=$(dirname "$pc")
 cc -std=c11 -Wall -Werror "$src/examples/embed.c" $flags -o "$tmp/embed"
 LD_LIBRARY_PATH=$libdir "$tmp/embed" "$CLSTYLE_WEIGHTS" "$examples/starry_night.png" "$tmp/out" \
   "$examples/tubingen.png" "$examples/golden_gate.png" > "$tmp/log"
