@@ -26,6 +26,15 @@ __kernel void affine3(__global const float *x, __global float *y, ulong hw, floa
     y[i] = x[i] * s + o;
 }
 
+/* y = x * m[position] (or y += when add): a mask broadcast over the channels. */
+__kernel void mask_mul(__global const float *x, __global const float *m, __global float *y, ulong hw, int add, ulong n)
+{
+    size_t i = get_global_id(0);
+    if (i >= n) return;
+    float v = x[i] * m[i % hw];
+    y[i] = add ? y[i] + v : v;
+}
+
 __kernel void axpy(float a, __global const float *x, __global float *y, ulong n)
 {
     size_t i = get_global_id(0);

@@ -167,6 +167,15 @@ typedef struct {
     const char *const *layers;   /* NULL = relu1_1 ... relu5_1 */
     const double *layer_weights; /* NULL = 1 each */
     int n_layers;
+    /* Spatial control on the style images (docs/control.md): per image, a
+     * mask (grey levels 0..1, the image's aspect ratio) choosing the
+     * positions its target is computed from; NULL, or a NULL entry: all. */
+    const clstyle_image *const *masks;
+    /* Scale control: per image, the style layers it contributes to (a
+     * subset of `layers`; when `layers` is NULL, their union is the set's
+     * layers); NULL, or a NULL entry: all of the set's layers. */
+    const char *const *const *image_layers;
+    const int *n_image_layers;
 } clstyle_styles_options;
 
 void clstyle_styles_options_default(clstyle_styles_options *o);
@@ -176,6 +185,10 @@ void clstyle_styles_free(clstyle_styles *st);
 /* ---- Jobs ---- */
 
 enum { CLSTYLE_INIT_CONTENT = 0, CLSTYLE_INIT_RANDOM = 1, CLSTYLE_INIT_IMAGE = 2 };
+/* Colour control (docs/control.md): the style's colours; the content's put
+ * back afterwards (original_colors); luminance-only transfer; the style
+ * images' colours matched to the content's first. */
+enum { CLSTYLE_COLORS_STYLE = 0, CLSTYLE_COLORS_CONTENT = 1, CLSTYLE_COLORS_LUMINANCE = 2, CLSTYLE_COLORS_HISTOGRAM = 3 };
 
 typedef struct {
     size_t struct_size;
@@ -200,6 +213,12 @@ typedef struct {
     int picture_every;           /* EVAL events carry the picture every N iterations (0: never) */
     clstyle_callback callback;   /* NULL: the session's */
     void *user;
+    /* Spatial control: per style of the set, in its order, its region of
+     * the content (grey levels 0..1, the content's aspect ratio; soft edges
+     * allowed); NULL = every style everywhere (docs/control.md). */
+    const clstyle_image *const *style_masks;
+    int n_style_masks;
+    int colors;                  /* CLSTYLE_COLORS_*; original_colors = 1 means CLSTYLE_COLORS_CONTENT */
 } clstyle_job_options;
 
 void clstyle_job_options_default(clstyle_job_options *o);

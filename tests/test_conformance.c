@@ -287,7 +287,15 @@ static void vector_ops(size_t n, int hw)
         pair a = mk(NULL, n);
         for (int k = 0; k < 2; k++) CHECK_OK(CS_OP(bes[k], affine, ON(bes[k], x), ON(bes[k], a), 3, hw, s, o));
         cmp("affine", shape, a, 1e-12);
-        rel(a);
+        /* A mask broadcast over 3 channels: set, then accumulated (in place for the set). */
+        pair mm = mk_rand(hw, 1.0f);
+        for (int k = 0; k < 2; k++) {
+            CHECK_OK(CS_OP(bes[k], copy, ON(bes[k], x), ON(bes[k], a), n));
+            CHECK_OK(CS_OP(bes[k], mask_mul, ON(bes[k], a), ON(bes[k], mm), ON(bes[k], a), 3, hw, 0));
+            CHECK_OK(CS_OP(bes[k], mask_mul, ON(bes[k], x), ON(bes[k], mm), ON(bes[k], a), 3, hw, 1));
+        }
+        cmp("mask_mul", shape, a, 1e-12);
+        rel(a); rel(mm);
     }
     rel(x); rel(y); rel(m); rel(v); rel(z);
 }

@@ -4,6 +4,7 @@
  * differentiable the check means nothing). */
 #include "backend.h"
 #include "cli.h"
+#include "eval.h"
 #include "rng.h"
 #include "testutil.h"
 
@@ -179,8 +180,40 @@ static void check_op(const op_case *c)
     free(g);
 }
 
-/* The whole loss (content + 2 styles + TV) on a random VGG-16 at 20x18. */
-static void check_total_loss(void)
+/* Soft masks for the masked check: style 1 on the top (a ramp), style 2 on the rest; style 2's image masked to its left. */
+static void soft_masks(int h, int wd, float *top, float *rest, float *left, int sh, int sw)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < wd; x++) {
+            float v = y < 6 ? 1.0f : y >= 14 ? 0.0f : (float)(14 - y) / 8.0f;
+            top[y * wd + x] = v;
+            rest[y * wd + x] = 1.0f - v;
+        }
+    for (int y = 0; y < sh; y++)
+        for (int x = 0; x < sw; x++) left[y * sw + x] = x < sw / 2 ? 1.0f : 0.25f;
+}
+
+/* The evaluator of the check: plain, or with content masks, a style mask and per-style layers (spatial and scale control). */
+static void eval_init(cs_eval *L, cs_net *net, const cs_options *o, cs_eval_image ci, const cs_eval_image *st, const double *blend,
+                      int masked)
+{
+    static float top[20 * 18], rest[20 * 18], left[22 * 16];
+    if (!masked) {
+        CHECK_OK(cs_options_eval_init(L, net, o, ci, st, blend, 2));
+        return;
+    }
+    soft_masks(20, 18, top, rest, left, 22, 16);
+    const float *regions[2] = { top, rest }, *smasks[2] = { NULL, left };
+    unsigned layers[2] = { 0x07, 0x1c };
+    cs_loss_spec spec;
+    cs_options_loss_spec(o, &spec);
+    cs_eval_input in = { ci, st, blend, 2, NULL, 0, regions, smasks, layers };
+    CHECK_OK(cs_eval_init(L, net, &spec, &in));
+}
+
+/* The whole loss (content + 2 styles + TV) on a random VGG-16 at 20x18,
+ * plain or masked (guided Gram matrices, SPEC "Masks"). */
+static void check_total_loss(int with_masks)
 {
     cs_weights w;
     CHECK_OK(cs_weights_synthetic(16, 11, &w));
@@ -200,7 +233,8 @@ static void check_total_loss(void)
     cs_eval L;
     cs_eval_image ci = { content, wd, h }, st[2] = { { s1, wd, h }, { s2, 16, 22 } };
     double blend[2] = { 0.7, 0.3 };
-    CHECK_OK(cs_options_eval_init(&L, &net, &o, ci, st, blend, 2));
+    eval_init(&L, &net, &o, ci, st, blend, with_masks);
+    fprintf(stderr, "%s loss:\n", with_masks ? "masked" : "plain");
     cs_buf *bx = buf_from(x, n), *bg = buf_from(NULL, n);
     CHECK_OK(cs_eval_run(&L, bx, bg));
     CHECK_OK(CS_OP(be, download, bg, 0, g, n));
@@ -266,7 +300,8 @@ int main(void)
         { "tv", (size_t)CI * H * Wd, 0, f_tv, g_tv, NULL },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_op(&cases[i]);
-    check_total_loss();
+    check_total_loss(0);
+    check_total_loss(1);
     cs_backend_destroy(be);
     return tu_done("gradcheck");
 }

@@ -61,6 +61,10 @@ typedef struct cs_backend_ops {
     clstyle_status (*tv)(cs_backend *be, cs_buf *x, int c, int h, int w, float gscale, cs_buf *grad, double *val);
     /* y (c,hw) = x * s[c] + o[c]; preprocessing (and, with o = 0, its backward). */
     clstyle_status (*affine)(cs_backend *be, cs_buf *x, cs_buf *y, int c, int hw, const float *s, const float *o);
+    /* y (c,hw) = x * m[position] (add: y += x * m[position]), m (hw) broadcast
+     * over the channels: a mask on a feature map (spatial control). x may be y
+     * when not adding. */
+    clstyle_status (*mask_mul)(cs_backend *be, cs_buf *x, cs_buf *m, cs_buf *y, int c, size_t hw, int add);
 
     /* dst (c,h,w) = window win of src (c,H,W). */
     clstyle_status (*crop)(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst);

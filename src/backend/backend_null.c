@@ -57,6 +57,7 @@ NOP(nb_gram_bwd, cs_buf *dg, cs_buf *f, cs_buf *df, int c, int m)
 NOP(nb_affine, cs_buf *x, cs_buf *y, int c, int hw, const float *s, const float *o)
 NOP(nb_axpy, float a, cs_buf *x, cs_buf *y, size_t n)
 NOP(nb_scale, float a, cs_buf *x, size_t n)
+NOP(nb_mask_mul, cs_buf *x, cs_buf *m, cs_buf *y, int c, size_t hw, int add)
 NOP(nb_copy, cs_buf *s, cs_buf *d, size_t n)
 NOP(nb_copy_at, cs_buf *s, cs_buf *d, size_t off, size_t n)
 NOP(nb_window, cs_buf *s, cs_window win, cs_buf *d)
@@ -173,7 +174,7 @@ static void nb_destroy(cs_backend *be) { free(be); }
 static const cs_backend_ops null_ops = {
     .destroy = nb_destroy, .alloc = nb_alloc, .release = nb_release, .upload = nb_upload, .download = nb_download,
     .conv3x3 = nb_conv_fwd, .conv3x3_bwd = nb_conv_bwd, .bias_relu = nb_bias_relu, .relu_bwd = nb_relu_bwd, .pool = nb_pool,
-    .pool_bwd = nb_pool_bwd, .gram = nb_gram, .gram_bwd = nb_gram_bwd, .sqdiff = nb_sqdiff, .tv = nb_tv, .affine = nb_affine,
+    .pool_bwd = nb_pool_bwd, .gram = nb_gram, .gram_bwd = nb_gram_bwd, .sqdiff = nb_sqdiff, .tv = nb_tv, .affine = nb_affine, .mask_mul = nb_mask_mul,
     .dot = nb_dot, .asum = nb_asum, .axpy = nb_axpy, .scale = nb_scale, .copy = nb_copy, .copy_at = nb_copy_at,
     .multi_dot = nb_multi_dot, .combine = nb_combine, .fill = nb_fill, .adam = nb_adam, .finish = nb_finish,
     .crop = nb_window, .paste_add = nb_window,

@@ -263,6 +263,18 @@ static clstyle_status ref_affine(cs_backend *be, cs_buf *xb, cs_buf *yb, int c, 
     return CLSTYLE_OK;
 }
 
+static clstyle_status ref_mask_mul(cs_backend *be, cs_buf *xb, cs_buf *mb, cs_buf *yb, int c, size_t hw, int add)
+{
+    (void)be;
+    for (int ch = 0; ch < c; ch++)
+        for (size_t i = 0; i < hw; i++) {
+            size_t k = (size_t)ch * hw + i;
+            float v = P(xb)[k] * P(mb)[i];
+            P(yb)[k] = add ? P(yb)[k] + v : v;
+        }
+    return CLSTYLE_OK;
+}
+
 /* Row r of channel ch of the window, as an offset into the (c,H,W) buffer. */
 static size_t window_row(cs_window win, size_t ch, size_t r) { return (ch * win.H + win.y0 + r) * win.W + win.x0; }
 
@@ -391,7 +403,7 @@ static const cs_backend_ops ref_ops = {
     .upload = ref_upload, .download = ref_download,
     .conv3x3 = ref_conv3x3, .conv3x3_bwd = ref_conv3x3_bwd, .bias_relu = ref_bias_relu,
     .relu_bwd = ref_relu_bwd, .pool = ref_pool, .pool_bwd = ref_pool_bwd,
-    .gram = ref_gram, .gram_bwd = ref_gram_bwd, .sqdiff = ref_sqdiff, .tv = ref_tv, .affine = ref_affine,
+    .gram = ref_gram, .gram_bwd = ref_gram_bwd, .sqdiff = ref_sqdiff, .tv = ref_tv, .affine = ref_affine, .mask_mul = ref_mask_mul,
     .dot = ref_dot, .asum = ref_asum, .axpy = ref_axpy, .scale = ref_scale, .copy = ref_copy,
     .fill = ref_fill, .adam = ref_adam, .copy_at = ref_copy_at, .multi_dot = ref_multi_dot, .combine = ref_combine,
     .crop = ref_crop, .paste_add = ref_paste_add, .finish = ref_finish,

@@ -405,7 +405,7 @@ clstyle_status cs_parse_args(int argc, char **argv, cs_options *o, int *action)
 void cs_options_loss_spec(const cs_options *o, cs_loss_spec *spec)
 {
     *spec = (cs_loss_spec){ o->content_layers, o->n_content_layers, o->style_layers, o->style_layer_weights, o->n_style_layers,
-                            o->content_weight, o->style_weight, o->tv_weight };
+                            o->content_weight, o->style_weight, o->tv_weight, 0, NULL };
 }
 
 clstyle_status cs_options_eval_init(cs_eval *E, cs_net *net, const cs_options *o, cs_eval_image content,
@@ -413,6 +413,6 @@ clstyle_status cs_options_eval_init(cs_eval *E, cs_net *net, const cs_options *o
 {
     cs_loss_spec spec;
     cs_options_loss_spec(o, &spec);
-    cs_eval_input in = { content, styles, blend, n_styles, NULL, o->tile };
+    cs_eval_input in = { content, styles, blend, n_styles, NULL, o->tile, NULL, NULL, NULL };
     return cs_eval_init(E, net, &spec, &in);
 }

@@ -109,28 +109,100 @@ static clstyle_status each_interior(cs_eval *E, source src, int style, interior_
     return CLSTYLE_OK;
 }
 
-/* Where add_gram accumulates: the targets (weighted by the blend) or the generated image's Gram. */
-typedef struct { double weight; int into_target; } gram_sink;
+/* Where add_gram accumulates: the targets of one style (weighted by its
+ * blend, its group, the layers it names, its mask per term or NULL) or the
+ * generated image's Gram of every group (masks: the groups' own). */
+typedef struct {
+    double weight;
+    int into_target, group;
+    unsigned layers;
+    cs_buf **masks;
+} gram_sink;
 
-/* The piece's interior Gram, normalized by its own positions, scaled by its
- * share of the whole image's positions and added into the term's sum. */
-static clstyle_status add_gram(cs_eval *E, int i, source src, piece p, cs_window fw, void *ctx)
+/* Window (y0, x0, h, w) of piece p's interior at a layer of stride s, in a
+ * one-channel map of the whole image's H x W there: where its mask lies. */
+static cs_window mask_window(source src, piece p, cs_window fw, int s)
 {
-    const gram_sink *g = ctx;
-    cs_term *t = &E->terms.t[i];
-    (void)p;
-    int s = cs_terms_stride(E->acts.net->host, t->node);
-    size_t m = fw.h * fw.w, m_all = (size_t)(src.h / s) * (size_t)(src.w / s), cc = fw.c * fw.c;
-    CS_TRY(CS_OP(E->terms.be, gram, E->fwin, t->dgram, (int)fw.c, (int)m));
-    return CS_OP(E->terms.be, axpy, (float)(g->weight * (double)m / (double)m_all), t->dgram,
-                 g->into_target ? t->gram_target : t->gram, cc);
+    return (cs_window){ 1, (size_t)(src.h / s), (size_t)(src.w / s), (size_t)(p.in.y0 / s), (size_t)(p.in.x0 / s), fw.h, fw.w };
 }
 
-/* Adds weight * (the Gram matrices of src) into each style term's targets or Gram. */
-static clstyle_status add_grams(cs_eval *E, source src, double weight, int into_target)
+/* The piece's interior Gram of group g (its features masked by `mask`
+ * unless NULL), normalized by its own positions, scaled by its share of the
+ * whole image's positions and added into the group's target or Gram. */
+static clstyle_status add_group_gram(cs_eval *E, int i, int g, cs_buf *mask, source src, piece p, cs_window fw,
+                                     const gram_sink *k)
 {
-    gram_sink g = { weight, into_target };
-    return each_interior(E, src, 1, add_gram, &g);
+    cs_term *t = &E->terms.t[i];
+    cs_backend *be = E->terms.be;
+    size_t m = fw.h * fw.w, m_all = (size_t)(src.h / t->stride) * (size_t)(src.w / t->stride), cc = fw.c * fw.c;
+    cs_buf *f = E->fwin;
+    if (mask) {
+        CS_TRY(CS_OP(be, crop, mask, mask_window(src, p, fw, t->stride), E->mwin));
+        CS_TRY(CS_OP(be, mask_mul, E->fwin, E->mwin, E->dwin, (int)fw.c, m, 0));
+        f = E->dwin;
+    }
+    CS_TRY(CS_OP(be, gram, f, t->g[g].dgram, (int)fw.c, (int)m));
+    return CS_OP(be, axpy, (float)(k->weight * (double)m / (double)m_all), t->g[g].dgram,
+                 k->into_target ? t->g[g].target : t->g[g].gram, cc);
+}
+
+static clstyle_status add_gram(cs_eval *E, int i, source src, piece p, cs_window fw, void *ctx)
+{
+    const gram_sink *k = ctx;
+    cs_term *t = &E->terms.t[i];
+    if (k->into_target)
+        return t->g[k->group].on && cs_term_names(t, k->layers)
+                   ? add_group_gram(E, i, k->group, k->masks ? k->masks[i] : NULL, src, p, fw, k)
+                   : CLSTYLE_OK;
+    for (int g = 0; g < E->terms.n_groups; g++)
+        if (t->g[g].on && !t->g[g].empty) CS_TRY(add_group_gram(E, i, g, t->g[g].mask, src, p, fw, k));
+    return CLSTYLE_OK;
+}
+
+/* Adds the Gram matrices of the generated image into each group's Gram. */
+static clstyle_status add_grams(cs_eval *E, source src)
+{
+    gram_sink k = { 1.0, 0, 0, ~0u, NULL };
+    return each_interior(E, src, 1, add_gram, &k);
+}
+
+/* Style k's mask on its image, pooled to each style layer it names, on the device (masks[i] per term). */
+static clstyle_status style_masks(cs_eval *E, const cs_eval_input *in, int k, cs_buf **masks)
+{
+    cs_terms *T = &E->terms;
+    const cs_eval_image *im = &in->styles[k];
+    for (int i = 0; i < T->n; i++) {
+        const cs_term *t = &T->t[i];
+        size_t m = (size_t)(im->h / t->stride) * (size_t)(im->w / t->stride);
+        double ss;
+        if (!t->g[cs_style_group(in, k)].on || !cs_term_names(t, cs_style_layers(in, k))) continue;
+        CS_TRY(CS_OP(T->be, alloc, m ? m : 1, &masks[i]));
+        if (!im->pixels) continue; /* sizing */
+        float *host = malloc((m ? m : 1) * sizeof *host);
+        if (!host) return cs_fail(CLSTYLE_ERR_NOMEM, "out of host memory for a style mask (%zu floats)", m);
+        cs_mask_for_layer(in->style_masks[k], im->h, im->w, t->stride, host, &ss);
+        clstyle_status st = CS_OP(T->be, upload, masks[i], 0, host, m);
+        free(host);
+        CS_TRY(st);
+    }
+    return CLSTYLE_OK;
+}
+
+/* Adds b_k G(s_k) (guided by its mask, if any) into the targets of style k's group. */
+static clstyle_status style_target(cs_eval *E, const cs_eval_input *in, int k)
+{
+    cs_buf *masks[2 * CS_MAX_LAYERS] = { 0 };
+    const cs_eval_image *im = &in->styles[k];
+    gram_sink sink = { in->blend[k], 1, cs_style_group(in, k), cs_style_layers(in, k), NULL };
+    clstyle_status st = CLSTYLE_OK;
+    if (in->style_masks && in->style_masks[k]) {
+        st = style_masks(E, in, k, masks);
+        sink.masks = masks;
+    }
+    if (st == CLSTYLE_OK) st = each_interior(E, (source){ NULL, im->pixels, im->h, im->w }, 1, add_gram, &sink);
+    for (int i = 0; i < E->terms.n; i++) cs_buf_release(E->terms.be, masks[i]);
+    cs_terms_add_blend(&E->terms, sink.group, sink.layers, in->blend[k]);
+    return st;
 }
 
 /* The interior's features, into term i's host content target. */
@@ -144,16 +216,18 @@ static clstyle_status keep_target(cs_eval *E, int i, source src, piece p, cs_win
     return CLSTYLE_OK;
 }
 
-/* The largest interior feature map of any term (content only: for twin),
- * in any image (the activations are as large as the largest window). */
-static size_t largest_interior(const cs_eval *E, int content_only)
+/* The largest interior feature map of any term (content only: for twin;
+ * positions: of one channel, for a mask), in any image (the activations
+ * are as large as the largest window). */
+enum { ANY, CONTENT_ONLY, POSITIONS };
+static size_t largest_interior(const cs_eval *E, int what)
 {
     size_t most = 0;
     for (int i = 0; i < E->terms.n; i++) {
         const cs_term *t = &E->terms.t[i];
-        if (content_only && !t->is_content) continue;
+        if (what == CONTENT_ONLY && !t->is_content) continue;
         int s = cs_terms_stride(E->acts.net->host, t->node);
-        size_t n = t->c * (size_t)imin(E->tile / s, E->acts.h / s) * (size_t)imin(E->tile / s, E->acts.w / s);
+        size_t n = (what == POSITIONS ? 1 : t->c) * (size_t)imin(E->tile / s, E->acts.h / s) * (size_t)imin(E->tile / s, E->acts.w / s);
         if (n > most) most = n;
     }
     return most;
@@ -162,14 +236,18 @@ static size_t largest_interior(const cs_eval *E, int content_only)
 /* Scratch for the pieces, sized for the largest: a piece of any image
  * (3 x the activations' size) and a layer's interior features, on the device
  * and, for host images and the content targets, on the host. */
-static clstyle_status alloc_scratch(cs_eval *E)
+static clstyle_status alloc_scratch(cs_eval *E, const cs_eval_input *in)
 {
     cs_backend *be = E->terms.be;
-    size_t px = (size_t)3 * E->acts.h * E->acts.w, feat = largest_interior(E, 0), target = largest_interior(E, 1);
+    size_t px = (size_t)3 * E->acts.h * E->acts.w, feat = largest_interior(E, ANY), target = largest_interior(E, CONTENT_ONLY);
     CS_TRY(CS_OP(be, alloc, px, &E->piece));
     CS_TRY(CS_OP(be, alloc, feat, &E->fwin));
     CS_TRY(CS_OP(be, alloc, feat, &E->dwin));
     if (target) CS_TRY(CS_OP(be, alloc, target, &E->twin));
+    int style_masked = 0;
+    for (int k = 0; k < in->n_styles && in->style_masks && !in->targets; k++) style_masked |= in->style_masks[k] != NULL;
+    if (in->content_masks || style_masked) CS_TRY(CS_OP(be, alloc, largest_interior(E, POSITIONS), &E->mwin));
+    if (in->content_masks) CS_TRY(CS_OP(be, alloc, feat, &E->gwin));
     size_t host = px > feat ? px : feat;
     E->host_bytes += host * sizeof(float);
     E->host_piece = calloc(host, sizeof(float));
@@ -213,9 +291,8 @@ static clstyle_status pieces_init(cs_eval *E, cs_net *net, const cs_eval_input *
     CS_TRY(cs_acts_create(net, r.h, r.w, T->last, T->tapped, &E->acts));
     CS_TRY(cs_terms_alloc(T, net->host, E->h, E->w));
     CS_TRY(content_arrays(E));
-    CS_TRY(alloc_scratch(E));
-    for (int k = 0; k < in->n_styles && !in->targets; k++)
-        CS_TRY(add_grams(E, (source){ NULL, in->styles[k].pixels, in->styles[k].h, in->styles[k].w }, in->blend[k], 1));
+    CS_TRY(alloc_scratch(E, in));
+    for (int k = 0; k < in->n_styles && !in->targets; k++) CS_TRY(style_target(E, in, k));
     if (!in->content.pixels) return CLSTYLE_OK; /* sizing only: the style targets ran every piece */
     CS_TRY(each_interior(E, (source){ NULL, in->content.pixels, E->h, E->w }, 0, keep_target, NULL));
     for (int i = 0; i < T->n; i++)
@@ -252,6 +329,26 @@ static clstyle_status content_grad(cs_eval *E, int i, piece p, cs_window fw, dou
     return CS_OP(E->terms.be, sqdiff, E->fwin, E->twin, n, cs_terms_content_scale(&E->terms, t), E->dwin, sum);
 }
 
+/* Group g's style gradient at the piece's interior, into E->dwin. gram_bwd
+ * normalizes by this piece's positions; the Gram is the whole image's. A
+ * mask's gradient is (dG f) m^2 (eval_whole.c), through E->gwin. */
+static clstyle_status group_grad(cs_eval *E, const cs_term *t, int g, piece p, cs_window fw)
+{
+    cs_backend *be = E->terms.be;
+    const cs_group_term *q = &t->g[g];
+    size_t m = fw.h * fw.w, n = fw.c * m;
+    float share = (float)((double)m / (double)t->m);
+    if (!q->mask) {
+        CS_TRY(CS_OP(be, gram_bwd, q->dgram, E->fwin, E->dwin, (int)fw.c, (int)m));
+        return CS_OP(be, scale, share, E->dwin, n); /* the only group: dwin held nothing else */
+    }
+    CS_TRY(CS_OP(be, fill, E->gwin, 0.0f, n));
+    CS_TRY(CS_OP(be, gram_bwd, q->dgram, E->fwin, E->gwin, (int)fw.c, (int)m));
+    CS_TRY(CS_OP(be, scale, share, E->gwin, n));
+    CS_TRY(CS_OP(be, crop, q->mask2, mask_window((source){ NULL, NULL, E->h, E->w }, p, fw, t->stride), E->mwin));
+    return CS_OP(be, mask_mul, E->gwin, E->mwin, E->dwin, (int)fw.c, m, 1);
+}
+
 static clstyle_status piece_grads(void *ctx, int node, cs_buf *grad)
 {
     piece_ctx *pc = ctx;
@@ -265,11 +362,8 @@ static clstyle_status piece_grads(void *ctx, int node, cs_buf *grad)
         if (m == 0) continue;
         CS_TRY(CS_OP(be, crop, E->acts.nodes[node].out, fw, E->fwin));
         CS_TRY(CS_OP(be, fill, E->dwin, 0.0f, n));
-        if (t->is_style) {
-            /* gram_bwd normalizes by this piece's positions; the Gram is the whole image's. */
-            CS_TRY(CS_OP(be, gram_bwd, t->dgram, E->fwin, E->dwin, (int)fw.c, (int)m));
-            CS_TRY(CS_OP(be, scale, (float)((double)m / (double)t->m), E->dwin, n));
-        }
+        for (int g = 0; g < E->terms.n_groups; g++)
+            if (t->g[g].on && !t->g[g].empty) CS_TRY(group_grad(E, t, g, pc->p, fw));
         if (t->is_content) CS_TRY(content_grad(E, i, pc->p, fw, &pc->sums[i]));
         CS_TRY(CS_OP(be, paste_add, E->dwin, fw, grad));
     }
@@ -297,11 +391,13 @@ static clstyle_status pieces_run(cs_eval *E, cs_buf *x, cs_buf *grad)
 {
     cs_terms *T = &E->terms;
     for (int i = 0; i < T->n; i++)
-        if (T->t[i].is_style) CS_TRY(CS_OP(T->be, fill, T->t[i].gram, 0.0f, T->t[i].c * T->t[i].c));
+        for (int g = 0; g < T->n_groups; g++)
+            if (T->t[i].g[g].on) CS_TRY(CS_OP(T->be, fill, T->t[i].g[g].gram, 0.0f, T->t[i].c * T->t[i].c));
     /* Pass 1: the whole image's Gram matrices, then their loss and its gradient dG. */
-    CS_TRY(add_grams(E, (source){ x, NULL, E->h, E->w }, 1.0, 0));
+    CS_TRY(add_grams(E, (source){ x, NULL, E->h, E->w }));
     for (int i = 0; i < T->n; i++)
-        if (T->t[i].is_style) CS_TRY(cs_terms_style_dg(T, &T->t[i]));
+        for (int g = 0; g < T->n_groups; g++)
+            if (T->t[i].g[g].on && !T->t[i].g[g].empty) CS_TRY(cs_terms_style_dg(T, &T->t[i], g));
     /* Pass 2: every piece forward and backward. */
     CS_TRY(CS_OP(T->be, fill, grad, 0.0f, (size_t)3 * E->h * E->w));
     int count = cs_pieces_count(E->h, E->w, E->tile);

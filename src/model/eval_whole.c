@@ -1,5 +1,7 @@
 #include "eval_whole.h"
 
+#include <stdlib.h>
+
 #include "error.h"
 
 /* Uploads an image and runs it forward through activations a. */
@@ -15,20 +17,57 @@ done:
     return st;
 }
 
-/* Adds b G_l(s) to each A_l (G_l(s) passes through the term's own G buffer). */
-static clstyle_status add_style(cs_terms *T, const cs_acts *a, double b)
+/* The features f (c,m) of a style image masked by its style mask at this
+ * layer (pooled and scaled: the guided Gram's normalization) into *out. */
+static clstyle_status mask_style(cs_backend *be, const cs_term *t, cs_buf *f, int c, int h, int w, cs_eval_image mask,
+                                 cs_buf **out)
 {
+    size_t m = (size_t)h * w;
+    cs_buf *mb = NULL;
+    float *host = malloc((m ? m : 1) * sizeof *host);
+    double ss;
+    clstyle_status st;
+    if (!host) return cs_fail(CLSTYLE_ERR_NOMEM, "out of host memory for a style mask (%zu floats)", m);
+    if (mask.pixels) cs_mask_for_layer(mask.pixels, mask.h, mask.w, t->stride, host, &ss);
+    CS_CHECK(CS_OP(be, alloc, m, &mb));
+    CS_CHECK(CS_OP(be, alloc, (size_t)c * m, out));
+    if (mask.pixels) CS_CHECK(CS_OP(be, upload, mb, 0, host, m));
+    CS_CHECK(CS_OP(be, mask_mul, f, mb, *out, c, m, 0));
+done:
+    cs_buf_release(be, mb);
+    free(host);
+    return st;
+}
+
+/* Adds b G_l^g(s) to the targets A_l^g of style k's group at the layers it
+ * names (G passes through the group's own G buffer); with a style mask, the
+ * guided Gram of the masked positions. */
+static clstyle_status add_style(cs_terms *T, const cs_acts *a, const cs_eval_input *in, int k)
+{
+    int g = cs_style_group(in, k);
+    unsigned layers = cs_style_layers(in, k);
+    const float *smask = in->style_masks ? in->style_masks[k] : NULL;
     for (int i = 0; i < T->n; i++) {
         cs_term *t = &T->t[i];
         const cs_node *nd = &a->nodes[t->node];
-        if (!t->is_style) continue;
-        CS_TRY(CS_OP(T->be, gram, nd->out, t->gram, nd->c, nd->h * nd->w));
-        CS_TRY(CS_OP(T->be, axpy, (float)b, t->gram, t->gram_target, t->c * t->c));
+        cs_buf *f = nd->out, *masked = NULL;
+        if (!t->g[g].on || !cs_term_names(t, layers)) continue;
+        if (smask) {
+            cs_eval_image mk = { in->styles[k].pixels ? smask : NULL, in->styles[k].w, in->styles[k].h };
+            CS_TRY(mask_style(T->be, t, f, nd->c, nd->h, nd->w, mk, &masked));
+            f = masked;
+        }
+        clstyle_status st = CS_OP(T->be, gram, f, t->g[g].gram, nd->c, nd->h * nd->w);
+        cs_buf_release(T->be, masked);
+        CS_TRY(st);
+        CS_TRY(CS_OP(T->be, axpy, (float)in->blend[k], t->g[g].gram, t->g[g].target, t->c * t->c));
     }
+    cs_terms_add_blend(T, g, layers, in->blend[k]);
     return CLSTYLE_OK;
 }
 
-/* A_l = sum_k b_k G_l(s_k); each style image has its own size and its own
+/* A_l^g = sum_k b_k G_l(s_k) over group g's styles naming layer l (divided by
+ * their weights later); each style image has its own size and its own
  * temporary activations, made before the generated image's to lower the peak. */
 static clstyle_status style_targets(cs_eval *E, cs_net *net, const cs_eval_input *in)
 {
@@ -36,11 +75,20 @@ static clstyle_status style_targets(cs_eval *E, cs_net *net, const cs_eval_input
         cs_acts a;
         CS_TRY(cs_acts_create(net, in->styles[k].h, in->styles[k].w, E->terms.last, E->terms.tapped, &a));
         clstyle_status st = forward_image(net->be, &a, in->styles[k]);
-        if (st == CLSTYLE_OK) st = add_style(&E->terms, &a, in->blend[k]);
+        if (st == CLSTYLE_OK) st = add_style(&E->terms, &a, in, k);
         cs_acts_destroy(&a);
         CS_TRY(st);
     }
     return CLSTYLE_OK;
+}
+
+/* With content masks: scratch for one style layer's masked features. */
+static clstyle_status mask_scratch(cs_eval *E)
+{
+    size_t most = 0;
+    for (int i = 0; i < E->terms.n; i++)
+        if (E->terms.t[i].is_style && E->terms.t[i].n > most) most = E->terms.t[i].n;
+    return most ? CS_OP(E->terms.be, alloc, most, &E->mfeat) : CLSTYLE_OK;
 }
 
 /* F_l(c) of each content term, computed in the generated image's own activations (same size). */
@@ -64,8 +112,30 @@ static clstyle_status whole_init(cs_eval *E, cs_net *net, const cs_eval_input *i
 {
     CS_TRY(cs_terms_alloc(&E->terms, net->host, E->h, E->w));
     if (!in->targets) CS_TRY(style_targets(E, net, in));
+    if (in->content_masks) CS_TRY(mask_scratch(E));
     CS_TRY(cs_acts_create(net, E->h, E->w, E->terms.last, E->terms.tapped, &E->acts));
     return content_targets(E, in->content);
+}
+
+/* Group g's style term at t: G^g(f), its dG, and the gradient into grad.
+ * Masked: G = (f m)(f m)^T with the mask scaled (cs_mask_for_layer), so
+ * df = (dG f) m^2 through the plain Gram ops and one scratch buffer. */
+static clstyle_status group_grad(cs_eval *E, cs_term *t, int g, cs_buf *f, cs_buf *grad)
+{
+    cs_terms *T = &E->terms;
+    cs_group_term *q = &t->g[g];
+    int c = (int)t->c;
+    if (!q->mask) {
+        CS_TRY(CS_OP(T->be, gram, f, q->gram, c, (int)t->m));
+        CS_TRY(cs_terms_style_dg(T, t, g));
+        return CS_OP(T->be, gram_bwd, q->dgram, f, grad, c, (int)t->m);
+    }
+    CS_TRY(CS_OP(T->be, mask_mul, f, q->mask, E->mfeat, c, t->m, 0));
+    CS_TRY(CS_OP(T->be, gram, E->mfeat, q->gram, c, (int)t->m));
+    CS_TRY(cs_terms_style_dg(T, t, g));
+    CS_TRY(CS_OP(T->be, fill, E->mfeat, 0.0f, t->n));
+    CS_TRY(CS_OP(T->be, gram_bwd, q->dgram, f, E->mfeat, c, (int)t->m));
+    return CS_OP(T->be, mask_mul, E->mfeat, q->mask2, grad, c, t->m, 1);
 }
 
 /* The backward hook: adds the gradients of the terms read at `node` into grad. */
@@ -79,11 +149,8 @@ static clstyle_status layer_grads(void *ctx, int node, cs_buf *grad)
         if (t->node != node) continue;
         if (t->is_content)
             CS_TRY(CS_OP(T->be, sqdiff, f, E->content_dev[i], t->n, cs_terms_content_scale(T, t), grad, &t->content_sum));
-        if (t->is_style) {
-            CS_TRY(CS_OP(T->be, gram, f, t->gram, (int)t->c, (int)t->m));
-            CS_TRY(cs_terms_style_dg(T, t));
-            CS_TRY(CS_OP(T->be, gram_bwd, t->dgram, f, grad, (int)t->c, (int)t->m));
-        }
+        for (int g = 0; g < T->n_groups; g++)
+            if (t->g[g].on && !t->g[g].empty) CS_TRY(group_grad(E, t, g, f, grad));
     }
     return CLSTYLE_OK;
 }

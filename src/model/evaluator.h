@@ -21,10 +21,23 @@ typedef struct {
     /* The style targets A_l as cs_terms_download_targets wrote them, or NULL:
      * compute them from the style images. */
     const float *targets;
-    int tile;                 /* interior of a piece, px (a multiple of 16); 0: the whole picture at once */
+    int tile;
+    /* Spatial control (SPEC "Masks"), NULL when unused. content_masks: per
+     * style, its region of the content (h x w floats in [0,1]); given, each
+     * style is a group of its own with guided Gram matrices. style_masks: per
+     * style, the positions of its image its target is computed from (the
+     * style's h x w; a NULL entry: all). style_layers: per style, bits over
+     * the spec's style layers it adds its target to. */
+    const float *const *content_masks;
+    const float *const *style_masks;
+    const unsigned *style_layers;                 /* interior of a piece, px (a multiple of 16); 0: the whole picture at once */
 } cs_eval_input;
 
 typedef struct cs_eval cs_eval;
+
+/* The group style k belongs to and the style layers it names. */
+static inline int cs_style_group(const cs_eval_input *in, int k) { return in->content_masks ? k : 0; }
+static inline unsigned cs_style_layers(const cs_eval_input *in, int k) { return in->style_layers ? in->style_layers[k] : ~0u; }
 
 typedef struct {
     /* Activations, the style targets (unless given) and the content targets. */
@@ -44,6 +57,8 @@ struct cs_eval {
     float *content_host[2 * CS_MAX_LAYERS];    /* pieces: F_l(c) per content term, on the host */
     cs_buf *piece;              /* pieces: (3, window) of the image, then its gradient */
     cs_buf *fwin, *dwin, *twin; /* pieces: a layer's features inside a piece, their gradient, the content target there */
+    cs_buf *mfeat;              /* whole, with content masks: a style layer's masked features, then their gradient */
+    cs_buf *gwin, *mwin;        /* pieces, with masks: a group's gradient inside a piece; a mask's window */
     float *host_piece;          /* pieces: host staging for pieces of host images and content targets */
     size_t host_bytes;          /* host memory the evaluator keeps */
 };

@@ -5,7 +5,9 @@
  * the optimizer, reporting every evaluation as an event. It only ever calls
  * the backend table, so it runs unchanged on every backend. */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,8 @@ typedef struct {
     const cs_image *content_src;
     cs_image content, styles[CS_MAX_STYLES], start, result;
     cs_eval_image style_in[CS_MAX_STYLES];
+    cs_image content_masks[CS_MAX_STYLES], style_masks[CS_MAX_STYLES]; /* at this scale's sizes (w = 0: none) */
+    const float *content_mask_p[CS_MAX_STYLES], *style_mask_p[CS_MAX_STYLES];
     int scale, n_scales, size, iterations, iter;
     cs_job_spec spec;
     cs_plan plan;
@@ -36,6 +40,33 @@ static int emit(job *j, const clstyle_event *e) { return cs_session_emit(j->s, j
 
 static clstyle_status phase(job *j, const char *name) { return cs_session_phase(j->s, j->o->callback, j->o->user, name); }
 
+/* Groups of the style targets: one per style with content masks, else one. */
+static int target_groups(const job *j) { return j->o->style_masks ? j->st->n : 1; }
+
+/* A mask resized to w x h (area average: soft masks stay soft), its grey in plane 0. */
+static clstyle_status fit_mask(const cs_image *mask, int w, int h, cs_image *out, const float **p)
+{
+    cs_image_free(out);
+    CS_TRY(cs_image_resize(mask, w, h, out));
+    *p = out->p;
+    return CLSTYLE_OK;
+}
+
+/* The content masks of the job at the content's size of this scale. */
+static clstyle_status prepare_content_masks(job *j)
+{
+    for (int k = 0; k < j->st->n && j->o->style_masks; k++) {
+        cs_image grey = { 0 };
+        char what[64];
+        snprintf(what, sizeof what, "the content mask of style %d", k + 1);
+        clstyle_status st = cs_mask_prepare(j->o->style_masks[k], j->content.w, j->content.h, what, &grey);
+        if (st == CLSTYLE_OK) st = fit_mask(&grey, j->content.w, j->content.h, &j->content_masks[k], &j->content_mask_p[k]);
+        cs_image_free(&grey);
+        CS_TRY(st);
+    }
+    return CLSTYLE_OK;
+}
+
 /* The images of scale s: the content, the styles (unless their targets are
  * kept for this size) and the start. */
 static clstyle_status prepare_images(job *j, int s)
@@ -47,12 +78,16 @@ static clstyle_status prepare_images(job *j, int s)
     cs_image_free(&j->content);
     cs_image_free(&j->start);
     CS_TRY(cs_pyramid_fit(j->content_src, j->size, &j->content));
+    CS_TRY(prepare_content_masks(j));
     int style_size = cs_pyramid_style_size(j->size, j->st->scale);
-    j->targets = cs_styles_cached(j->st, style_size);
+    j->targets = cs_styles_cached(j->st, style_size, target_groups(j));
     for (int k = 0; k < j->st->n && !j->targets; k++) {
         cs_image_free(&j->styles[k]);
         CS_TRY(cs_pyramid_fit(&j->st->images[k], style_size, &j->styles[k]));
         j->style_in[k] = (cs_eval_image){ j->styles[k].p, j->styles[k].w, j->styles[k].h };
+        j->style_mask_p[k] = NULL;
+        if (j->st->masks && j->st->masks[k].w)
+            CS_TRY(fit_mask(&j->st->masks[k], j->styles[k].w, j->styles[k].h, &j->style_masks[k], &j->style_mask_p[k]));
     }
     if (s == 0) return cs_pyramid_init(&j->content, o->init, o->init_image, o->seed, &j->start);
     return cs_pyramid_enlarge(&j->result, &j->content, o->init == CLSTYLE_INIT_CONTENT, &j->start);
@@ -70,9 +105,12 @@ static void make_spec(job *j)
     p->loss = (cs_loss_spec){ o->content_layers ? o->content_layers : default_content_layers,
                               o->content_layers ? o->n_content_layers : 1,
                               j->st->layers, j->st->layer_weights, j->st->n_layers,
-                              o->content_weight, o->style_weight, o->tv_weight };
+                              o->content_weight, o->style_weight, o->tv_weight, 0, NULL };
     p->input = (cs_eval_input){ { j->content.p, j->content.w, j->content.h }, j->style_in, j->st->blend, j->st->n,
-                                j->targets ? j->targets->targets : NULL, o->tile };
+                                j->targets ? j->targets->targets : NULL, o->tile,
+                                o->style_masks ? j->content_mask_p : NULL,
+                                j->st->any_mask ? j->style_mask_p : NULL,
+                                j->st->any_layers ? j->st->image_layers : NULL };
     p->optimizer = o->optimizer;
     p->learning_rate = o->learning_rate;
     p->history = o->lbfgs_history;
@@ -133,14 +171,15 @@ static clstyle_status build_state(job *j)
     j->info.targets_ms = (cs_now() - t0) * 1e3;
     j->info.targets_reused = j->targets != NULL;
     if (!j->targets) {
-        cs_targets t = { cs_pyramid_style_size(j->size, j->st->scale), j->styles[0].w, j->styles[0].h, NULL, j->info.targets_ms };
+        cs_targets t = { cs_pyramid_style_size(j->size, j->st->scale), j->styles[0].w, j->styles[0].h, NULL, j->info.targets_ms,
+                         target_groups(j) };
         size_t n = cs_terms_target_floats(&j->state.eval.terms);
         if (!(t.targets = malloc((n ? n : 1) * sizeof(float)))) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
         st = cs_terms_download_targets(&j->state.eval.terms, t.targets);
         if (st == CLSTYLE_OK) st = cs_styles_keep(j->st, &t);
         if (st != CLSTYLE_OK) free(t.targets);
         CS_TRY(st);
-        j->targets = cs_styles_cached(j->st, t.size);
+        j->targets = cs_styles_cached(j->st, t.size, t.groups);
     }
     return CS_OP(be, upload, j->state.x, 0, j->start.p, (size_t)3 * j->content.w * j->content.h);
 }
@@ -307,6 +346,9 @@ static clstyle_status check_job(const clstyle_job_options *o, const cs_image *co
         return cs_fail(CLSTYLE_ERR_USAGE, "job options: call clstyle_job_options_default first");
     if (!content) return cs_fail(CLSTYLE_ERR_USAGE, "no content image");
     if (o->init == CLSTYLE_INIT_IMAGE && !o->init_image) return cs_fail(CLSTYLE_ERR_USAGE, "init image missing");
+    if (o->struct_size > offsetof(clstyle_job_options, n_style_masks) && o->style_masks)
+        for (int k = 0; k < o->n_style_masks; k++)
+            if (!o->style_masks[k]) return cs_fail(CLSTYLE_ERR_USAGE, "content mask %d is missing", k + 1);
     if (o->n_sizes < 0 || (o->n_sizes == 0 && o->size < 16)) return cs_fail(CLSTYLE_ERR_USAGE, "size %d is below 16 px", o->size);
     return CLSTYLE_OK;
 }
@@ -317,7 +359,11 @@ static void job_free(job *j)
     cs_image_free(&j->content);
     cs_image_free(&j->start);
     cs_image_free(&j->result);
-    for (int k = 0; k < CS_MAX_STYLES; k++) cs_image_free(&j->styles[k]);
+    for (int k = 0; k < CS_MAX_STYLES; k++) {
+        cs_image_free(&j->styles[k]);
+        cs_image_free(&j->content_masks[k]);
+        cs_image_free(&j->style_masks[k]);
+    }
 }
 
 clstyle_status clstyle_job_run(clstyle_session *s, clstyle_styles *st, const clstyle_image *content,
@@ -326,6 +372,9 @@ clstyle_status clstyle_job_run(clstyle_session *s, clstyle_styles *st, const cls
     *result = NULL;
     CS_TRY(check_job(o, content));
     if (st->s != s) return cs_fail(CLSTYLE_ERR_USAGE, "the style set belongs to another session");
+    if (o->struct_size > offsetof(clstyle_job_options, n_style_masks) && o->style_masks && o->n_style_masks != st->n)
+        return cs_fail(CLSTYLE_ERR_USAGE, "%d content masks for %d styles: give one mask per style, in the styles' order",
+                       o->n_style_masks, st->n);
     clstyle_job_options opts;
     clstyle_job_options_default(&opts);
     memcpy(&opts, o, o->struct_size); /* an older caller's shorter struct keeps the newer fields' defaults */

@@ -2,6 +2,7 @@
  * for any number of jobs; style sets and the targets they keep per size. */
 #include "session.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,22 +190,100 @@ static clstyle_status copy_styles(clstyle_styles *st, const clstyle_styles_optio
     return CLSTYLE_OK;
 }
 
+clstyle_status cs_mask_prepare(const cs_image *mask, int w, int h, const char *what, cs_image *out)
+{
+    double a = (double)mask->w / mask->h, b = (double)w / h;
+    if (fabs(a / b - 1.0) > 0.02)
+        return cs_fail(CLSTYLE_ERR_USAGE, "%s is %dx%d but its picture is %dx%d: a mask needs the picture's aspect ratio", what,
+                       mask->w, mask->h, w, h);
+    CS_TRY(cs_image_alloc(mask->w, mask->h, out));
+    size_t hw = (size_t)mask->w * mask->h;
+    for (size_t i = 0; i < hw; i++) {
+        float v = cs_image_clamp01((mask->p[i] + mask->p[hw + i] + mask->p[2 * hw + i]) / 3.0f);
+        out->p[i] = out->p[hw + i] = out->p[2 * hw + i] = v;
+    }
+    return CLSTYLE_OK;
+}
+
+static clstyle_status copy_masks(clstyle_styles *st, const clstyle_styles_options *o)
+{
+    if (o->struct_size <= offsetof(clstyle_styles_options, masks) || !o->masks) return CLSTYLE_OK;
+    if (!(st->masks = calloc((size_t)st->n, sizeof *st->masks))) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < st->n; k++) {
+        char what[64];
+        if (!o->masks[k]) continue;
+        snprintf(what, sizeof what, "the mask of style %d", k + 1);
+        CS_TRY(cs_mask_prepare(o->masks[k], st->images[k].w, st->images[k].h, what, &st->masks[k]));
+        st->any_mask = 1;
+    }
+    return CLSTYLE_OK;
+}
+
+/* Per-image layers given and no set layers: their union, in network order. */
+static int union_layers(const clstyle_styles *st, const clstyle_styles_options *o, const char **names)
+{
+    int n = 0;
+    for (int node = 0; node < CS_MAX_NODES; node++) {
+        for (int k = 0; k < o->n_images; k++) {
+            const char *const *l = o->image_layers[k];
+            int hit = 0;
+            for (int i = 0; l && i < o->n_image_layers[k] && !hit; i++)
+                hit = cs_net_find_node(&st->s->weights, l[i]) == node && n < CS_MAX_LAYERS ? (names[n++] = l[i], 1) : 0;
+            if (hit) break;
+        }
+    }
+    return n;
+}
+
+static int has_image_layers(const clstyle_styles_options *o)
+{
+    if (o->struct_size <= offsetof(clstyle_styles_options, n_image_layers) || !o->image_layers || !o->n_image_layers) return 0;
+    for (int k = 0; k < o->n_images; k++)
+        if (o->image_layers[k]) return 1;
+    return 0;
+}
+
+/* Each image's layers as bits over the set's. */
+static clstyle_status image_layers(clstyle_styles *st, const clstyle_styles_options *o)
+{
+    if (!(st->image_layers = calloc((size_t)st->n, sizeof *st->image_layers))) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < st->n; k++) {
+        const char *const *l = st->any_layers ? o->image_layers[k] : NULL;
+        st->image_layers[k] = l ? 0 : ~0u;
+        for (int i = 0; l && i < o->n_image_layers[k]; i++) {
+            int found = -1;
+            for (int j = 0; j < st->n_layers && found < 0; j++)
+                if (!strcmp(st->layers[j], l[i])) found = j;
+            if (cs_net_find_node(&st->s->weights, l[i]) < 0)
+                return cs_fail(CLSTYLE_ERR_USAGE, "unknown layer '%s' for %s (style %d)", l[i], st->s->weights.arch, k + 1);
+            if (found < 0) return cs_fail(CLSTYLE_ERR_USAGE, "style %d names layer %s, which is not among the style layers", k + 1, l[i]);
+            st->image_layers[k] |= 1u << found;
+        }
+        if (!st->image_layers[k]) return cs_fail(CLSTYLE_ERR_USAGE, "style %d names no style layer", k + 1);
+    }
+    return CLSTYLE_OK;
+}
+
 static clstyle_status copy_layers(clstyle_styles *st, const clstyle_styles_options *o)
 {
-    int n = o->layers ? o->n_layers : 5;
+    const char *from_images[CS_MAX_LAYERS];
+    st->any_layers = has_image_layers(o);
+    int n_union = st->any_layers && !o->layers ? union_layers(st, o, from_images) : 0;
+    const char *const *layers = o->layers ? o->layers : n_union ? from_images : default_style_layers;
+    int n = o->layers ? o->n_layers : n_union ? n_union : 5;
     if (n < 1 || n > CS_MAX_LAYERS) return cs_fail(CLSTYLE_ERR_USAGE, "%d style layers (1 to %d)", n, CS_MAX_LAYERS);
     st->n_layers = n;
     st->layers = calloc((size_t)n, sizeof *st->layers);
     st->layer_weights = calloc((size_t)n, sizeof *st->layer_weights);
     if (!st->layers || !st->layer_weights) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
     for (int i = 0; i < n; i++) {
-        st->layers[i] = strdup(o->layers ? o->layers[i] : default_style_layers[i]);
+        st->layers[i] = strdup(layers[i]);
         if (!st->layers[i]) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
-        st->layer_weights[i] = o->layer_weights ? o->layer_weights[i] : 1.0;
+        st->layer_weights[i] = o->layer_weights && o->layers ? o->layer_weights[i] : 1.0;
         if (cs_net_find_node(&st->s->weights, st->layers[i]) < 0)
             return cs_fail(CLSTYLE_ERR_USAGE, "unknown layer '%s' for %s", st->layers[i], st->s->weights.arch);
     }
-    return CLSTYLE_OK;
+    return image_layers(st, o);
 }
 
 clstyle_status clstyle_styles_create(clstyle_session *s, const clstyle_styles_options *o, clstyle_styles **out)
@@ -221,6 +300,7 @@ clstyle_status clstyle_styles_create(clstyle_session *s, const clstyle_styles_op
     st->scale = o->scale;
     clstyle_status r = copy_styles(st, o);
     if (r == CLSTYLE_OK) r = copy_layers(st, o);
+    if (r == CLSTYLE_OK) r = copy_masks(st, o);
     if (r != CLSTYLE_OK) {
         clstyle_styles_free(st);
         return r;
@@ -233,6 +313,9 @@ void clstyle_styles_free(clstyle_styles *st)
 {
     if (!st) return;
     for (int k = 0; k < st->n && st->images; k++) cs_image_free(&st->images[k]);
+    for (int k = 0; k < st->n && st->masks; k++) cs_image_free(&st->masks[k]);
+    free(st->masks);
+    free(st->image_layers);
     for (int i = 0; i < st->n_layers && st->layers; i++) free((char *)st->layers[i]);
     for (int i = 0; i < st->n_cache; i++) free(st->cache[i].targets);
     free(st->images);
@@ -243,10 +326,10 @@ void clstyle_styles_free(clstyle_styles *st)
     free(st);
 }
 
-cs_targets *cs_styles_cached(const clstyle_styles *st, int size)
+cs_targets *cs_styles_cached(const clstyle_styles *st, int size, int groups)
 {
     for (int i = 0; i < st->n_cache; i++)
-        if (st->cache[i].size == size) return &st->cache[i];
+        if (st->cache[i].size == size && st->cache[i].groups == groups) return &st->cache[i];
     return NULL;
 }
 

@@ -29,6 +29,7 @@ typedef struct {
     int w, h;                   /* the first style's size there */
     float *targets;             /* cs_terms_target_floats of them */
     double ms;                  /* what computing them took */
+    int groups;                 /* their layout: 1, or one group per masked style */
 } cs_targets;
 
 struct clstyle_styles {
@@ -40,6 +41,10 @@ struct clstyle_styles {
     const char **layers;        /* copies */
     double *layer_weights;
     int n_layers;
+    cs_image *masks;            /* per image: its mask as grey in every channel, or w = 0: none */
+    int any_mask;
+    unsigned *image_layers;     /* per image: bits over `layers` */
+    int any_layers;
     cs_targets *cache;
     int n_cache;
 };
@@ -55,8 +60,12 @@ void cs_session_message(clstyle_session *s, clstyle_callback cb, void *user, int
 /* The network on the device up to at least node `last` (uploaded again
  * deeper when an earlier job needed less); *reused when nothing moved. */
 clstyle_status cs_session_net(clstyle_session *s, int last, int *reused);
-/* The cache entry for a style size, or NULL. */
-cs_targets *cs_styles_cached(const clstyle_styles *st, int size);
+/* The cache entry for a style size and layout, or NULL. */
+cs_targets *cs_styles_cached(const clstyle_styles *st, int size, int groups);
+/* A mask as the evaluators take it: grey (the mean of R, G, B, clamped to
+ * [0,1]) in every channel; refused, naming `what`, unless its aspect ratio
+ * is the picture's (w x h) within 2 %. */
+clstyle_status cs_mask_prepare(const cs_image *mask, int w, int h, const char *what, cs_image *out);
 /* Keeps targets (taking ownership) for a style size. */
 clstyle_status cs_styles_keep(clstyle_styles *st, const cs_targets *t);
 

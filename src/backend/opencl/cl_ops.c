@@ -104,6 +104,15 @@ clstyle_status cl_scale(cs_backend *be, float a, cs_buf *x, size_t n)
     return cl_run1d(CB(be), CB(be)->k.scale, "scale", n);
 }
 
+clstyle_status cl_mask_mul(cs_backend *be, cs_buf *x, cs_buf *m, cs_buf *y, int ch, size_t hw, int add)
+{
+    cl_be *c = CB(be);
+    cl_ulong n = (cl_ulong)ch * hw, plane = hw;
+    y->gen++;
+    ARGS(c->k.mask_mul, A(x->m), A(m->m), A(y->m), A(plane), A(add), A(n));
+    return cl_run1d(c, c->k.mask_mul, "mask_mul", (size_t)n);
+}
+
 clstyle_status cl_copy_at(cs_backend *be, cs_buf *src, cs_buf *dst, size_t off, size_t n)
 {
     if (n == 0) return CLSTYLE_OK;
