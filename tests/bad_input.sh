@@ -253,6 +253,17 @@ PY
     rebuilt headerless
     [ ! -s "$tmp/stderr" ] || fail "not silent: $(cat "$tmp/stderr")"
     rm -f "$out" ;;
+  # Control (docs/control.md): masks that are missing, miscounted or of another shape.
+  mask-missing) real_weights; expect 1 "$tmp/nope.png" -- run -s "$s:$tmp/nope.png" ;;
+  mask-count) expect 2 "--style-mask: 1 masks given for 2 style images" -- run -s "$s,$s" --style-mask "$ex/mask_sky.png" ;;
+  mask-partial) expect 2 "1 of 2 styles name a mask" -- run -s "$s:$ex/mask_sky.png,$s" ;;
+  mask-aspect) real_weights; expect 2 "the content mask of style 1 is 402x512 but its picture is" -- run -s "$s:$ex/the_scream.png" ;;
+  style-mask-aspect) real_weights; expect 2 "the mask of style 1 is 512x384 but its picture is 512x320" -- run --style-image-mask "$ex/mask_sky.png" ;;
+  layers-per-style-count) expect 2 "--style-layers-per-style: 2 lists given for 1 style images" -- run --style-layers-per-style relu1_1,relu2_1 ;;
+  layers-per-style-unknown) expect 2 "unknown layer 'relu9_1'" -- run --style-layers-per-style relu1_1+relu9_1 ;;
+  layers-per-style-outside) real_weights; expect 2 "style 1 names layer relu4_2, which is not among the style layers" -- run --style-layers-per-style relu4_2 ;;
+  colors-bad) expect 2 "--colors" -- run --colors sepia ;;
+  colors-conflict) expect 2 "--original-colors is --colors content" -- run --original-colors --colors histogram ;;
   *) fail "unknown case" ;;
 esac
 echo "ok: $case"

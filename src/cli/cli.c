@@ -95,9 +95,60 @@ static clstyle_status p_text(const cs_option *d, cs_parse *p, const char *v)
     return CLSTYLE_OK;
 }
 
+/* FILE[:MASK],...: a style may name its region of the content after a colon. */
 static clstyle_status p_styles(const cs_option *d, cs_parse *p, const char *v)
 {
-    return split(d, p, v, p->o->styles, CS_CLI_MAX_STYLES, &p->o->n_styles);
+    cs_options *o = p->o;
+    CS_TRY(split(d, p, v, o->styles, CS_CLI_MAX_STYLES, &o->n_styles));
+    int masks = 0;
+    for (int k = 0; k < o->n_styles; k++) {
+        char *colon = strchr(o->styles[k], ':');
+        o->style_masks[k] = colon && colon[1] ? colon + 1 : NULL;
+        if (colon && !colon[1]) return bad(d, "FILE or FILE:MASK items", o->styles[k]);
+        if (colon) *colon = 0, masks++;
+    }
+    if (masks && masks != o->n_styles)
+        return cs_fail(CLSTYLE_ERR_USAGE, "%s: %d of %d styles name a mask; with masks, every style needs one (FILE:MASK)", d->name,
+                       masks, o->n_styles);
+    o->n_style_masks = masks;
+    return CLSTYLE_OK;
+}
+
+/* M,M..: a mask per style; "-" (style image masks only): none. The count
+ * is the int after the field's array in cs_options (n_style_masks, n_style_image_masks). */
+static clstyle_status p_masks(const cs_option *d, cs_parse *p, const char *v)
+{
+    const char **items = FIELD(const char *, p, d);
+    int *n = (int *)((char *)p->o + d->field + sizeof(const char *[CS_CLI_MAX_STYLES]));
+    CS_TRY(split(d, p, v, items, CS_CLI_MAX_STYLES, n));
+    for (int k = 0; k < *n; k++)
+        if (!strcmp(items[k], "-")) {
+            if (d->field == offsetof(cs_options, style_masks)) return bad(d, "a mask file per style", v);
+            items[k] = NULL;
+        }
+    return CLSTYLE_OK;
+}
+
+/* L+L,L+L..: each style's own layers ("-": all the style layers). */
+static clstyle_status p_own_layers(const cs_option *d, cs_parse *p, const char *v)
+{
+    cs_options *o = p->o;
+    const char *items[CS_CLI_MAX_STYLES];
+    CS_TRY(split(d, p, v, items, CS_CLI_MAX_STYLES, &o->n_styles_with_layers));
+    for (int k = 0; k < o->n_styles_with_layers; k++) {
+        char *tok = (char *)items[k];
+        o->n_style_own_layers[k] = 0;
+        if (!strcmp(tok, "-")) continue;
+        for (char *plus;; tok = plus + 1) {
+            if ((plus = strchr(tok, '+'))) *plus = 0;
+            if (!cs_vgg_layer_exists(tok))
+                return cs_fail(CLSTYLE_ERR_USAGE, "%s: unknown layer '%s' (use names like relu1_1+relu2_1)", d->name, tok);
+            if (o->n_style_own_layers[k] == CS_CLI_MAX_LAYERS) return bad(d, "at most 16 layers per style", v);
+            o->style_own_layers[k][o->n_style_own_layers[k]++] = tok;
+            if (!plus) break;
+        }
+    }
+    return CLSTYLE_OK;
 }
 
 static clstyle_status p_int(const cs_option *d, cs_parse *p, const char *v) { return int_in(d, v, FIELD(int, p, d)); }
@@ -261,7 +312,15 @@ static const cs_option table[] = {
     { "--style-layers", NULL, "L[:w],..", "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1", "", p_layers, F(style_layers), 0, 0 },
     { "--init", NULL, "content|random|FILE", "content", "starting image", p_path, F(init), 0, 0 },
     { "--seed", NULL, "N", "0", "seed for --init random", p_seed, F(seed), 0, 0 },
-    { "--original-colors", NULL, NULL, NULL, "keep the content's colours", p_flag, F(original_colors), 0, 0 },
+    { "--original-colors", NULL, NULL, NULL, "keep the content's colours (= --colors content)", p_flag, F(original_colors), 0, 0 },
+    { "--colors", NULL, "style|content|luminance|histogram", "style", "\nstyle's colours; the content's put back after;\nluminance-only transfer; style colours matched to\nthe content's first (docs/control.md)",
+      p_choice, F(colors), 0, 0 },
+    { "--style-mask", NULL, "M,M..", NULL, "per style (-s order), its region of the content:\ngrey 0..1, soft edges allowed (or -s FILE:MASK)",
+      p_masks, F(style_masks), 0, 0 },
+    { "--style-image-mask", NULL, "M|-,..", NULL, "per style, the part of the style image to use\n(- = all of it)", p_masks,
+      F(style_image_masks), 0, 0 },
+    { "--style-layers-per-style", NULL, "L+L|-,..", NULL, "per style, its own style layers\n(- = all of --style-layers)",
+      p_own_layers, F(style_own_layers), 0, 0 },
     { "--pooling", NULL, "max|avg", "max", "", p_choice, F(pooling_avg), 0, 0 },
     { "--save-every", NULL, "N", NULL, "also write OUTPUT_<iter> (same format) every N\niterations", p_int, F(save_every), 0, 1000000 },
     { "--tile", NULL, "PX", NULL, "evaluate in tiles of PX px, a multiple of 16\n(only when memory needs it)",
@@ -354,6 +413,18 @@ static clstyle_status validate(cs_options *o)
         for (int i = 0; i < o->n_blend; i++) sum += o->blend[i];
         if (sum <= 0) return cs_fail(CLSTYLE_ERR_USAGE, "--style-blend: weights must not all be zero");
     }
+    if (o->n_style_masks && o->n_style_masks != o->n_styles)
+        return cs_fail(CLSTYLE_ERR_USAGE, "--style-mask: %d masks given for %d style images (one per style, in -s order)",
+                       o->n_style_masks, o->n_styles);
+    if (o->n_style_image_masks && o->n_style_image_masks != o->n_styles)
+        return cs_fail(CLSTYLE_ERR_USAGE, "--style-image-mask: %d masks given for %d style images (- for none)",
+                       o->n_style_image_masks, o->n_styles);
+    if (o->n_styles_with_layers && o->n_styles_with_layers != o->n_styles)
+        return cs_fail(CLSTYLE_ERR_USAGE, "--style-layers-per-style: %d lists given for %d style images (- for all)",
+                       o->n_styles_with_layers, o->n_styles);
+    if (o->original_colors && o->colors != CLSTYLE_COLORS_STYLE && o->colors != CLSTYLE_COLORS_CONTENT)
+        return cs_fail(CLSTYLE_ERR_USAGE, "--original-colors is --colors content; it cannot go with --colors %s",
+                       o->colors == CLSTYLE_COLORS_LUMINANCE ? "luminance" : "histogram");
     if (o->output_bits == 16 && cs_image_path_is_jpeg(o->output))
         return cs_fail(CLSTYLE_ERR_USAGE, "--bits 16: %s is a JPEG output, which has 8 bits per channel (write a .png)",
                        o->output);

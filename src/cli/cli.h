@@ -55,6 +55,15 @@ typedef struct {
     int line_search;                             /* CLSTYLE_LS_*: what L-BFGS does with a step that raises the loss */
     int jpeg_quality;                            /* --quality N for a .jpg/.jpeg output (92) */
     double max_input_megapixels;                 /* decoded inputs larger than this are refused (--max-input-mp) */
+    /* Control (docs/control.md): per style, in -s order. */
+    const char *style_masks[CS_CLI_MAX_STYLES];  /* its region of the content (-s FILE:MASK or --style-mask) */
+    int n_style_masks;
+    const char *style_image_masks[CS_CLI_MAX_STYLES]; /* a mask on the style image, or NULL ("-") */
+    int n_style_image_masks;
+    const char *style_own_layers[CS_CLI_MAX_STYLES][CS_CLI_MAX_LAYERS]; /* --style-layers-per-style; none: all */
+    int n_style_own_layers[CS_CLI_MAX_STYLES];
+    int n_styles_with_layers;
+    int colors;                                  /* CLSTYLE_COLORS_* (--colors; --original-colors: content) */
     char arena[4096];                            /* storage for parsed lists */
 } cs_options;
 

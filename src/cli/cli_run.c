@@ -123,6 +123,7 @@ static int on_event(const clstyle_event *e, void *user)
 
 typedef struct {
     clstyle_image *content, *styles[CS_CLI_MAX_STYLES], *init, *result;
+    clstyle_image *masks[CS_CLI_MAX_STYLES], *style_masks[CS_CLI_MAX_STYLES]; /* on the content; on the style images */
     clstyle_session *s;
     clstyle_styles *st;
 } inputs;
@@ -130,7 +131,11 @@ typedef struct {
 static void inputs_free(inputs *in, int n_styles)
 {
     clstyle_image_free(in->content);
-    for (int k = 0; k < n_styles; k++) clstyle_image_free(in->styles[k]);
+    for (int k = 0; k < n_styles; k++) {
+        clstyle_image_free(in->styles[k]);
+        clstyle_image_free(in->masks[k]);
+        clstyle_image_free(in->style_masks[k]);
+    }
     clstyle_image_free(in->init);
     clstyle_image_free(in->result);
     clstyle_styles_free(in->st);
@@ -146,6 +151,9 @@ static clstyle_status read_images(cli *c, inputs *in)
     for (int k = 0; k < o->n_styles; k++) {
         CS_TRY(phase(c, "reading the style images"));
         CS_TRY(clstyle_image_load(o->styles[k], o->max_input_megapixels, &in->styles[k]));
+        if (k < o->n_style_masks) CS_TRY(clstyle_image_load(o->style_masks[k], o->max_input_megapixels, &in->masks[k]));
+        if (k < o->n_style_image_masks && o->style_image_masks[k])
+            CS_TRY(clstyle_image_load(o->style_image_masks[k], o->max_input_megapixels, &in->style_masks[k]));
     }
     CS_TRY(phase(c, "preparing the initial image"));
     if (strcmp(o->init, "content") && strcmp(o->init, "random"))
@@ -178,6 +186,13 @@ static clstyle_status open_session(cli *c, inputs *in, const char *weights, char
     yo.layers = o->style_layers;
     yo.layer_weights = o->style_layer_weights;
     yo.n_layers = o->n_style_layers;
+    if (o->n_style_image_masks) yo.masks = (const clstyle_image *const *)in->style_masks;
+    const char *const *own[CS_CLI_MAX_STYLES];
+    for (int k = 0; k < o->n_styles_with_layers; k++) own[k] = o->n_style_own_layers[k] ? o->style_own_layers[k] : NULL;
+    if (o->n_styles_with_layers) {
+        yo.image_layers = own;
+        yo.n_image_layers = o->n_style_own_layers;
+    }
     return clstyle_styles_create(in->s, &yo, &in->st);
 }
 
@@ -203,6 +218,11 @@ static void job_options(const cs_options *o, const inputs *in, cli *c, clstyle_j
     jo->init_image = in->init;
     jo->seed = o->seed;
     jo->original_colors = o->original_colors;
+    jo->colors = o->colors;
+    if (o->n_style_masks) {
+        jo->style_masks = (const clstyle_image *const *)in->masks;
+        jo->n_style_masks = o->n_style_masks;
+    }
     jo->tile = o->tile;
     jo->picture_every = o->save_every;
     jo->callback = on_event;

@@ -88,10 +88,13 @@ static clstyle_status check_log(const char *log, const named_file *inputs, int n
 
 clstyle_status cs_preflight(const cs_options *o, const char *weights_path)
 {
-    named_file in[CS_CLI_MAX_STYLES + 4];
+    named_file in[3 * CS_CLI_MAX_STYLES + 4];
     int n = 0;
     in[n++] = (named_file){ .role = "the content image", .path = o->content };
     for (int k = 0; k < o->n_styles; k++) in[n++] = (named_file){ .role = "a style image", .path = o->styles[k] };
+    for (int k = 0; k < o->n_style_masks; k++) in[n++] = (named_file){ .role = "a --style-mask", .path = o->style_masks[k] };
+    for (int k = 0; k < o->n_style_image_masks; k++)
+        if (o->style_image_masks[k]) in[n++] = (named_file){ .role = "a --style-image-mask", .path = o->style_image_masks[k] };
     if (o->init && strcmp(o->init, "content") && strcmp(o->init, "random"))
         in[n++] = (named_file){ .role = "the --init image", .path = o->init };
     in[n++] = (named_file){ .role = "the weights file", .path = weights_path };

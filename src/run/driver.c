@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "colors.h"
 #include "error.h"
 #include "plan.h"
 #include "pyramid.h"
@@ -33,12 +34,42 @@ typedef struct {
     cs_plan plan;
     cs_state state;
     cs_targets *targets;         /* the style set's for this scale's size, once known */
+    int colors;                  /* CLSTYLE_COLORS_* */
+    cs_image content_rgb;        /* luminance mode: the content in colour, whose colours go back into the result */
+    cs_targets own;              /* targets made from styles recoloured for this content: the job's own, not the set's */
     clstyle_scale_info info;
 } job;
 
 static int emit(job *j, const clstyle_event *e) { return cs_session_emit(j->s, j->o->callback, j->o->user, e); }
 
 static clstyle_status phase(job *j, const char *name) { return cs_session_phase(j->s, j->o->callback, j->o->user, name); }
+
+/* Luminance and histogram recolour the styles for this content: their targets are not the style set's to keep. */
+static int colors_follow_content(const job *j) { return j->colors == CLSTYLE_COLORS_LUMINANCE || j->colors == CLSTYLE_COLORS_HISTOGRAM; }
+
+/* The content and styles of this scale as the colour mode wants them (docs/control.md). */
+static clstyle_status recolor(job *j)
+{
+    if (j->colors == CLSTYLE_COLORS_LUMINANCE) {
+        cs_image_free(&j->content_rgb);
+        CS_TRY(cs_image_resize(&j->content, j->content.w, j->content.h, &j->content_rgb)); /* a copy */
+        cs_colors_luminance(&j->content);
+    }
+    for (int k = 0; k < j->st->n && !j->targets; k++) {
+        if (j->colors == CLSTYLE_COLORS_HISTOGRAM) cs_colors_match_histogram(&j->styles[k], &j->content);
+        if (j->colors != CLSTYLE_COLORS_LUMINANCE) continue;
+        cs_colors_luminance(&j->styles[k]);
+        cs_colors_match_luminance(&j->styles[k], &j->content);
+    }
+    return CLSTYLE_OK;
+}
+
+/* A picture handed out: with the content's colours put back (content and luminance modes). */
+static void hand_out_colors(const job *j, cs_image *im)
+{
+    if (j->colors == CLSTYLE_COLORS_CONTENT) cs_image_transfer_colors(im, &j->content);
+    if (j->colors == CLSTYLE_COLORS_LUMINANCE) cs_image_transfer_colors(im, &j->content_rgb);
+}
 
 /* Groups of the style targets: one per style with content masks, else one. */
 static int target_groups(const job *j) { return j->o->style_masks ? j->st->n : 1; }
@@ -80,7 +111,7 @@ static clstyle_status prepare_images(job *j, int s)
     CS_TRY(cs_pyramid_fit(j->content_src, j->size, &j->content));
     CS_TRY(prepare_content_masks(j));
     int style_size = cs_pyramid_style_size(j->size, j->st->scale);
-    j->targets = cs_styles_cached(j->st, style_size, target_groups(j));
+    j->targets = colors_follow_content(j) ? NULL : cs_styles_cached(j->st, style_size, target_groups(j));
     for (int k = 0; k < j->st->n && !j->targets; k++) {
         cs_image_free(&j->styles[k]);
         CS_TRY(cs_pyramid_fit(&j->st->images[k], style_size, &j->styles[k]));
@@ -89,8 +120,11 @@ static clstyle_status prepare_images(job *j, int s)
         if (j->st->masks && j->st->masks[k].w)
             CS_TRY(fit_mask(&j->st->masks[k], j->styles[k].w, j->styles[k].h, &j->style_masks[k], &j->style_mask_p[k]));
     }
-    if (s == 0) return cs_pyramid_init(&j->content, o->init, o->init_image, o->seed, &j->start);
-    return cs_pyramid_enlarge(&j->result, &j->content, o->init == CLSTYLE_INIT_CONTENT, &j->start);
+    CS_TRY(recolor(j));
+    if (s > 0) return cs_pyramid_enlarge(&j->result, &j->content, o->init == CLSTYLE_INIT_CONTENT, &j->start);
+    CS_TRY(cs_pyramid_init(&j->content, o->init, o->init_image, o->seed, &j->start));
+    if (j->colors == CLSTYLE_COLORS_LUMINANCE) cs_colors_luminance(&j->start); /* an --init image too */
+    return CLSTYLE_OK;
 }
 
 /* What the state is built from: the session's weights, the job's losses and optimizer. */
@@ -176,6 +210,12 @@ static clstyle_status build_state(job *j)
         size_t n = cs_terms_target_floats(&j->state.eval.terms);
         if (!(t.targets = malloc((n ? n : 1) * sizeof(float)))) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
         st = cs_terms_download_targets(&j->state.eval.terms, t.targets);
+        if (st == CLSTYLE_OK && colors_follow_content(j)) {
+            free(j->own.targets);
+            j->own = t;
+            j->targets = &j->own;
+            return CS_OP(be, upload, j->state.x, 0, j->start.p, (size_t)3 * j->content.w * j->content.h);
+        }
         if (st == CLSTYLE_OK) st = cs_styles_keep(j->st, &t);
         if (st != CLSTYLE_OK) free(t.targets);
         CS_TRY(st);
@@ -245,7 +285,7 @@ static clstyle_status download(job *j, cs_image *out, int colors)
 {
     CS_TRY(cs_image_alloc(j->content.w, j->content.h, out));
     clstyle_status st = CS_OP(j->s->be, download, j->state.x, 0, out->p, (size_t)3 * j->content.w * j->content.h);
-    if (st == CLSTYLE_OK && colors && j->o->original_colors) cs_image_transfer_colors(out, &j->content);
+    if (st == CLSTYLE_OK && colors) hand_out_colors(j, out);
     if (st != CLSTYLE_OK) cs_image_free(out);
     return st;
 }
@@ -346,6 +386,8 @@ static clstyle_status check_job(const clstyle_job_options *o, const cs_image *co
         return cs_fail(CLSTYLE_ERR_USAGE, "job options: call clstyle_job_options_default first");
     if (!content) return cs_fail(CLSTYLE_ERR_USAGE, "no content image");
     if (o->init == CLSTYLE_INIT_IMAGE && !o->init_image) return cs_fail(CLSTYLE_ERR_USAGE, "init image missing");
+    if (o->struct_size > offsetof(clstyle_job_options, colors) && (o->colors < 0 || o->colors > CLSTYLE_COLORS_HISTOGRAM))
+        return cs_fail(CLSTYLE_ERR_USAGE, "colour mode %d is not a CLSTYLE_COLORS_* value", o->colors);
     if (o->struct_size > offsetof(clstyle_job_options, n_style_masks) && o->style_masks)
         for (int k = 0; k < o->n_style_masks; k++)
             if (!o->style_masks[k]) return cs_fail(CLSTYLE_ERR_USAGE, "content mask %d is missing", k + 1);
@@ -359,6 +401,8 @@ static void job_free(job *j)
     cs_image_free(&j->content);
     cs_image_free(&j->start);
     cs_image_free(&j->result);
+    cs_image_free(&j->content_rgb);
+    free(j->own.targets);
     for (int k = 0; k < CS_MAX_STYLES; k++) {
         cs_image_free(&j->styles[k]);
         cs_image_free(&j->content_masks[k]);
@@ -385,6 +429,7 @@ clstyle_status clstyle_job_run(clstyle_session *s, clstyle_styles *st, const cls
     j.o = &opts;
     j.content_src = content;
     j.n_scales = opts.n_sizes ? opts.n_sizes : 1;
+    j.colors = opts.original_colors ? CLSTYLE_COLORS_CONTENT : opts.colors;
     s->jobs++;
     s->stop.iterating = 0;
     clstyle_status r = CLSTYLE_OK;
@@ -392,7 +437,7 @@ clstyle_status clstyle_job_run(clstyle_session *s, clstyle_styles *st, const cls
     if (r == CLSTYLE_OK && s->stop.requested)
         r = cs_fail(CLSTYLE_ERR_INTERRUPTED, "interrupted after iteration %d", j.iter);
     if ((r == CLSTYLE_OK || (r == CLSTYLE_ERR_INTERRUPTED && s->stop.iterating)) && j.result.p) {
-        if (opts.original_colors) cs_image_transfer_colors(&j.result, &j.content);
+        hand_out_colors(&j, &j.result);
         *result = malloc(sizeof **result);
         if (*result) **result = j.result, j.result = (cs_image){ 0 };
         else r = cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
