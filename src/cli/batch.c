@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "batch.h"
+#include "summary.h"
 #include "cli.h"
 #include "clock.h"
 #include "env.h"

@@ -1,5 +1,5 @@
 /* The end of a batch in words and in JSON. */
-#include "batch.h"
+#include "summary.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* A batch's results and workers, as the batch runs them (batch.c) and the
  * summary reports them (summary.c). */
-#ifndef CS_BATCH_H
-#define CS_BATCH_H
+#ifndef CS_SUMMARY_H
+#define CS_SUMMARY_H
 #include <stdio.h>
 #include "clstyle.h"
 #include "shard.h"
