@@ -461,8 +461,8 @@ static clstyle_status plan(batch *b)
     cs_shard_env env;
     cs_env_shard(&env);
     CS_TRY(cs_shard_resolve(o->shard, o->shard_count, &env, &b->r.shard));
-    CS_TRY(output_folder(o->output));
     CS_TRY(cs_inputs_expand(o->content, &b->inputs));
+    CS_TRY(output_folder(o->output));
     CS_TRY(make_jobs(b));
     CS_TRY(check_names(b));
     take_slice(b);
@@ -561,7 +561,7 @@ clstyle_status cs_batch_run(const cs_options *o, int *failed)
     run_workers(&b);
     b.r.wall_s = cs_now() - t0;
     b.r.interrupted = cs_cli_stop != 0;
-    cs_summary_text(stderr, &b.r);
+    cs_summary_text(stderr, &b.r, o->quiet);
     if (b.log) {
         cs_summary_json(b.log, &b.r);
         CS_CHECK(cs_log_close(&b.log, o->log_path));

@@ -34,19 +34,27 @@ static const char *state_name(cs_job_state s)
     return names[s];
 }
 
-void cs_summary_text(FILE *f, const cs_batch_report *r)
+static void totals_text(FILE *f, const totals *t, const cs_batch_report *r)
+{
+    if (t->interrupted || t->todo) fprintf(f, ", %d interrupted, %d not run", t->interrupted, t->todo);
+    fprintf(f, "; %.1f s in all: setup %.1f s, pictures %.1f s%s", r->wall_s, t->setup_s, t->busy_s,
+            r->n_workers > 1 ? " (summed over the devices)" : "");
+    if (t->done) fprintf(f, " (%.2f s each)", t->busy_s / t->done);
+    fprintf(f, "\n");
+}
+
+void cs_summary_text(FILE *f, const cs_batch_report *r, int quiet)
 {
     totals t = count(r);
+    if (quiet && (t.failed == 0 || t.done + t.skipped == 0)) return; /* the exit code, or the one error line, says it */
     char shard[64] = "";
     if (r->shard.n) snprintf(shard, sizeof shard, " (shard %d/%d of %d)", r->shard.k, r->shard.n, r->n_all);
-    fprintf(f, "clstyle: batch of %d%s: %d done, %d failed, %d skipped (done before)", r->n_jobs, shard, t.done, t.failed,
-            t.skipped);
-    if (t.interrupted || t.todo) fprintf(f, ", %d interrupted, %d not run", t.interrupted, t.todo);
-    fprintf(f, "; %.1f s in all: setup %.1f s, pictures %.1f s%s", r->wall_s, t.setup_s, t.busy_s,
-            r->n_workers > 1 ? " (summed over the devices)" : "");
-    if (t.done) fprintf(f, " (%.2f s each)", t.busy_s / t.done);
-    fprintf(f, "\n");
-    for (int w = 0; w < r->n_workers && r->n_workers > 1; w++) {
+    if (!quiet) {
+        fprintf(f, "clstyle: batch of %d%s: %d done, %d failed, %d skipped (done before)", r->n_jobs, shard, t.done, t.failed,
+                t.skipped);
+        totals_text(f, &t, r);
+    }
+    for (int w = 0; w < r->n_workers && r->n_workers > 1 && !quiet; w++) {
         const cs_batch_worker *k = &r->workers[w];
         if (k->opened)
             fprintf(f, "clstyle:   %s%s%s: %d pictures in %.1f s (setup %.1f s)\n", k->spec[0] ? k->spec : "", k->spec[0] ? ", " : "",

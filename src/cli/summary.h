@@ -42,7 +42,8 @@ typedef struct {
 
 /* The summary: a few lines on stderr (totals, per device, each failure),
  * one JSON object (every result) to a FILE, and to a file written atomically. */
-void cs_summary_text(FILE *f, const cs_batch_report *r);
+/* quiet: only the failures, and only when others succeeded. */
+void cs_summary_text(FILE *f, const cs_batch_report *r, int quiet);
 void cs_summary_json(FILE *f, const cs_batch_report *r);
 clstyle_status cs_summary_write(const char *path, const cs_batch_report *r);
 
