@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +116,12 @@ static void take_slice(batch *b)
 {
     int k = 0;
     for (int i = 0; i < b->r.n_jobs; i++)
-        if (cs_shard_has(&b->r.shard, i)) b->r.jobs[k++] = b->r.jobs[i];
+        if (cs_shard_has(&b->r.shard, i)) {
+            cs_batch_job *to = &b->r.jobs[k++];
+            ptrdiff_t at = b->r.jobs[i].name - b->r.jobs[i].output; /* name points into its own output */
+            *to = b->r.jobs[i];
+            to->name = to->output + at;
+        }
     b->r.n_jobs = k;
 }
 
