@@ -214,8 +214,8 @@ static int on_event(const clstyle_event *e, void *user)
     if (e->kind == CLSTYLE_EVENT_START) {
         w->targets_ms += e->scale_info->targets_ms;
         if (!b->r.workers[w->id].named++) /* "pthread-... (Portable Computing Language, ...)": the part before " (" */
-            snprintf(b->r.workers[w->id].device, sizeof b->r.workers[w->id].device, "%.*s", (int)strcspn(e->scale_info->device, "("),
-                     e->scale_info->device);
+            snprintf(b->r.workers[w->id].device, sizeof b->r.workers[w->id].device, "%.*s",
+                     (int)strcspn(e->scale_info->device, "(") - (strchr(e->scale_info->device, '(') ? 1 : 0), e->scale_info->device);
     }
     if (e->kind == CLSTYLE_EVENT_EVAL && !e->trial) {
         w->loss = e->loss;
