@@ -288,6 +288,18 @@ PY
     [ "$(stat -c %Y "$tmp/res/a.png")" != "$(date -d 2001-01-01 +%s)" ] && [ -s "$tmp/res/.a.png.clstyle.json" ] || fail "a.png not redone"
     run -c "$tmp/in" -o "$tmp/res" --iterations 2 --summary "$tmp/sum.json" || fail "rerun failed" # other options: both redone
     counts "$tmp/sum.json" "2 0 0" || fail "other options did not redo: $(cat "$tmp/sum.json")" ;;
+  batch-interrupt) real_weights; batch_inputs # SIGINT: the picture in progress is kept without a record; a rerun finishes it
+    "$bin" -c "$tmp/in" -s "$s" -o "$tmp/res" --size 32 --iterations 100000 --backend reference --log "$tmp/log.jsonl" 2> "$tmp/stderr" &
+    pid=$!
+    wait_for "$tmp/log.jsonl" '"iter":2,'
+    kill -INT $pid
+    expect_interrupted "run again to resume" 60
+    is_png "$tmp/res/a.png" || fail "the picture in progress was not written"
+    [ ! -e "$tmp/res/.a.png.clstyle.json" ] || fail "an interrupted picture got a record"
+    [ ! -e "$tmp/res/b.png" ] || fail "b.png was started"
+    grep -q '"event":"summary".*"interrupted":1' "$tmp/log.jsonl" || fail "no summary in the log: $(tail -n 1 "$tmp/log.jsonl")"
+    run -c "$tmp/in" -o "$tmp/res" --iterations 1 --summary "$tmp/sum.json" || fail "rerun failed"
+    counts "$tmp/sum.json" "2 0 0" || fail "rerun: $(cat "$tmp/sum.json")" ;;
   *) fail "unknown case" ;;
 esac
 echo "ok: $case"

@@ -32,11 +32,19 @@ case $case in
     "$bin" -c "$tmp/in" -s "$ex/starry_night.png" -o "$tmp/out" --device pocl,rusticl --size 32 --iterations 10 \
       --summary "$tmp/sum.json" 2> "$tmp/stderr" || fail "run failed: $(cat "$tmp/stderr")"
     cat "$tmp/stderr"
-    [ "$(summary 's["done"], len(s["devices"]), all(d["opened"] for d in s["devices"])')" = "8 2 True" ] ||
-      fail "want 8 done by 2 opened devices: $(cat "$tmp/sum.json")"
-    [ "$(summary 'sum(d["pictures"] for d in s["devices"])')" = 8 ] || fail "pictures per device do not add up"
-    grep -q "pocl, .*: [0-9]* pictures" "$tmp/stderr" && grep -q "rusticl, .*: [0-9]* pictures" "$tmp/stderr" ||
+    # rusticl's CPU device is ~100x slower than PoCL: it may do no picture (PoCL backs up its
+    # one picture and wins), or not even be needed by the time its session opens.
+    [ "$(summary 's["done"], len(s["devices"]), sum(d["pictures"] for d in s["devices"])')" = "8 2 8" ] ||
+      fail "want 8 done by 2 devices: $(cat "$tmp/sum.json")"
+    [ "$(summary 'all(d["opened"] or d["error"].startswith("not needed") for d in s["devices"])')" = True ] ||
+      fail "a device failed: $(cat "$tmp/sum.json")"
+    grep -q "pocl, .*: [0-9]* pictures" "$tmp/stderr" && grep -q "rusticl.*: [0-9]* pictures\|--device rusticl: not used: not needed" "$tmp/stderr" ||
       fail "no per-device lines: $(cat "$tmp/stderr")"
+    # Two workers on the same kind of device share the work.
+    "$bin" -c "$tmp/in" -s "$ex/starry_night.png" -o "$tmp/out2" --device pocl,pocl --size 32 --iterations 10 \
+      --summary "$tmp/sum.json" 2> "$tmp/stderr" || fail "run failed: $(cat "$tmp/stderr")"
+    cat "$tmp/stderr"
+    [ "$(summary 's["done"], sum(d["pictures"] for d in s["devices"])')" = "8 8" ] || fail "pocl,pocl: $(cat "$tmp/sum.json")"
     [ "$(ls "$tmp/out"/*.png | wc -l)" -eq 8 ] || fail "want 8 results" ;;
   *) fail "unknown case" ;;
 esac

@@ -48,8 +48,9 @@ typedef struct {
     clstyle_session *s;
     clstyle_styles *sets[CS_CLI_MAX_STYLES]; /* per style with --each-style, else [0] the blend */
     cs_batch_job *job;            /* the one in progress */
-    double loss, targets_ms;      /* of the job in progress */
+    double loss, targets_ms, seconds; /* of the job in progress */
     int iter;
+    int lost;                     /* another worker finished the job first (a backup run) */
     clstyle_status log_failed;
     char log_why[512];
 } worker;
@@ -202,6 +203,35 @@ static void remove_stale_temps(const batch *b)
 
 /* ---- a worker's events ---- */
 
+/* Whether another worker has the job's result (a backup run lost the race). */
+static int claimed_by_other(worker *w)
+{
+    pthread_mutex_lock(&w->b->mu);
+    int other = w->job->claimed && w->job->claimed != w->id + 1;
+    pthread_mutex_unlock(&w->b->mu);
+    return other;
+}
+
+/* Every result has its end or its writer: a worker still opening its session is not needed. */
+static int queue_done(batch *b)
+{
+    int done = 1;
+    pthread_mutex_lock(&b->mu);
+    for (int i = 0; i < b->r.n_jobs && done; i++) done = b->r.jobs[i].state != CS_JOB_TODO || b->r.jobs[i].claimed;
+    pthread_mutex_unlock(&b->mu);
+    return done;
+}
+
+/* The first of the job's runs to have a result writes it. */
+static int claim(worker *w, cs_batch_job *j)
+{
+    pthread_mutex_lock(&w->b->mu);
+    int mine = !j->claimed || j->claimed == w->id + 1;
+    if (mine) j->claimed = w->id + 1;
+    pthread_mutex_unlock(&w->b->mu);
+    return mine;
+}
+
 static int on_event(const clstyle_event *e, void *user)
 {
     worker *w = user;
@@ -221,11 +251,14 @@ static int on_event(const clstyle_event *e, void *user)
         w->loss = e->loss;
         w->iter = e->iteration;
     }
+    if (e->kind != CLSTYLE_EVENT_MESSAGE && (w->job ? claimed_by_other(w) : queue_done(b))) return 1;
     if (b->log && w->job && (e->kind == CLSTYLE_EVENT_START || e->kind == CLSTYLE_EVENT_EVAL)) {
-        char extra[1200];
-        snprintf(extra, sizeof extra, ",\"picture\":\"%s\",\"worker\":%d", w->job->name, w->id);
+        char extra[3000], name[2100];
+        cs_json_escape(w->job->name, name, sizeof name);
+        snprintf(extra, sizeof extra, "%s,\"picture\":\"%s\",\"worker\":%d", e->kind == CLSTYLE_EVENT_START ? b->log_options : "",
+                 name, w->id);
         pthread_mutex_lock(&b->mu);
-        clstyle_status st = e->kind == CLSTYLE_EVENT_START ? cs_log_start(b->log, o->log_path, e->scale_info, b->log_options)
+        clstyle_status st = e->kind == CLSTYLE_EVENT_START ? cs_log_start(b->log, o->log_path, e->scale_info, extra)
                                                            : cs_log_eval_tagged(b->log, o->log_path, e, extra);
         pthread_mutex_unlock(&b->mu);
         if (st != CLSTYLE_OK && w->log_failed == CLSTYLE_OK) {
@@ -316,7 +349,7 @@ static clstyle_status write_result(worker *w, cs_batch_job *j, const clstyle_ima
     CS_TRY(clstyle_image_save(im, j->output, o->output_bits, o->jpeg_quality));
     if (!complete) return CLSTYLE_OK;
     cs_record_info info = { j->content, j->style >= 0 ? o->styles[j->style] : NULL, w->b->r.workers[w->id].device,
-                            j->seconds, j->loss };
+                            w->seconds, w->loss };
     return cs_record_write(j->output, j->key, &info);
 }
 
@@ -328,16 +361,16 @@ static clstyle_status style_one(worker *w, cs_batch_job *j)
     double t0 = cs_now();
     w->loss = 0;
     w->targets_ms = 0;
+    w->lost = 0;
     w->log_failed = CLSTYLE_OK;
     clstyle_status st = style_set(w, j->style, &set);
     if (st == CLSTYLE_OK) st = clstyle_image_load(j->content, w->b->o->max_input_megapixels, &content);
     job_options(w, &jo);
     if (st == CLSTYLE_OK) st = clstyle_job_run(w->s, set, content, &jo, &result);
     if (w->log_failed != CLSTYLE_OK) st = cs_fail(w->log_failed, "%s", w->log_why);
-    j->seconds = cs_now() - t0 - w->targets_ms / 1e3;
-    j->loss = w->loss;
+    w->seconds = cs_now() - t0 - w->targets_ms / 1e3;
     w->b->r.workers[w->id].setup_s += w->targets_ms / 1e3;
-    if (result && (st == CLSTYLE_OK || st == CLSTYLE_ERR_INTERRUPTED)) {
+    if (result && (st == CLSTYLE_OK || st == CLSTYLE_ERR_INTERRUPTED) && !(w->lost = !claim(w, j))) {
         clstyle_status ws = write_result(w, j, result, st == CLSTYLE_OK);
         if (ws != CLSTYLE_OK) st = ws;
     }
@@ -368,14 +401,53 @@ static void log_result(batch *b, const cs_batch_job *j, int done)
     cs_log_check(b->log, o->log_path);
 }
 
-static cs_batch_job *take(batch *b)
+/* When the queue is empty, an idle worker runs a picture that another is
+ * still on, once (a backup run, as MapReduce does for stragglers): a device
+ * 100x slower than another (rusticl's CPU device beside PoCL, or a CPU
+ * beside a GPU with --device all) would otherwise hold the batch's end for
+ * its one picture. The first run to finish writes; the other is stopped. */
+static cs_batch_job *backup(batch *b, int me)
+{
+    for (int i = 0; i < b->next; i++) {
+        cs_batch_job *j = &b->r.jobs[i];
+        if (j->state == CS_JOB_TODO && j->runners == 1 && !j->claimed && !(j->ran_by & (1u << me))) return j;
+    }
+    return NULL;
+}
+
+static cs_batch_job *take(batch *b, int me)
 {
     cs_batch_job *j = NULL;
     pthread_mutex_lock(&b->mu);
     while (!cs_cli_stop && b->next < b->r.n_jobs && !j)
         if (b->r.jobs[b->next++].state == CS_JOB_TODO) j = &b->r.jobs[b->next - 1];
+    if (!j && !cs_cli_stop && b->r.n_workers > 1) j = backup(b, me);
+    if (j) {
+        j->runners++;
+        j->ran_by |= 1u << me;
+    }
     pthread_mutex_unlock(&b->mu);
     return j;
+}
+
+/* The end of one run of j, under the lock: a run that lost the race or
+ * failed while another run goes on leaves the job to that one. */
+static void finish_run(worker *w, cs_batch_job *j, clstyle_status st)
+{
+    batch *b = w->b;
+    cs_batch_worker *me = &b->r.workers[w->id];
+    j->runners--;
+    me->busy_s += w->seconds;
+    if (w->lost || j->state != CS_JOB_TODO) return;
+    if (st != CLSTYLE_OK && !cs_cli_stop && j->runners > 0 && j->claimed != w->id + 1) return;
+    j->worker = w->id;
+    j->seconds = w->seconds;
+    j->loss = w->loss;
+    j->state = st == CLSTYLE_OK ? CS_JOB_DONE : st == CLSTYLE_ERR_INTERRUPTED || cs_cli_stop ? CS_JOB_INTERRUPTED : CS_JOB_FAILED;
+    if (j->state == CS_JOB_FAILED) snprintf(j->error, sizeof j->error, "%s", clstyle_last_error());
+    me->pictures += j->state == CS_JOB_DONE;
+    me->failed += j->state == CS_JOB_FAILED;
+    log_result(b, j, ++b->finished);
 }
 
 static void *work(void *arg)
@@ -387,22 +459,18 @@ static void *work(void *arg)
     snprintf(me->device, sizeof me->device, "%s", me->spec[0] ? me->spec
              : b->o->backend == CLSTYLE_BACKEND_REFERENCE ? "reference" : "the default device");
     if ((me->open_status = open_worker(w, me->spec)) != CLSTYLE_OK) {
-        snprintf(me->error, sizeof me->error, "%s", clstyle_last_error());
+        snprintf(me->error, sizeof me->error, "%s", me->open_status == CLSTYLE_ERR_INTERRUPTED && !cs_cli_stop
+                 ? "not needed: the others had done every picture" : clstyle_last_error());
+        me->setup_s = cs_now() - t0;
         return NULL;
     }
     me->opened = 1;
     me->setup_s = cs_now() - t0;
-    for (cs_batch_job *j; (j = take(b));) {
+    for (cs_batch_job *j; (j = take(b, w->id));) {
         w->job = j;
         clstyle_status st = style_one(w, j);
         pthread_mutex_lock(&b->mu);
-        j->worker = w->id;
-        j->state = st == CLSTYLE_OK ? CS_JOB_DONE : st == CLSTYLE_ERR_INTERRUPTED || cs_cli_stop ? CS_JOB_INTERRUPTED : CS_JOB_FAILED;
-        if (j->state == CS_JOB_FAILED) snprintf(j->error, sizeof j->error, "%s", clstyle_last_error());
-        me->pictures += j->state == CS_JOB_DONE;
-        me->failed += j->state == CS_JOB_FAILED;
-        me->busy_s += j->seconds;
-        log_result(b, j, ++b->finished);
+        finish_run(w, j, st);
         pthread_mutex_unlock(&b->mu);
         w->job = NULL;
     }

@@ -41,6 +41,18 @@ clstyle_status cs_log_close(FILE **f, const char *path)
     return bad ? log_failed(path, errno) : CLSTYLE_OK;
 }
 
+void cs_json_escape(const char *v, char *out, size_t n)
+{
+    size_t k = 0;
+    for (; *v && k + 7 < n; v++) {
+        unsigned char ch = (unsigned char)*v;
+        if (ch == '"' || ch == '\\') k += (size_t)snprintf(out + k, n - k, "\\%c", ch);
+        else if (ch < 0x20) k += (size_t)snprintf(out + k, n - k, "\\u%04x", ch);
+        else out[k++] = (char)ch;
+    }
+    if (n) out[k < n ? k : n - 1] = 0;
+}
+
 void cs_json_field(FILE *f, const char *key, const char *v)
 {
     fprintf(f, ",\"%s\":\"", key);

@@ -56,9 +56,11 @@ void cs_summary_text(FILE *f, const cs_batch_report *r, int quiet)
     }
     for (int w = 0; w < r->n_workers && r->n_workers > 1 && !quiet; w++) {
         const cs_batch_worker *k = &r->workers[w];
-        if (k->opened)
-            fprintf(f, "clstyle:   %s%s%s: %d pictures in %.1f s (setup %.1f s)\n", k->spec[0] ? k->spec : "", k->spec[0] ? ", " : "",
+        if (k->opened) { /* "pocl, pthread-...": the --device item, then the device's name when it differs */
+            int both = k->spec[0] && strcmp(k->spec, k->device);
+            fprintf(f, "clstyle:   %s%s%s: %d pictures in %.1f s (setup %.1f s)\n", both ? k->spec : "", both ? ", " : "",
                     k->device, k->pictures, k->busy_s, k->setup_s);
+        }
         else fprintf(f, "clstyle:   --device %s: not used: %s\n", k->spec, k->error);
     }
     for (int i = 0; i < r->n_jobs; i++)

@@ -16,6 +16,8 @@ typedef struct {
     char key[65];            /* of its options and input files (record.h) */
     cs_job_state state;
     int worker;              /* who made it, -1 none */
+    int runners, claimed;    /* runs under way (2 with a backup run); the run that writes it (worker + 1), 0 none yet */
+    unsigned ran_by;         /* bit per worker that has run it */
     double seconds, loss;    /* the picture's time (reading to writing, without setup) and final loss */
     char error[512];
 } cs_batch_job;
