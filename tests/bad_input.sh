@@ -266,7 +266,9 @@ PY
   batch-list-unreadable) real_weights; expect 1 "cannot read the list" -- run -c "@$tmp/nolist.txt" -o "$tmp/res" ;;
   batch-output-file) real_weights; batch_inputs; printf 'x' > "$tmp/file.png"
     expect 2 "a batch writes its results into a folder" -- run -c "$tmp/in" -o "$tmp/file.png"
-    [ "$(cat "$tmp/file.png")" = x ] || fail "the file was changed" ;;
+    [ "$(cat "$tmp/file.png")" = x ] || fail "the file was changed"
+    expect 2 "names a picture" -- run -c "$tmp/in" -o "$tmp/new.png"   # not made as a folder
+    [ ! -e "$tmp/new.png" ] || fail "a folder named new.png was made" ;;
   batch-name-clash) real_weights; batch_inputs; cp "$c" "$tmp/in/a.jpg"
     expect 2 "would both write" -- run -c "$tmp/in" -o "$tmp/res" --format png ;;
   batch-only-option) expect 2 "--shard is for a batch" -- run --shard 1/2 ;;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -505,7 +506,13 @@ static clstyle_status device_specs(batch *b)
     return CLSTYLE_OK;
 }
 
-/* -o names a folder: made when missing (its parent must exist); a file is a usage error. */
+static int image_name(const char *ext)
+{
+    return !strcasecmp(ext, ".png") || !strcasecmp(ext, ".jpg") || !strcasecmp(ext, ".jpeg");
+}
+
+/* -o names a folder: made when missing (its parent must exist); a file, or
+ * a missing name like out.png (one picture's -o by mistake), is a usage error. */
 static clstyle_status output_folder(const char *dir)
 {
     struct stat sb;
@@ -515,6 +522,9 @@ static clstyle_status output_folder(const char *dir)
         return cs_fail(CLSTYLE_ERR_USAGE, "-o %s is %s; a batch writes its results into a folder (give -o a folder)", dir,
                        S_ISREG(sb.st_mode) ? "a file" : "not a folder");
     }
+    const char *dot = strrchr(dir, '.');
+    if (dot && !strchr(dot, '/') && image_name(dot))
+        return cs_fail(CLSTYLE_ERR_USAGE, "-o %s names a picture; a batch writes its results into a folder (give -o a folder)", dir);
     if (mkdir(dir, 0777) != 0) return cs_fail(CLSTYLE_ERR_IO, "%s: cannot make the output folder: %s", dir, strerror(errno));
     return CLSTYLE_OK;
 }
