@@ -3,18 +3,13 @@
  * its optimization. Workers (one thread per --device item) take results
  * from one queue; a picture that fails is reported and the batch goes on. */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "batch_plan.h"
 #include "summary.h"
 #include "cli.h"
 #include "clock.h"
@@ -32,11 +27,8 @@ const int cs_cli_max_workers = MAX_WORKERS;
 extern volatile sig_atomic_t cs_cli_stop;
 
 typedef struct {
-    const cs_options *o;
-    const char *weights;
-    cs_input_list inputs;
+    cs_batch_plan p;              /* options, weights, inputs, results: batch_plan.c */
     clstyle_image *styles[CS_CLI_MAX_STYLES], *init;
-    cs_batch_report r;
     int next, finished;           /* the queue: the next job to take; jobs ended */
     pthread_mutex_t mu;           /* the queue, the log, the counters */
     FILE *log;
@@ -56,151 +48,6 @@ typedef struct {
     char log_why[512];
 } worker;
 
-/* ---- the jobs ---- */
-
-static clstyle_status make_jobs(batch *b)
-{
-    const cs_options *o = b->o;
-    int per = o->each_style ? o->n_styles : 1;
-    int format = o->format ? o->format : o->output_bits == 16 ? 1 : 0;
-    size_t dl = strlen(o->output);
-    const char *sep = dl && o->output[dl - 1] == '/' ? "" : "/";
-    b->r.n_all = b->inputs.n * per;
-    if (!(b->r.jobs = calloc((size_t)b->r.n_all, sizeof *b->r.jobs))) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < b->inputs.n; i++)
-        for (int k = 0; k < per; k++) {
-            cs_batch_job *j = &b->r.jobs[i * per + k];
-            char name[1024];
-            j->content = b->inputs.paths[i];
-            j->style = o->each_style ? k : -1;
-            j->worker = -1;
-            cs_output_name(j->content, j->style >= 0 ? o->styles[k] : NULL, format, name, sizeof name);
-            snprintf(j->output, sizeof j->output, "%s%s%s", o->output, sep, name);
-            j->name = j->output + dl + strlen(sep);
-        }
-    b->r.n_jobs = b->r.n_all;
-    return CLSTYLE_OK;
-}
-
-static int by_name(const void *a, const void *b)
-{
-    return strcmp((*(const cs_batch_job *const *)a)->name, (*(const cs_batch_job *const *)b)->name);
-}
-
-/* Two inputs that would write one result (photo.png and photo.jpg, or two
- * folders' photo.png in a list) are a usage error, not a silent overwrite. */
-static clstyle_status check_names(const batch *b)
-{
-    int n = b->r.n_jobs;
-    const cs_batch_job **v = malloc((size_t)n * sizeof *v);
-    if (!v) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < n; i++) v[i] = &b->r.jobs[i];
-    qsort(v, (size_t)n, sizeof *v, by_name);
-    clstyle_status st = CLSTYLE_OK;
-    for (int i = 1; i < n && st == CLSTYLE_OK; i++)
-        if (!strcmp(v[i - 1]->name, v[i]->name))
-            st = cs_fail(CLSTYLE_ERR_USAGE, "%s and %s would both write %s; rename one, or style them apart",
-                         v[i - 1]->content, v[i]->content, v[i]->output);
-    free(v);
-    return st;
-}
-
-/* The result must not replace its own input (-o the input folder, same name). */
-static clstyle_status check_not_input(const cs_batch_job *j)
-{
-    struct stat a, c;
-    if (stat(j->output, &a) || stat(j->content, &c) || a.st_dev != c.st_dev || a.st_ino != c.st_ino) return CLSTYLE_OK;
-    return cs_fail(CLSTYLE_ERR_USAGE, "-o %s: the result %s would replace its input %s; give another folder",
-                   j->output, j->name, j->content);
-}
-
-static void take_slice(batch *b)
-{
-    int k = 0;
-    for (int i = 0; i < b->r.n_jobs; i++)
-        if (cs_shard_has(&b->r.shard, i)) {
-            cs_batch_job *to = &b->r.jobs[k++];
-            ptrdiff_t at = b->r.jobs[i].name - b->r.jobs[i].output; /* name points into its own output */
-            *to = b->r.jobs[i];
-            to->name = to->output + at;
-        }
-    b->r.n_jobs = k;
-}
-
-/* The options that change a result: every option given or defaulted, less
- * those that only say where, how fast or how loudly (a new option counts
- * until it is listed here). Styles and files count by content, below. */
-static void options_key(const cs_options *o, char *key, size_t n)
-{
-    static const char *const ignored[] = { "--content", "--style", "--output", "--overwrite", "--summary", "--shard",
-        "--shard-count", "--device", "--backend", "--log", "--quiet", "--verbose", "--max-memory", "--tile",
-        "--max-input-mp", "--weights", "--init", "--help", "--version", "--list-devices", NULL };
-    int rows;
-    const cs_option *t = cs_option_table(&rows);
-    int len = snprintf(key, n, "clstyle batch key 1");
-    for (int i = 0; i < rows; i++) {
-        int skip = 0;
-        for (int k = 0; ignored[k]; k++) skip |= !strcmp(t[i].name, ignored[k]);
-        const char *v = o->given[i] ? o->given[i] : t[i].def;
-        if (!skip && v) len += snprintf(key + len, n - (size_t)len, "\n%s=%s", t[i].name, v);
-    }
-    if (strcmp(o->init, "content") && strcmp(o->init, "random")) cs_record_key_file(key, n, o->init);
-    else snprintf(key + len, n - (size_t)len, "\n--init=%s", o->init);
-}
-
-/* Each result's key: the options, the weights (name and size: hashing them
- * would cost seconds), its style(s) and its input, by content. */
-static void job_keys(batch *b)
-{
-    const cs_options *o = b->o;
-    char base[8192], style_ids[CS_CLI_MAX_STYLES][256], text[16384];
-    struct stat sb;
-    options_key(o, base, sizeof base);
-    const char *wname = strrchr(b->weights, '/') ? strrchr(b->weights, '/') + 1 : b->weights;
-    size_t l = strlen(base);
-    snprintf(base + l, sizeof base - l, "\nweights %s %lld", wname, stat(b->weights, &sb) ? -1LL : (long long)sb.st_size);
-    for (int k = 0; k < o->n_styles; k++) {
-        style_ids[k][0] = 0;
-        cs_record_key_file(style_ids[k], sizeof style_ids[k], o->styles[k]);
-    }
-    char content_id[256] = "";
-    const char *hashed = NULL;
-    for (int i = 0; i < b->r.n_jobs; i++) {
-        cs_batch_job *j = &b->r.jobs[i];
-        if (hashed != j->content) { /* --each-style: one input, several results in a row */
-            content_id[0] = 0;
-            cs_record_key_file(content_id, sizeof content_id, j->content);
-            hashed = j->content;
-        }
-        int len = snprintf(text, sizeof text, "%s\ncontent%s", base, content_id);
-        for (int k = 0; k < o->n_styles; k++)
-            if (j->style < 0 || j->style == k) len += snprintf(text + len, sizeof text - (size_t)len, "\nstyle%s", style_ids[k]);
-        cs_record_key_hash(text, j->key);
-    }
-}
-
-/* Temporary files of an earlier, killed run (".NAME.PID", ".NAME.PID.XXXXXX")
- * of results this task owns: nobody else writes them. */
-static void remove_stale_temps(const batch *b)
-{
-    DIR *d = opendir(b->o->output);
-    if (!d) return;
-    char mine[32];
-    snprintf(mine, sizeof mine, ".%ld", (long)getpid());
-    for (struct dirent *e; (e = readdir(d));)
-        for (int i = 0; i < b->r.n_jobs; i++) {
-            const cs_batch_job *j = &b->r.jobs[i];
-            size_t n = strlen(j->name);
-            const char *rest = e->d_name + 1 + n;
-            if (e->d_name[0] != '.' || strncmp(e->d_name + 1, j->name, n) || rest[0] != '.' || rest[1] < '0' || rest[1] > '9')
-                continue;
-            if (strncmp(rest, mine, strlen(mine)) == 0) continue;
-            char path[4400];
-            snprintf(path, sizeof path, "%.*s%s", (int)(j->name - j->output), j->output, e->d_name);
-            unlink(path);
-        }
-    closedir(d);
-}
 
 /* ---- a worker's events ---- */
 
@@ -218,7 +65,7 @@ static int queue_done(batch *b)
 {
     int done = 1;
     pthread_mutex_lock(&b->mu);
-    for (int i = 0; i < b->r.n_jobs && done; i++) done = b->r.jobs[i].state != CS_JOB_TODO || b->r.jobs[i].claimed;
+    for (int i = 0; i < b->p.r.n_jobs && done; i++) done = b->p.r.jobs[i].state != CS_JOB_TODO || b->p.r.jobs[i].claimed;
     pthread_mutex_unlock(&b->mu);
     return done;
 }
@@ -237,15 +84,15 @@ static int on_event(const clstyle_event *e, void *user)
 {
     worker *w = user;
     batch *b = w->b;
-    const cs_options *o = b->o;
-    const char *dev = b->r.workers[w->id].device;
+    const cs_options *o = b->p.o;
+    const char *dev = b->p.r.workers[w->id].device;
     if (e->kind == CLSTYLE_EVENT_PHASE && o->verbose) fprintf(stderr, "clstyle: [%s] %s\n", dev, e->phase);
     if (e->kind == CLSTYLE_EVENT_MESSAGE && (!e->detail || o->verbose))
         fprintf(stderr, "clstyle: [%s]%s%s %s\n", dev, w->job ? " " : "", w->job ? w->job->name : "", e->message);
     if (e->kind == CLSTYLE_EVENT_START) {
         w->targets_ms += e->scale_info->targets_ms;
-        if (!b->r.workers[w->id].named++) /* "pthread-... (Portable Computing Language, ...)": the part before " (" */
-            snprintf(b->r.workers[w->id].device, sizeof b->r.workers[w->id].device, "%.*s",
+        if (!b->p.r.workers[w->id].named++) /* "pthread-... (Portable Computing Language, ...)": the part before " (" */
+            snprintf(b->p.r.workers[w->id].device, sizeof b->p.r.workers[w->id].device, "%.*s",
                      (int)strcspn(e->scale_info->device, "(") - (strchr(e->scale_info->device, '(') ? 1 : 0), e->scale_info->device);
     }
     if (e->kind == CLSTYLE_EVENT_EVAL && !e->trial) {
@@ -275,7 +122,7 @@ static int on_event(const clstyle_event *e, void *user)
 
 static clstyle_status open_worker(worker *w, const char *spec)
 {
-    const cs_options *o = w->b->o;
+    const cs_options *o = w->b->p.o;
     clstyle_session_options so;
     char cache_dir[1024];
     clstyle_session_options_default(&so);
@@ -283,7 +130,7 @@ static clstyle_status open_worker(worker *w, const char *spec)
     so.backend = o->backend;
     if (spec[0]) so.device = spec;
     if (o->max_memory_mb > 0) so.max_memory_mb = o->max_memory_mb;
-    so.weights_path = w->b->weights;
+    so.weights_path = w->b->p.weights;
     so.pooling_avg = o->pooling_avg;
     so.callback = on_event;
     so.user = w;
@@ -294,7 +141,7 @@ static clstyle_status open_worker(worker *w, const char *spec)
 
 static clstyle_status style_set(worker *w, int style, clstyle_styles **out)
 {
-    const cs_options *o = w->b->o;
+    const cs_options *o = w->b->p.o;
     int at = style < 0 ? 0 : style;
     if (!w->sets[at]) {
         clstyle_styles_options yo;
@@ -314,7 +161,7 @@ static clstyle_status style_set(worker *w, int style, clstyle_styles **out)
 
 static void job_options(worker *w, clstyle_job_options *jo)
 {
-    const cs_options *o = w->b->o;
+    const cs_options *o = w->b->p.o;
     clstyle_job_options_default(jo);
     jo->sizes = o->sizes;
     jo->n_sizes = o->n_sizes;
@@ -345,11 +192,11 @@ static void job_options(worker *w, clstyle_job_options *jo)
  * old record never vouches for a new picture. */
 static clstyle_status write_result(worker *w, cs_batch_job *j, const clstyle_image *im, int complete)
 {
-    const cs_options *o = w->b->o;
+    const cs_options *o = w->b->p.o;
     CS_TRY(cs_record_remove(j->output));
     CS_TRY(clstyle_image_save(im, j->output, o->output_bits, o->jpeg_quality));
     if (!complete) return CLSTYLE_OK;
-    cs_record_info info = { j->content, j->style >= 0 ? o->styles[j->style] : NULL, w->b->r.workers[w->id].device,
+    cs_record_info info = { j->content, j->style >= 0 ? o->styles[j->style] : NULL, w->b->p.r.workers[w->id].device,
                             w->seconds, w->loss };
     return cs_record_write(j->output, j->key, &info);
 }
@@ -365,12 +212,12 @@ static clstyle_status style_one(worker *w, cs_batch_job *j)
     w->lost = 0;
     w->log_failed = CLSTYLE_OK;
     clstyle_status st = style_set(w, j->style, &set);
-    if (st == CLSTYLE_OK) st = clstyle_image_load(j->content, w->b->o->max_input_megapixels, &content);
+    if (st == CLSTYLE_OK) st = clstyle_image_load(j->content, w->b->p.o->max_input_megapixels, &content);
     job_options(w, &jo);
     if (st == CLSTYLE_OK) st = clstyle_job_run(w->s, set, content, &jo, &result);
     if (w->log_failed != CLSTYLE_OK) st = cs_fail(w->log_failed, "%s", w->log_why);
     w->seconds = cs_now() - t0 - w->targets_ms / 1e3;
-    w->b->r.workers[w->id].setup_s += w->targets_ms / 1e3;
+    w->b->p.r.workers[w->id].setup_s += w->targets_ms / 1e3;
     if (result && (st == CLSTYLE_OK || st == CLSTYLE_ERR_INTERRUPTED) && !(w->lost = !claim(w, j))) {
         clstyle_status ws = write_result(w, j, result, st == CLSTYLE_OK);
         if (ws != CLSTYLE_OK) st = ws;
@@ -382,20 +229,20 @@ static clstyle_status style_one(worker *w, cs_batch_job *j)
 
 static void log_result(batch *b, const cs_batch_job *j, int done)
 {
-    const cs_options *o = b->o;
+    const cs_options *o = b->p.o;
     if (!o->quiet) {
-        if (j->state == CS_JOB_FAILED) fprintf(stderr, "clstyle: [%d/%d] failed: %s%s%s\n", done, b->r.n_jobs,
+        if (j->state == CS_JOB_FAILED) fprintf(stderr, "clstyle: [%d/%d] failed: %s%s%s\n", done, b->p.r.n_jobs,
                                                strstr(j->error, j->content) ? "" : j->content, strstr(j->error, j->content) ? "" : ": ", j->error);
         else if (j->state == CS_JOB_DONE)
-            fprintf(stderr, "clstyle: [%d/%d] %s -> %s: %.1f s, loss %.6g (%s)\n", done, b->r.n_jobs, j->content, j->output,
-                    j->seconds, j->loss, b->r.workers[j->worker].device);
+            fprintf(stderr, "clstyle: [%d/%d] %s -> %s: %.1f s, loss %.6g (%s)\n", done, b->p.r.n_jobs, j->content, j->output,
+                    j->seconds, j->loss, b->p.r.workers[j->worker].device);
     }
     if (!b->log) return;
     fprintf(b->log, "{\"event\":\"picture\",\"status\":\"%s\"", j->state == CS_JOB_DONE ? "done" : j->state == CS_JOB_FAILED ? "failed" : "interrupted");
     cs_json_field(b->log, "picture", j->name);
     cs_json_field(b->log, "input", j->content);
     cs_json_field(b->log, "output", j->output);
-    cs_json_field(b->log, "device", b->r.workers[j->worker].device);
+    cs_json_field(b->log, "device", b->p.r.workers[j->worker].device);
     fprintf(b->log, ",\"seconds\":%.3f,\"loss\":%.9g", j->seconds, j->loss);
     if (j->state == CS_JOB_FAILED) cs_json_field(b->log, "error", j->error);
     fprintf(b->log, "}\n");
@@ -410,7 +257,7 @@ static void log_result(batch *b, const cs_batch_job *j, int done)
 static cs_batch_job *backup(batch *b, int me)
 {
     for (int i = 0; i < b->next; i++) {
-        cs_batch_job *j = &b->r.jobs[i];
+        cs_batch_job *j = &b->p.r.jobs[i];
         if (j->state == CS_JOB_TODO && j->runners == 1 && !j->claimed && !(j->ran_by & (1u << me))) return j;
     }
     return NULL;
@@ -420,9 +267,9 @@ static cs_batch_job *take(batch *b, int me)
 {
     cs_batch_job *j = NULL;
     pthread_mutex_lock(&b->mu);
-    while (!cs_cli_stop && b->next < b->r.n_jobs && !j)
-        if (b->r.jobs[b->next++].state == CS_JOB_TODO) j = &b->r.jobs[b->next - 1];
-    if (!j && !cs_cli_stop && b->r.n_workers > 1) j = backup(b, me);
+    while (!cs_cli_stop && b->next < b->p.r.n_jobs && !j)
+        if (b->p.r.jobs[b->next++].state == CS_JOB_TODO) j = &b->p.r.jobs[b->next - 1];
+    if (!j && !cs_cli_stop && b->p.r.n_workers > 1) j = backup(b, me);
     if (j) {
         j->runners++;
         j->ran_by |= 1u << me;
@@ -436,7 +283,7 @@ static cs_batch_job *take(batch *b, int me)
 static void finish_run(worker *w, cs_batch_job *j, clstyle_status st)
 {
     batch *b = w->b;
-    cs_batch_worker *me = &b->r.workers[w->id];
+    cs_batch_worker *me = &b->p.r.workers[w->id];
     j->runners--;
     me->busy_s += w->seconds;
     if (w->lost || j->state != CS_JOB_TODO) return;
@@ -455,10 +302,10 @@ static void *work(void *arg)
 {
     worker *w = arg;
     batch *b = w->b;
-    cs_batch_worker *me = &b->r.workers[w->id];
+    cs_batch_worker *me = &b->p.r.workers[w->id];
     double t0 = cs_now();
     snprintf(me->device, sizeof me->device, "%s", me->spec[0] ? me->spec
-             : b->o->backend == CLSTYLE_BACKEND_REFERENCE ? "reference" : "the default device");
+             : b->p.o->backend == CLSTYLE_BACKEND_REFERENCE ? "reference" : "the default device");
     if ((me->open_status = open_worker(w, me->spec)) != CLSTYLE_OK) {
         snprintf(me->error, sizeof me->error, "%s", me->open_status == CLSTYLE_ERR_INTERRUPTED && !cs_cli_stop
                  ? "not needed: the others had done every picture" : clstyle_last_error());
@@ -482,13 +329,13 @@ static void *work(void *arg)
 
 static clstyle_status device_specs(batch *b)
 {
-    const cs_options *o = b->o;
+    const cs_options *o = b->p.o;
     static cs_batch_worker workers[MAX_WORKERS];
     int n = 0;
-    b->r.workers = workers;
+    b->p.r.workers = workers;
     if (o->backend == CLSTYLE_BACKEND_REFERENCE || !cs_devices_many(o->device)) {
         snprintf(workers[0].spec, sizeof workers[0].spec, "%s", o->device && o->backend != CLSTYLE_BACKEND_REFERENCE ? o->device : "");
-        b->r.n_workers = 1;
+        b->p.r.n_workers = 1;
         return CLSTYLE_OK;
     }
     if (!strcmp(o->device, "all")) {
@@ -502,59 +349,17 @@ static clstyle_status device_specs(batch *b)
             snprintf(workers[n].spec, sizeof workers[n].spec, "%.*s", (int)len, p);
             p += len + (p[len] == ',');
         }
-    b->r.n_workers = n;
+    b->p.r.n_workers = n;
     return CLSTYLE_OK;
 }
 
-static int image_name(const char *ext)
-{
-    return !strcasecmp(ext, ".png") || !strcasecmp(ext, ".jpg") || !strcasecmp(ext, ".jpeg");
-}
-
-/* -o names a folder: made when missing (its parent must exist); a file, or
- * a missing name like out.png (one picture's -o by mistake), is a usage error. */
-static clstyle_status output_folder(const char *dir)
-{
-    struct stat sb;
-    if (stat(dir, &sb) == 0) {
-        if (S_ISDIR(sb.st_mode)) return access(dir, W_OK) == 0 ? CLSTYLE_OK
-                                     : cs_fail(CLSTYLE_ERR_IO, "%s: cannot write to the output folder: %s", dir, strerror(errno));
-        return cs_fail(CLSTYLE_ERR_USAGE, "-o %s is %s; a batch writes its results into a folder (give -o a folder)", dir,
-                       S_ISREG(sb.st_mode) ? "a file" : "not a folder");
-    }
-    const char *dot = strrchr(dir, '.');
-    if (dot && !strchr(dot, '/') && image_name(dot))
-        return cs_fail(CLSTYLE_ERR_USAGE, "-o %s names a picture; a batch writes its results into a folder (give -o a folder)", dir);
-    if (mkdir(dir, 0777) != 0) return cs_fail(CLSTYLE_ERR_IO, "%s: cannot make the output folder: %s", dir, strerror(errno));
-    return CLSTYLE_OK;
-}
 
 static clstyle_status read_styles(batch *b)
 {
-    const cs_options *o = b->o;
+    const cs_options *o = b->p.o;
     for (int k = 0; k < o->n_styles; k++) CS_TRY(clstyle_image_load(o->styles[k], o->max_input_megapixels, &b->styles[k]));
     if (strcmp(o->init, "content") && strcmp(o->init, "random"))
         CS_TRY(clstyle_image_load(o->init, o->max_input_megapixels, &b->init));
-    return CLSTYLE_OK;
-}
-
-/* Lists, slices and keys the results; marks those done before. */
-static clstyle_status plan(batch *b)
-{
-    const cs_options *o = b->o;
-    cs_shard_env env;
-    cs_env_shard(&env);
-    CS_TRY(cs_shard_resolve(o->shard, o->shard_count, &env, &b->r.shard));
-    CS_TRY(cs_inputs_expand(o->content, &b->inputs));
-    CS_TRY(output_folder(o->output));
-    CS_TRY(make_jobs(b));
-    CS_TRY(check_names(b));
-    take_slice(b);
-    for (int i = 0; i < b->r.n_jobs; i++) CS_TRY(check_not_input(&b->r.jobs[i]));
-    job_keys(b);
-    for (int i = 0; i < b->r.n_jobs; i++)
-        if (!o->overwrite && cs_record_done(b->r.jobs[i].output, b->r.jobs[i].key)) b->r.jobs[i].state = CS_JOB_SKIPPED;
-    remove_stale_temps(b);
     return CLSTYLE_OK;
 }
 
@@ -563,12 +368,12 @@ static void run_workers(batch *b)
     pthread_t th[MAX_WORKERS];
     static worker ws[MAX_WORKERS];
     int started[MAX_WORKERS] = { 0 };
-    for (int i = 0; i < b->r.n_workers; i++) {
+    for (int i = 0; i < b->p.r.n_workers; i++) {
         ws[i] = (worker){ .b = b, .id = i };
         started[i] = pthread_create(&th[i], NULL, work, &ws[i]) == 0;
-        if (!started[i]) snprintf(b->r.workers[i].error, sizeof b->r.workers[i].error, "cannot start a thread");
+        if (!started[i]) snprintf(b->p.r.workers[i].error, sizeof b->p.r.workers[i].error, "cannot start a thread");
     }
-    for (int i = 0; i < b->r.n_workers; i++) {
+    for (int i = 0; i < b->p.r.n_workers; i++) {
         if (started[i]) pthread_join(th[i], NULL);
         cs_cli_workers[i] = NULL;
         for (int k = 0; k < CS_CLI_MAX_STYLES; k++) clstyle_styles_free(ws[i].sets[k]);
@@ -578,12 +383,12 @@ static void run_workers(batch *b)
 
 static void begin_log(batch *b)
 {
-    const cs_options *o = b->o;
+    const cs_options *o = b->p.o;
     int skipped = 0;
-    for (int i = 0; i < b->r.n_jobs; i++) skipped += b->r.jobs[i].state == CS_JOB_SKIPPED;
+    for (int i = 0; i < b->p.r.n_jobs; i++) skipped += b->p.r.jobs[i].state == CS_JOB_SKIPPED;
     fprintf(b->log, "{\"event\":\"batch\",\"version\":\"%s\",\"results\":%d,\"all_results\":%d,\"shard\":\"%d/%d\","
-            "\"skipped\":%d,\"workers\":%d}\n", CLSTYLE_VERSION, b->r.n_jobs, b->r.n_all, b->r.shard.n ? b->r.shard.k : 1,
-            b->r.shard.n ? b->r.shard.n : 1, skipped, b->r.n_workers);
+            "\"skipped\":%d,\"workers\":%d}\n", CLSTYLE_VERSION, b->p.r.n_jobs, b->p.r.n_all, b->p.r.shard.n ? b->p.r.shard.k : 1,
+            b->p.r.shard.n ? b->p.r.shard.n : 1, skipped, b->p.r.n_workers);
     static const char *const line_searches[] = { "none", "backtrack", "wolfe" };
     snprintf(b->log_options, sizeof b->log_options,
              ",\"optimizer\":\"%s\",\"line_search\":\"%s\",\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g",
@@ -598,18 +403,18 @@ static clstyle_status outcome(batch *b, int *failed)
     int done = 0, todo = 0;
     const cs_batch_job *first = NULL;
     *failed = 0;
-    for (int i = 0; i < b->r.n_jobs; i++) {
-        const cs_batch_job *j = &b->r.jobs[i];
+    for (int i = 0; i < b->p.r.n_jobs; i++) {
+        const cs_batch_job *j = &b->p.r.jobs[i];
         done += j->state == CS_JOB_DONE || j->state == CS_JOB_SKIPPED;
         todo += j->state != CS_JOB_DONE && j->state != CS_JOB_SKIPPED;
         if (j->state == CS_JOB_FAILED && !first) first = j;
         *failed += j->state == CS_JOB_FAILED;
     }
     if (cs_cli_stop) return cs_fail(CLSTYLE_ERR_INTERRUPTED, "interrupted: %d of %d results done, %d left; run again to resume",
-                                    done, b->r.n_jobs, todo);
+                                    done, b->p.r.n_jobs, todo);
     int opened = 0;
-    for (int w = 0; w < b->r.n_workers; w++) opened |= b->r.workers[w].opened;
-    if (!opened && todo) return cs_fail(b->r.workers[0].open_status, "%s", b->r.workers[0].error);
+    for (int w = 0; w < b->p.r.n_workers; w++) opened |= b->p.r.workers[w].opened;
+    if (!opened && todo) return cs_fail(b->p.r.workers[0].open_status, "%s", b->p.r.workers[0].error);
     if (done == 0 && first)
         return cs_fail(CLSTYLE_ERR_IO, "all %d pictures failed; the first: %s: %s", *failed, first->content, first->error);
     return CLSTYLE_OK;
@@ -619,8 +424,8 @@ static void batch_free(batch *b)
 {
     for (int k = 0; k < CS_CLI_MAX_STYLES; k++) clstyle_image_free(b->styles[k]);
     clstyle_image_free(b->init);
-    free(b->r.jobs);
-    cs_inputs_free(&b->inputs);
+    free(b->p.r.jobs);
+    cs_inputs_free(&b->p.inputs);
     if (b->log) fclose(b->log);
     pthread_mutex_destroy(&b->mu);
 }
@@ -628,29 +433,29 @@ static void batch_free(batch *b)
 clstyle_status cs_batch_run(const cs_options *o, int *failed)
 {
     char weights[4096];
-    batch b = { .o = o, .weights = weights };
+    batch b = { .p = { .o = o, .weights = weights } };
     double t0 = cs_now();
     clstyle_status st;
     *failed = 0;
     pthread_mutex_init(&b.mu, NULL);
-    b.r.styles = o->styles;
+    b.p.r.styles = o->styles;
     CS_CHECK(cs_env_weights(o->weights, weights, sizeof weights));
     CS_CHECK(device_specs(&b));
-    CS_CHECK(plan(&b));
+    CS_CHECK(cs_batch_plan_make(&b.p));
     CS_CHECK(read_styles(&b));
     if (o->log_path) {
         CS_CHECK(cs_log_open(o->log_path, &b.log));
         begin_log(&b);
     }
     run_workers(&b);
-    b.r.wall_s = cs_now() - t0;
-    b.r.interrupted = cs_cli_stop != 0;
-    cs_summary_text(stderr, &b.r, o->quiet);
+    b.p.r.wall_s = cs_now() - t0;
+    b.p.r.interrupted = cs_cli_stop != 0;
+    cs_summary_text(stderr, &b.p.r, o->quiet);
     if (b.log) {
-        cs_summary_json(b.log, &b.r);
+        cs_summary_json(b.log, &b.p.r);
         CS_CHECK(cs_log_close(&b.log, o->log_path));
     }
-    if (o->summary_path) CS_CHECK(cs_summary_write(o->summary_path, &b.r));
+    if (o->summary_path) CS_CHECK(cs_summary_write(o->summary_path, &b.p.r));
     st = outcome(&b, failed);
 done:
     batch_free(&b);
