@@ -153,6 +153,8 @@ void clstyle_session_cancel(clstyle_session *s);
 
 /* Prints the OpenCL devices, one per line, with the index `device` takes. */
 clstyle_status clstyle_list_devices(void);
+/* How many OpenCL devices there are (their indexes are 0 .. *n-1). */
+clstyle_status clstyle_device_count(int *n);
 
 /* ---- Style sets ---- */
 

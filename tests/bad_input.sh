@@ -69,6 +69,12 @@ expect_interrupted() {
   [ -z "$(ls -A "$tmp" | grep '^\.out')" ] || fail "temporary output left behind"
 }
 
+# Two small pictures for a batch, in $tmp/in.
+batch_inputs() { mkdir -p "$tmp/in"; cp "$c" "$tmp/in/a.png"; cp "$ex/golden_gate.png" "$tmp/in/b.png"; }
+
+# counts SUMMARY.json "DONE FAILED SKIPPED"
+counts() { [ "$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["done"],s["failed"],s["skipped"])' "$1")" = "$2" ]; }
+
 is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]; }
 
 case $case in
@@ -264,6 +270,49 @@ PY
   layers-per-style-outside) real_weights; expect 2 "style 1 names layer relu4_2, which is not among the style layers" -- run --style-layers-per-style relu4_2 ;;
   colors-bad) expect 2 "--colors" -- run --colors sepia ;;
   colors-conflict) expect 2 "--original-colors is --colors content" -- run --original-colors --colors histogram ;;
+  # Batches (-c a folder, glob or @list): the results go into a folder.
+  batch-empty-folder) real_weights; mkdir "$tmp/empty"
+    expect 1 "no pictures found" -- run -c "$tmp/empty" -o "$tmp/res"
+    [ ! -e "$tmp/res" ] || fail "the output folder was made for nothing" ;;
+  batch-list-unreadable) real_weights; expect 1 "cannot read the list" -- run -c "@$tmp/nolist.txt" -o "$tmp/res" ;;
+  batch-output-file) real_weights; batch_inputs; printf 'x' > "$tmp/file.png"
+    expect 2 "a batch writes its results into a folder" -- run -c "$tmp/in" -o "$tmp/file.png"
+    [ "$(cat "$tmp/file.png")" = x ] || fail "the file was changed"
+    expect 2 "names a picture" -- run -c "$tmp/in" -o "$tmp/new.png"   # not made as a folder
+    [ ! -e "$tmp/new.png" ] || fail "a folder named new.png was made" ;;
+  batch-name-clash) real_weights; batch_inputs; cp "$c" "$tmp/in/a.jpg"
+    expect 2 "would both write" -- run -c "$tmp/in" -o "$tmp/res" --format png ;;
+  batch-only-option) expect 2 "--shard is for a batch" -- run --shard 1/2 ;;
+  batch-partial) real_weights; batch_inputs; printf 'not a picture' > "$tmp/in/c.png" # the others still get done
+    run -c "$tmp/in" -o "$tmp/res" --summary "$tmp/sum.json" 2> "$tmp/stderr"; rc=$?
+    [ $rc -eq 3 ] || fail "exit $rc, want 3 (some failed); stderr: $(cat "$tmp/stderr")"
+    grep -q "failed: $tmp/in/c.png: not a supported image" "$tmp/stderr" || fail "failure not named: $(cat "$tmp/stderr")"
+    for r in a b; do is_png "$tmp/res/$r.png" && [ -s "$tmp/res/.$r.png.clstyle.json" ] || fail "$r.png or its record missing"; done
+    [ ! -e "$tmp/res/c.png" ] || fail "a result for the bad picture"
+    python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert (s["done"],s["failed"])==(2,1), s; assert [r["status"] for r in s["list"]]==["done","done","failed"], s' "$tmp/sum.json" || fail "summary: $(cat "$tmp/sum.json")"
+    rm "$tmp/in/a.png" "$tmp/in/b.png"   # nothing left that can succeed: exit 1
+    expect 1 "all 1 pictures failed" -- run -c "$tmp/in" -o "$tmp/res" -q ;;
+  batch-record-missing) real_weights; batch_inputs # a result without its record is redone, the others kept
+    run -c "$tmp/in" -o "$tmp/res" --iterations 1 2> /dev/null || fail "first run failed"
+    touch -d '2001-01-01' "$tmp/res/a.png" "$tmp/res/b.png"; rm "$tmp/res/.a.png.clstyle.json"
+    run -c "$tmp/in" -o "$tmp/res" --iterations 1 --summary "$tmp/sum.json" 2> "$tmp/stderr" || fail "rerun failed: $(cat "$tmp/stderr")"
+    counts "$tmp/sum.json" "1 0 1" || fail "want a redone, b skipped: $(cat "$tmp/sum.json")"
+    [ "$(stat -c %Y "$tmp/res/b.png")" = "$(date -d 2001-01-01 +%s)" ] || fail "b.png was rewritten"
+    [ "$(stat -c %Y "$tmp/res/a.png")" != "$(date -d 2001-01-01 +%s)" ] && [ -s "$tmp/res/.a.png.clstyle.json" ] || fail "a.png not redone"
+    run -c "$tmp/in" -o "$tmp/res" --iterations 2 --summary "$tmp/sum.json" || fail "rerun failed" # other options: both redone
+    counts "$tmp/sum.json" "2 0 0" || fail "other options did not redo: $(cat "$tmp/sum.json")" ;;
+  batch-interrupt) real_weights; batch_inputs # SIGINT: the picture in progress is kept without a record; a rerun finishes it
+    "$bin" -c "$tmp/in" -s "$s" -o "$tmp/res" --size 32 --iterations 100000 --backend reference --log "$tmp/log.jsonl" 2> "$tmp/stderr" &
+    pid=$!
+    wait_for "$tmp/log.jsonl" '"iter":2,'
+    kill -INT $pid
+    expect_interrupted "run again to resume" 60
+    is_png "$tmp/res/a.png" || fail "the picture in progress was not written"
+    [ ! -e "$tmp/res/.a.png.clstyle.json" ] || fail "an interrupted picture got a record"
+    [ ! -e "$tmp/res/b.png" ] || fail "b.png was started"
+    grep -q '"event":"summary".*"interrupted":1' "$tmp/log.jsonl" || fail "no summary in the log: $(tail -n 1 "$tmp/log.jsonl")"
+    run -c "$tmp/in" -o "$tmp/res" --iterations 1 --summary "$tmp/sum.json" || fail "rerun failed"
+    counts "$tmp/sum.json" "2 0 0" || fail "rerun: $(cat "$tmp/sum.json")" ;;
   *) fail "unknown case" ;;
 esac
 echo "ok: $case"

@@ -6,6 +6,9 @@
 # (a simulator that checks every memory access: the oclgrind suite).
 CLSTYLE_PACKAGES="gcc libc6-dev meson ninja-build pkg-config python3 libpng-dev libjpeg-dev ocl-icd-opencl-dev opencl-c-headers libclblast-dev pocl-opencl-icd mesa-opencl-icd oclgrind"
 
+# Only the cluster suite's test (tests/slurm.sh) needs these; it installs them itself.
+CLSTYLE_CLUSTER_PACKAGES="slurm-wlm munge"
+
 # Installs what is missing: with apt-get when root, otherwise prints the command.
 install_packages() {
   local missing=() p

@@ -11,6 +11,8 @@
 #include "config.h"
 #include "error.h"
 #include "image.h"
+#include "inputs.h"
+#include "shard.h"
 #include "vgg.h"
 
 struct cs_parse {
@@ -185,6 +187,22 @@ static clstyle_status p_choice(const cs_option *d, cs_parse *p, const char *v)
     return bad(d, list, v);
 }
 
+/* --format png|jpg: 1 or 2, so that 0 keeps each input's format. */
+static clstyle_status p_format(const cs_option *d, cs_parse *p, const char *v)
+{
+    CS_TRY(p_choice(d, p, v));
+    (*FIELD(int, p, d))++;
+    return CLSTYLE_OK;
+}
+
+static clstyle_status p_shard(const cs_option *d, cs_parse *p, const char *v)
+{
+    cs_shard s;
+    CS_TRY(cs_shard_parse(v, &s));
+    *FIELD(const char *, p, d) = v;
+    return CLSTYLE_OK;
+}
+
 static clstyle_status p_bits(const cs_option *d, cs_parse *p, const char *v)
 {
     if (strcmp(v, "8") && strcmp(v, "16")) return bad(d, "8 or 16", v);
@@ -289,10 +307,20 @@ static clstyle_status p_layers(const cs_option *d, cs_parse *p, const char *v)
 #endif
 
 static const cs_option table[] = {
-    { "--content", "-c", "FILE", NULL, "content image (PNG or JPEG)", p_path, F(content), 0, 0 },
+    { "--content", "-c", "FILE|DIR|GLOB|@LIST", NULL, "content image (PNG or JPEG); a folder, a quoted\nglob or @list.txt styles each picture (a batch)",
+      p_path, F(content), 0, 0 },
     { "--style", "-s", "FILE[,FILE]", NULL, "style image(s) (PNG or JPEG)", p_styles, F(styles), 0, 0 },
-    { "--output", "-o", "FILE", NULL, "result, written atomically: JPEG if FILE ends in\n.jpg or .jpeg, else PNG",
-      p_path, F(output), 0, 0 },
+    { "--output", "-o", "FILE|DIR", NULL, "result, written atomically: JPEG if FILE ends in\n.jpg or .jpeg, else PNG; "
+      "a folder for a batch", p_path, F(output), 0, 0 },
+    { "--each-style", NULL, NULL, NULL, "a batch with one result per content and style\n(CONTENT__STYLE.png) instead of a blend",
+      p_flag, F(each_style), 0, 0 },
+    { "--format", NULL, "png|jpg", NULL, "format of a batch's results (each input's)", p_format, F(format), 0, 0 },
+    { "--overwrite", NULL, NULL, NULL, "redo a batch's results that are done already", p_flag, F(overwrite), 0, 0 },
+    { "--summary", NULL, "FILE", NULL, "JSON summary of a batch: each input, output, time,\nloss, error", p_path,
+      F(summary_path), 0, 0 },
+    { "--shard", NULL, "K/N", NULL, "do the K-th of N slices of a batch (default: from\nSLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX)",
+      p_shard, F(shard), 0, 0 },
+    { "--shard-count", NULL, "N", NULL, "number of slices with JOB_COMPLETION_INDEX", p_int, F(shard_count), 1, 1000000 },
     { "--bits", NULL, "8|16", "8", "bits per channel of a PNG result", p_bits, F(output_bits), 0, 0 },
     { "--quality", NULL, "N", "92", "JPEG quality of a .jpg/.jpeg result, 1 to 100", p_int, F(jpeg_quality), 1, 100 },
     { "--size", NULL, "N[,N..]", "512", "longer side of the result in px; a list optimizes\nat each size in turn",
@@ -330,7 +358,8 @@ static const cs_option table[] = {
     { "--max-input-mp", NULL, "X", "100", "refuse input images of more than X megapixels", p_positive,
       F(max_input_megapixels), ANY },
     { "--backend", NULL, "opencl|reference", DEFAULT_BACKEND, "", p_choice, F(backend), 0, 0 },
-    { "--device", NULL, "SPEC", NULL, "OpenCL device: index or name substring\n(first GPU, else CPU)", p_text,
+    { "--device", NULL, "SPEC[,SPEC..]|all", NULL, "OpenCL device: index or name substring\n(first GPU, else CPU); "
+      "a batch may use several", p_text,
       F(device), 0, 0 },
     { "--list-devices", NULL, NULL, NULL, "list OpenCL devices and exit", p_action, 0, 3, 0 },
     { "--weights", NULL, "FILE", NULL, "VGG-16/19 safetensors (default: $CLSTYLE_WEIGHTS,\nthen ~/.cache/clstyle/vgg16.safetensors or\nvgg19-conv.safetensors)", p_path, F(weights), 0, 0 },
@@ -341,6 +370,7 @@ static const cs_option table[] = {
     { "--version", NULL, NULL, NULL, "version", p_action, 0, 2, 0 },
 };
 enum { N_OPTIONS = sizeof table / sizeof *table };
+_Static_assert((int)N_OPTIONS <= (int)CS_MAX_OPTIONS, "cs_options.given has a slot per option");
 
 const cs_option *cs_option_table(int *n)
 {
@@ -391,6 +421,7 @@ const char *cs_usage(void)
     if (text[0]) return text;
     size_t n = (size_t)snprintf(text, sizeof text, "%s",
         "usage: clstyle -c CONTENT -s STYLE[,STYLE...] -o OUTPUT [options]\n"
+        "       clstyle -c FOLDER|'GLOB'|@LIST -s STYLE[,STYLE...] -o FOLDER [--each-style] [options]\n"
         "\n"
         "Neural style transfer (Gatys et al.): optimizes OUTPUT so that its VGG features\n"
         "match the content of CONTENT and the Gram matrices of the STYLE images.\n"
@@ -398,6 +429,32 @@ const char *cs_usage(void)
         "\n");
     for (int i = 0; i < N_OPTIONS; i++) n += help_row(text + n, sizeof text - n, &table[i]);
     return text;
+}
+
+int cs_devices_many(const char *spec) { return spec && (strchr(spec, ',') || !strcmp(spec, "all")); }
+
+/* Batch options make no sense for one picture, and one picture keeps its exact old behaviour. */
+static clstyle_status validate_single(const cs_options *o)
+{
+    static const char *const batch_only[] = { "--format", "--overwrite", "--summary", "--shard", "--shard-count" };
+    const int given[] = { o->format, o->overwrite, o->summary_path != NULL, o->shard != NULL, o->shard_count };
+    for (int i = 0; i < 5; i++)
+        if (given[i])
+            return cs_fail(CLSTYLE_ERR_USAGE, "%s is for a batch: give -c a folder, a quoted glob or @list.txt", batch_only[i]);
+    if (cs_devices_many(o->device))
+        return cs_fail(CLSTYLE_ERR_USAGE, "--device %s: one picture runs on one device; several are for a batch (-c a folder, "
+                       "a quoted glob or @list.txt)", o->device);
+    return CLSTYLE_OK;
+}
+
+static clstyle_status validate_batch(const cs_options *o)
+{
+    if (o->output_bits == 16 && o->format == 2)
+        return cs_fail(CLSTYLE_ERR_USAGE, "--bits 16: --format jpg has 8 bits per channel (use --format png)");
+    if (o->save_every) return cs_fail(CLSTYLE_ERR_USAGE, "--save-every: not in a batch (style one picture to watch it)");
+    if (o->n_style_masks) /* a mask follows its picture's shape: one content */
+        return cs_fail(CLSTYLE_ERR_USAGE, "--style-mask: masks on the content are for one picture, not a batch");
+    return CLSTYLE_OK;
 }
 
 /* Checks that need several options together. */
@@ -425,7 +482,9 @@ static clstyle_status validate(cs_options *o)
     if (o->original_colors && o->colors != CLSTYLE_COLORS_STYLE && o->colors != CLSTYLE_COLORS_CONTENT)
         return cs_fail(CLSTYLE_ERR_USAGE, "--original-colors is --colors content; it cannot go with --colors %s",
                        o->colors == CLSTYLE_COLORS_LUMINANCE ? "luminance" : "histogram");
-    if (o->output_bits == 16 && cs_image_path_is_jpeg(o->output))
+    o->batch = o->each_style || cs_inputs_is_batch(o->content);
+    CS_TRY(o->batch ? validate_batch(o) : validate_single(o));
+    if (o->output_bits == 16 && !o->batch && cs_image_path_is_jpeg(o->output))
         return cs_fail(CLSTYLE_ERR_USAGE, "--bits 16: %s is a JPEG output, which has 8 bits per channel (write a .png)",
                        o->output);
     int scales = o->n_sizes ? o->n_sizes : 1;
@@ -463,12 +522,13 @@ clstyle_status cs_parse_args(int argc, char **argv, cs_options *o, int *action)
             val = argv[++i];
         }
         CS_TRY(d->parse(d, &p, val));
+        o->given[d - table] = val ? val : "";
         quality |= !strcmp(d->name, "--quality");
     }
     *action = p.action;
     if (*action) return CLSTYLE_OK;
     CS_TRY(validate(o));
-    if (quality && !cs_image_path_is_jpeg(o->output)) /* it would do nothing, silently */
+    if (quality && (o->batch ? o->format == 1 : !cs_image_path_is_jpeg(o->output))) /* it would do nothing, silently */
         return cs_fail(CLSTYLE_ERR_USAGE, "--quality: %s is a PNG output, which is lossless (write a .jpg for JPEG quality)", o->output);
     return CLSTYLE_OK;
 }

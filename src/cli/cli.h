@@ -8,7 +8,7 @@
 #include "eval.h"
 
 enum { CS_CLI_MAX_STYLES = 16, CS_CLI_MAX_LAYERS = 16 };
-enum { CS_MAX_SCALES = 8 };
+enum { CS_MAX_SCALES = 8, CS_MAX_OPTIONS = 64 };
 
 /* The command line as parsed: what the session, style set and job are made
  * from (cli_run.c), plus the outputs. */
@@ -64,6 +64,16 @@ typedef struct {
     int n_style_own_layers[CS_CLI_MAX_STYLES];
     int n_styles_with_layers;
     int colors;                                  /* CLSTYLE_COLORS_* (--colors; --original-colors: content) */
+    /* Batches (docs/batches.md): -c a folder, glob or @list, or --each-style;
+     * -o is then a folder of results named after their inputs. */
+    int batch;
+    int each_style;                              /* one result per content and style, not a blend */
+    int format;                                  /* --format: 0 the input's, 1 png, 2 jpg */
+    int overwrite;                               /* redo results that are done */
+    const char *summary_path;                    /* --summary FILE (JSON) */
+    const char *shard;                           /* --shard K/N as given */
+    int shard_count;                             /* --shard-count N (with JOB_COMPLETION_INDEX) */
+    const char *given[CS_MAX_OPTIONS];           /* each table row's value as given (NULL: not given), for resume keys */
     char arena[4096];                            /* storage for parsed lists */
 } cs_options;
 
@@ -80,6 +90,11 @@ clstyle_status cs_options_eval_init(cs_eval *E, cs_net *net, const cs_options *o
                                     const cs_eval_image *styles, const double *blend, int n_styles);
 /* Runs the command line's job through the session API (cli_run.c). */
 clstyle_status cs_cli_run(const cs_options *o);
+/* Runs a batch (batch.c): CLSTYLE_OK when at least one result is done or
+ * none was to do, with *failed the number of results that failed. */
+clstyle_status cs_batch_run(const cs_options *o, int *failed);
+/* Whether --device names several devices ("all" or a comma list). */
+int cs_devices_many(const char *spec);
 
 typedef struct cs_parse cs_parse;
 typedef struct cs_option cs_option;

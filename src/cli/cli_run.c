@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "job.h"
 #include "env.h"
 #include "error.h"
 #include "image.h"
@@ -163,67 +164,25 @@ static clstyle_status read_images(cli *c, inputs *in)
 
 static clstyle_status open_session(cli *c, inputs *in, const char *weights, char *cache_dir, size_t n)
 {
-    const cs_options *o = c->o;
     clstyle_session_options so;
-    clstyle_session_options_default(&so);
-    cs_env_session(&so, cache_dir, n);
-    so.backend = o->backend;
-    if (o->device) so.device = o->device;
-    if (o->max_memory_mb > 0) so.max_memory_mb = o->max_memory_mb;
-    so.weights_path = weights;
-    so.pooling_avg = o->pooling_avg;
-    so.identify_weights = o->verbose || o->log_path;
+    clstyle_styles_options yo;
+    const char *const *own[CS_CLI_MAX_STYLES];
+    cs_cli_session_options(c->o, weights, NULL, &so, cache_dir, n);
     so.callback = on_event;
     so.user = c;
     CS_TRY(clstyle_session_open(&so, &in->s));
     cs_cli_session = in->s;
-    clstyle_styles_options yo;
-    clstyle_styles_options_default(&yo);
-    yo.images = (const clstyle_image *const *)in->styles;
-    yo.n_images = o->n_styles;
-    yo.blend = o->n_blend ? o->blend : NULL;
-    yo.scale = o->style_scale;
-    yo.layers = o->style_layers;
-    yo.layer_weights = o->style_layer_weights;
-    yo.n_layers = o->n_style_layers;
-    if (o->n_style_image_masks) yo.masks = (const clstyle_image *const *)in->style_masks;
-    const char *const *own[CS_CLI_MAX_STYLES];
-    for (int k = 0; k < o->n_styles_with_layers; k++) own[k] = o->n_style_own_layers[k] ? o->style_own_layers[k] : NULL;
-    if (o->n_styles_with_layers) {
-        yo.image_layers = own;
-        yo.n_image_layers = o->n_style_own_layers;
-    }
+    cs_cli_styles_options(c->o, -1, in->styles, in->style_masks, own, &yo);
     return clstyle_styles_create(in->s, &yo, &in->st);
 }
 
 static void job_options(const cs_options *o, const inputs *in, cli *c, clstyle_job_options *jo)
 {
-    clstyle_job_options_default(jo);
-    jo->sizes = o->sizes;
-    jo->n_sizes = o->n_sizes;
-    jo->size = o->size;
-    jo->iterations = o->n_scale_iterations ? o->scale_iterations : NULL;
-    jo->n_iterations = o->n_scale_iterations;
-    jo->iteration_count = o->iterations;
-    jo->optimizer = o->optimizer;
-    jo->learning_rate = o->learning_rate;
-    jo->lbfgs_history = o->lbfgs_history;
-    jo->line_search = o->line_search;
-    jo->content_weight = o->content_weight;
-    jo->style_weight = o->style_weight;
-    jo->tv_weight = o->tv_weight;
-    jo->content_layers = o->content_layers;
-    jo->n_content_layers = o->n_content_layers;
-    jo->init = in->init ? CLSTYLE_INIT_IMAGE : strcmp(o->init, "random") ? CLSTYLE_INIT_CONTENT : CLSTYLE_INIT_RANDOM;
-    jo->init_image = in->init;
-    jo->seed = o->seed;
-    jo->original_colors = o->original_colors;
-    jo->colors = o->colors;
+    cs_cli_job_options(o, in->init, jo);
     if (o->n_style_masks) {
         jo->style_masks = (const clstyle_image *const *)in->masks;
         jo->n_style_masks = o->n_style_masks;
     }
-    jo->tile = o->tile;
     jo->picture_every = o->save_every;
     jo->callback = on_event;
     jo->user = c;

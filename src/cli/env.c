@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "session.h"
+#include "shard.h"
 
 const char *const cs_weights_names[] = { "vgg16.safetensors", "vgg19-conv.safetensors", "vgg19.safetensors", NULL };
 
@@ -74,4 +75,14 @@ void cs_backend_params_from_env(cs_backend_params *p)
     cs_env_session(&o, dir, sizeof dir);
     cs_session_params(&o, p);
     p->cl.fail_family = env("CLSTYLE_FAIL_KERNELS"); /* a test hook: that kernel family fails to build */
+}
+
+void cs_env_shard(cs_shard_env *e)
+{
+    e->slurm_id = env("SLURM_ARRAY_TASK_ID");
+    e->slurm_min = env("SLURM_ARRAY_TASK_MIN");
+    e->slurm_count = env("SLURM_ARRAY_TASK_COUNT");
+    e->slurm_step = env("SLURM_ARRAY_TASK_STEP");
+    e->k8s_index = env("JOB_COMPLETION_INDEX");
+    e->count = env("CLSTYLE_SHARD_COUNT");
 }

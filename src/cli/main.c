@@ -8,13 +8,16 @@
 #include "cli.h"
 #include "error.h"
 
-enum { EXIT_INTERRUPTED = 130 };
+enum { EXIT_INTERRUPTED = 130, EXIT_PARTIAL = 3 };
 
 /* cli_run.c's: what the job is doing, for the handler. */
 extern volatile sig_atomic_t cs_cli_stop;
 extern clstyle_session *volatile cs_cli_session;
 extern char cs_cli_pending[];
 extern volatile sig_atomic_t cs_cli_pending_set;
+/* batch.c's: the sessions of its workers. */
+extern clstyle_session *volatile cs_cli_workers[];
+extern const int cs_cli_max_workers;
 
 static volatile sig_atomic_t signals_seen;
 
@@ -26,6 +29,7 @@ static void on_signal(int sig)
     if (signals_seen++ == 0) {
         cs_cli_stop = 1;
         clstyle_session_cancel(cs_cli_session);
+        for (int i = 0; i < cs_cli_max_workers; i++) clstyle_session_cancel(cs_cli_workers[i]);
         return;
     }
     if (cs_cli_pending_set) unlink(cs_cli_pending);
@@ -49,7 +53,7 @@ static void install_handlers(void)
 int main(int argc, char **argv)
 {
     cs_options o;
-    int action;
+    int action, failed = 0;
     clstyle_status st = cs_parse_args(argc, argv, &o, &action);
     if (st != CLSTYLE_OK) {
         fprintf(stderr, "clstyle: %s\nTry 'clstyle --help' for more information.\n", clstyle_last_error());
@@ -60,9 +64,9 @@ int main(int argc, char **argv)
     if (action == 3) st = clstyle_list_devices();
     else {
         install_handlers();
-        st = cs_cli_run(&o);
+        st = o.batch ? cs_batch_run(&o, &failed) : cs_cli_run(&o);
     }
-    if (st == CLSTYLE_OK) return 0;
+    if (st == CLSTYLE_OK) return failed ? EXIT_PARTIAL : 0; /* a batch in which some results failed */
     /* A step cut short by the signal (EINTR) counts as the interrupt it is. */
     if (signals_seen && st != CLSTYLE_ERR_INTERRUPTED) {
         fprintf(stderr, "clstyle: interrupted (%s)\n", clstyle_last_error());

@@ -41,13 +41,26 @@ clstyle_status cs_log_close(FILE **f, const char *path)
     return bad ? log_failed(path, errno) : CLSTYLE_OK;
 }
 
-/* A JSON string of a name we know needs no escaping (device names are the driver's: escaped). */
-static void put_string(FILE *f, const char *key, const char *v)
+void cs_json_escape(const char *v, char *out, size_t n)
+{
+    size_t k = 0;
+    for (; *v && k + 7 < n; v++) {
+        unsigned char ch = (unsigned char)*v;
+        if (ch == '"' || ch == '\\') k += (size_t)snprintf(out + k, n - k, "\\%c", ch);
+        else if (ch < 0x20) k += (size_t)snprintf(out + k, n - k, "\\u%04x", ch);
+        else out[k++] = (char)ch;
+    }
+    if (n) out[k < n ? k : n - 1] = 0;
+}
+
+void cs_json_field(FILE *f, const char *key, const char *v)
 {
     fprintf(f, ",\"%s\":\"", key);
     for (; *v; v++) {
-        if (*v == '"' || *v == '\\') fputc('\\', f);
-        if ((unsigned char)*v >= 0x20) fputc(*v, f);
+        unsigned char ch = (unsigned char)*v;
+        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+        else fputc(ch, f);
     }
     fputc('"', f);
 }
@@ -55,16 +68,16 @@ static void put_string(FILE *f, const char *key, const char *v)
 clstyle_status cs_log_start(FILE *f, const char *path, const clstyle_scale_info *i, const char *options)
 {
     fprintf(f, "{\"event\":\"start\",\"version\":\"%s\"%s", CLSTYLE_VERSION, options);
-    put_string(f, "backend", i->backend);
-    put_string(f, "device", i->device);
-    put_string(f, "arch", i->arch);
+    cs_json_field(f, "backend", i->backend);
+    cs_json_field(f, "device", i->device);
+    cs_json_field(f, "arch", i->arch);
     fprintf(f, ",\"width\":%d,\"height\":%d,\"styles\":%d,\"iterations\":%d,\"scale\":%d,\"scales\":%d,"
             "\"style_width\":%d,\"style_height\":%d,\"peak_device_bytes\":%zu",
             i->width, i->height, i->styles, i->iterations, i->scale, i->scales, i->style_width, i->style_height,
             i->peak_device_bytes);
-    if (i->weights_name) put_string(f, "weights", i->weights_name);
+    if (i->weights_name) cs_json_field(f, "weights", i->weights_name);
     else fprintf(f, ",\"weights\":null");
-    put_string(f, "weights_sha256", i->weights_sha256);
+    cs_json_field(f, "weights_sha256", i->weights_sha256);
     fprintf(f, ",\"pieces\":%d,\"tile\":%d,\"halo\":%d,\"lbfgs_history\":%d,\"lbfgs_history_wanted\":%d,"
             "\"budget_bytes\":%.0f,\"planned_device_bytes\":%zu,\"host_bytes\":%zu,\"conv_memory\":\"%s\","
             "\"session_ms\":%.3f,\"targets_ms\":%.3f,\"targets_reused\":%s,\"weights_reused\":%s,\"program_reused\":%s}\n",
@@ -74,13 +87,15 @@ clstyle_status cs_log_start(FILE *f, const char *path, const clstyle_scale_info 
     return cs_log_check(f, path);
 }
 
-clstyle_status cs_log_eval(FILE *f, const char *path, const clstyle_event *e)
+clstyle_status cs_log_eval(FILE *f, const char *path, const clstyle_event *e) { return cs_log_eval_tagged(f, path, e, ""); }
+
+clstyle_status cs_log_eval_tagged(FILE *f, const char *path, const clstyle_event *e, const char *extra)
 {
     fprintf(f, "{\"iter\":%d,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g,\"ms\":%.3f", e->iteration, e->loss,
             e->content, e->style, e->tv, e->ms);
     if (e->scales > 1) fprintf(f, ",\"scale\":%d,\"width\":%d,\"height\":%d", e->scale, e->width, e->height);
     if (e->trial) fprintf(f, ",\"trial\":true,\"rejected\":true");
     if (e->restored) fprintf(f, ",\"restored\":true");
-    fprintf(f, "}\n");
+    fprintf(f, "%s}\n", extra);
     return cs_log_check(f, path);
 }

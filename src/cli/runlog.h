@@ -15,6 +15,12 @@ clstyle_status cs_log_interrupted(FILE *f, const char *path, int iter);
  * comma) and the line of an evaluation (SPEC "Log format"). */
 clstyle_status cs_log_start(FILE *f, const char *path, const clstyle_scale_info *i, const char *options);
 clstyle_status cs_log_eval(FILE *f, const char *path, const clstyle_event *e);
+/* The same with more fields (`extra`, each with its leading comma), e.g. a batch's picture. */
+clstyle_status cs_log_eval_tagged(FILE *f, const char *path, const clstyle_event *e, const char *extra);
+/* v escaped for a JSON string (cut to fit n). */
+void cs_json_escape(const char *v, char *out, size_t n);
+/* ,"key":"value" with value escaped as a JSON string. */
+void cs_json_field(FILE *f, const char *key, const char *v);
 /* Closes *f (NULL is fine) and reports a failed final write. */
 clstyle_status cs_log_close(FILE **f, const char *path);
 

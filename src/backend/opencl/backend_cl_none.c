@@ -12,6 +12,12 @@ clstyle_status cs_backend_opencl_create(const cs_backend_params *params, cs_back
 
 clstyle_status clstyle_list_devices(void) { return cs_backend_opencl_create(NULL, &(cs_backend *){ NULL }); }
 
+clstyle_status clstyle_device_count(int *n)
+{
+    *n = 0;
+    return cs_backend_opencl_create(NULL, &(cs_backend *){ NULL });
+}
+
 clstyle_status cs_backend_opencl_profile(cs_backend *be, cs_profile *out)
 {
     (void)be;

@@ -197,6 +197,15 @@ clstyle_status cs_cl_select(const char *spec, cs_cl_device *out)
     return CLSTYLE_OK;
 }
 
+clstyle_status clstyle_device_count(int *n)
+{
+    cs_cl_device *list;
+    *n = 0;
+    CS_TRY(cs_cl_devices(&list, n));
+    free(list);
+    return CLSTYLE_OK;
+}
+
 clstyle_status clstyle_list_devices(void)
 {
     cs_cl_device *list;
