@@ -9,6 +9,7 @@
  *   backends OpenCL vs reference: 20 L-BFGS iterations, losses agree
  *   monotone no accepted L-BFGS iteration raises the loss (32 px, pairs that jump without a line search)
  *   pyramid  --size 32,48: output size, per-scale start events and iteration 0, snapshot names
+ *   tolerance --tolerance stops at the first iteration where its rule holds; the end event says why
  *   budget   OpenCL with --max-memory 10% below what the last run needed, until
  *            the plan cuts the picture into pieces (on PoCL it first gives up
  *            Winograd's, then all, weight copies): the logged peak stays within
@@ -66,6 +67,7 @@ static int read_log(const char *file, double *loss, int max, int *start_lines)
         int it;
         double l;
         if (strstr(line, "\"event\":\"start\"")) { (*start_lines)++; continue; }
+        if (strstr(line, "\"event\":")) continue; /* the end event; readers ignore the events they do not know */
         if (strstr(line, "\"rejected\":true")) continue; /* a trial of the line search */
         if (sscanf(line, "{\"iter\":%d,\"loss\":%lf", &it, &l) == 2 && it == n && n < max) loss[n++] = l;
         else { fprintf(stderr, "unexpected log line: %s", line); n = -1000; }
@@ -353,6 +355,48 @@ static void case_pyramid(void)
     CHECK(pyr0 < 0.7 * fresh[0], "scale 2 did not start from scale 1's result (%g vs %g)", pyr0, fresh[0]);
 }
 
+/* The end event's reason and iteration ("" and -1 when the log has none). */
+static void end_event(const char *file, char *reason, size_t n, int *iter)
+{
+    FILE *f = fopen(file, "r");
+    char line[1024], r[32];
+    snprintf(reason, n, "%s", "");
+    *iter = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "{\"event\":\"end\",\"reason\":\"%31[a-z]\",\"iter\":%d", r, iter) == 2) snprintf(reason, n, "%s", r);
+    if (f) fclose(f);
+}
+
+/* --tolerance 5% over 3 iterations: the run stops at the first iteration
+ * where the rule holds (checked against the logged losses) and says so in
+ * the end event; without it the end event says the iterations ran out. */
+static void case_tolerance(void)
+{
+    cs_options o;
+    double loss[64];
+    char reason[32];
+    int at, starts;
+    base_options(&o, path("tol.png"), 32, 3);
+    o.log_path = path("tol0.jsonl");
+    run(&o, o.log_path, loss, 64);
+    end_event(o.log_path, reason, sizeof reason, &at);
+    CHECK(!strcmp(reason, "iterations") && at == 3, "without --tolerance: end reason '%s' at %d", reason, at);
+    o.iterations = 60;
+    o.tolerance = 0.05;
+    o.tolerance_window = 3;
+    o.log_path = path("tol.jsonl");
+    CHECK_OK(cs_cli_run(&o));
+    int n = read_log(o.log_path, loss, 64, &starts);
+    end_event(o.log_path, reason, sizeof reason, &at);
+    fprintf(stderr, "--tolerance 0.05 --tolerance-window 3: stopped at iteration %d of 60 (%s), loss %.6g\n", at, reason,
+            n > 0 ? loss[n - 1] : NAN);
+    CHECK(!strcmp(reason, "tolerance") && at == n - 1 && at > 3 && at < 60, "end reason '%s' at %d, %d lines", reason, at, n);
+    for (int k = 3; k < n; k++) {
+        int holds = loss[k - 3] - loss[k] < 0.05 * fabs(loss[k - 3]);
+        CHECK(holds == (k == n - 1), "iteration %d: rule %s (%.6g -> %.6g)", k, holds ? "held early" : "did not hold", loss[k - 3], loss[k]);
+    }
+}
+
 /* A number after "key": in the first line of a log that has it; -1 when absent. */
 static double log_field(const char *file, const char *key)
 {
@@ -488,6 +532,7 @@ int main(int argc, char **argv)
     else if (!strcmp(which, "backends")) case_backends();
     else if (!strcmp(which, "monotone")) case_monotone();
     else if (!strcmp(which, "pyramid")) case_pyramid();
+    else if (!strcmp(which, "tolerance")) case_tolerance();
     else if (!strcmp(which, "budget")) case_budget();
     else if (!strcmp(which, "lean")) case_lean();
     else if (!strcmp(which, "small-device")) case_small_device();

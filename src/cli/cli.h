@@ -55,6 +55,8 @@ typedef struct {
     int line_search;                             /* CLSTYLE_LS_*: what L-BFGS does with a step that raises the loss */
     int jpeg_quality;                            /* --quality N for a .jpg/.jpeg output (92) */
     double max_input_megapixels;                 /* decoded inputs larger than this are refused (--max-input-mp) */
+    double tolerance;                            /* --tolerance X: stop when the loss improved by less than X ... */
+    int tolerance_window;                        /* ... (relative) over this many iterations (--tolerance-window) */
     char arena[4096];                            /* storage for parsed lists */
 } cs_options;
 

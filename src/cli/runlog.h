@@ -15,6 +15,8 @@ clstyle_status cs_log_interrupted(FILE *f, const char *path, int iter);
  * comma) and the line of an evaluation (SPEC "Log format"). */
 clstyle_status cs_log_start(FILE *f, const char *path, const clstyle_scale_info *i, const char *options);
 clstyle_status cs_log_eval(FILE *f, const char *path, const clstyle_event *e);
+/* Why a scale's iterations ended: {"event":"end","reason":...} (before an interrupted run's last line). */
+clstyle_status cs_log_end(FILE *f, const char *path, const clstyle_event *e);
 /* Closes *f (NULL is fine) and reports a failed final write. */
 clstyle_status cs_log_close(FILE **f, const char *path);
 
