@@ -31,7 +31,8 @@ static double dot(const double *a, const double *b)
     return s;
 }
 
-/* torch.optim.LBFGS without line search, in double: the oracle. */
+/* torch.optim.LBFGS without line search, in double, with clstyle's first
+ * step (1/255 RMS instead of torch's 1 in L1): the oracle. */
 static void classic_lbfgs(double *x, int steps)
 {
     static double S[HIST][N], Y[HIST][N], g[N], gp[N], d[N], q[N];
@@ -65,11 +66,7 @@ static void classic_lbfgs(double *x, int steps)
             for (int i = 0; i < N; i++) d[i] += S[m][i] * (al[m] - b);
         }
         t = 1;
-        if (count == 0) {
-            double g1 = 0;
-            for (int i = 0; i < N; i++) g1 += fabs(g[i]);
-            if (g1 > 1) t = 1 / g1;
-        }
+        if (count == 0) t = sqrt(N / dot(d, d)) / 255; /* the first step moves x by 1/255 RMS */
         for (int i = 0; i < N; i++) x[i] += t * d[i];
         memcpy(gp, g, sizeof g);
         f_and_grad(x, g);
