@@ -82,7 +82,8 @@ typedef enum {
     CLSTYLE_EVENT_PHASE,     /* a setup step begins: `phase` */
     CLSTYLE_EVENT_MESSAGE,   /* a note for the user: `message` (a choice made to fit memory, a setup detail) */
     CLSTYLE_EVENT_START,     /* a scale starts: `scale_info` (after its iteration 0 was evaluated) */
-    CLSTYLE_EVENT_EVAL       /* an evaluation of the loss */
+    CLSTYLE_EVENT_EVAL,      /* an evaluation of the loss */
+    CLSTYLE_EVENT_END        /* a scale's iterations ended: `reason`, at `iteration` with `loss` (the terms too) */
 } clstyle_event_kind;
 
 /* A scale of a job as planned and set up (CLSTYLE_EVENT_START). */
@@ -115,6 +116,10 @@ typedef struct {
     int trial;                   /* a line-search trial that was rejected */
     int restored;                /* no trial was good enough: back at the iteration's start */
     const clstyle_image *picture; /* the current picture, every picture_every iterations (else NULL; valid during the call) */
+    /* END: "iterations" (all of them ran), "tolerance" (the job's tolerance rule
+     * held), "converged" (the optimizer found no step that lowers the loss) or
+     * "interrupted" (a stop was asked for) */
+    const char *reason;
 } clstyle_event;
 
 /* Returns nonzero to stop: during the setup nothing is kept; during the
@@ -221,6 +226,10 @@ typedef struct {
     const clstyle_image *const *style_masks;
     int n_style_masks;
     int colors;                  /* CLSTYLE_COLORS_*; original_colors = 1 means CLSTYLE_COLORS_CONTENT */
+    /* Stopping early: a scale ends when its loss improved by less than
+     * tolerance x |loss| over the last tolerance_window iterations. */
+    double tolerance;            /* 0: off, every scale runs its iterations */
+    int tolerance_window;        /* 50 */
 } clstyle_job_options;
 
 void clstyle_job_options_default(clstyle_job_options *o);

@@ -134,6 +134,9 @@ static void library_defaults(void)
           "loss weights: library %g %g %g, command line %g %g %g", j.content_weight, j.style_weight, j.tv_weight,
           o.content_weight, o.style_weight, o.tv_weight);
     CHECK(y.scale == o.style_scale && j.seed == o.seed && j.tile == o.tile, "style scale, seed, tile");
+    CHECK(j.tolerance == o.tolerance && j.tolerance == 0 && j.tolerance_window == o.tolerance_window,
+          "tolerance: library %g over %d, command line %g over %d", j.tolerance, j.tolerance_window, o.tolerance,
+          o.tolerance_window);
 }
 
 int main(void)

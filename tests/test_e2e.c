@@ -9,6 +9,7 @@
  *   backends OpenCL vs reference: 20 L-BFGS iterations, losses agree
  *   monotone no accepted L-BFGS iteration raises the loss (32 px, pairs that jump without a line search)
  *   pyramid  --size 32,48: output size, per-scale start events and iteration 0, snapshot names
+ *   tolerance --tolerance stops at the first iteration where its rule holds; the end event says why
  *   budget   OpenCL with --max-memory 10% below what the last run needed, until
  *            the plan cuts the picture into pieces (on PoCL it first gives up
  *            Winograd's, then all, weight copies): the logged peak stays within
@@ -66,6 +67,7 @@ static int read_log(const char *file, double *loss, int max, int *start_lines)
         int it;
         double l;
         if (strstr(line, "\"event\":\"start\"")) { (*start_lines)++; continue; }
+        if (strstr(line, "\"event\":")) continue; /* the end event; readers ignore the events they do not know */
         if (strstr(line, "\"rejected\":true")) continue; /* a trial of the line search */
         if (sscanf(line, "{\"iter\":%d,\"loss\":%lf", &it, &l) == 2 && it == n && n < max) loss[n++] = l;
         else { fprintf(stderr, "unexpected log line: %s", line); n = -1000; }
@@ -228,10 +230,13 @@ static void case_backends(void)
         fprintf(stderr, "iter %2d reference %.9g opencl %.9g rel. %.2e\n", i, ref[i], cl[i], r);
         /* L-BFGS amplifies float rounding: two gradients equally close to
          * PyTorch's (5.8e-7, CLBlast's and our own Gram kernels) gave losses
-         * 3.7e-2 apart by iteration 16. Step by step up to iteration 10, then
-         * the end of the run. */
-        if (i <= 10 || i == n - 1)
-            CHECK(r < (i < 3 ? 1e-4 : i <= 10 ? 1e-2 : 5e-2), "iteration %d: losses differ by %.2e", i, r);
+         * 3.7e-2 apart by iteration 16. The first step decides the start:
+         * with torch's (1 in L1 over the whole vector) the first curvature
+         * pair was mostly rounding and the runs were 10% apart at iteration
+         * 2 on a 96 px pair; with 1/255 RMS they stay within 1e-3 through
+         * iteration 5 (measured 3e-6; 7e-4 at iteration 20; docs/defaults.md,
+         * "The first L-BFGS step"). */
+        CHECK(r < (i < 3 ? 1e-4 : i <= 5 ? 1e-3 : 1e-2), "iteration %d: losses differ by %.2e", i, r);
     }
     cs_image a, b;
     CHECK_OK(cs_image_load(path("ref.png"), 0, &a));
@@ -243,12 +248,11 @@ static void case_backends(void)
     }
     mean /= 3.0 * a.w * a.h;
     fprintf(stderr, "pictures: mean |diff| %.4f, max %.4f (of 1)\n", mean, worst);
-    /* Measured on PoCL: 0.0013 with im2col + CLBlast everywhere, 0.0096-0.0105
-     * with the CPU defaults (direct + Winograd convolutions, own Gram kernels),
-     * which are as accurate per op (conformance NMSE 1e-14, fixtures 1e-7) but
-     * round differently from the reference, and 20 L-BFGS steps amplify that;
-     * a wrong gradient would put the runs far further apart. */
-    CHECK(mean < 0.02, "OpenCL and reference pictures differ (mean |diff| %.4f)", mean);
+    /* Measured on PoCL with the CPU defaults (direct + Winograd convolutions,
+     * own Gram kernels): 0.0018 (0.0096-0.0105 with torch's first step, whose
+     * first curvature pair was mostly rounding); a wrong gradient would put
+     * the runs far further apart. */
+    CHECK(mean < 0.01, "OpenCL and reference pictures differ (mean |diff| %.4f)", mean);
     cs_image_free(&a);
     cs_image_free(&b);
 }
@@ -351,6 +355,48 @@ static void case_pyramid(void)
     run(&o, path("single.jsonl"), fresh, 4);
     fprintf(stderr, "48 px iteration 0: from scale 1 %.6g, from the content %.6g\n", pyr0, fresh[0]);
     CHECK(pyr0 < 0.7 * fresh[0], "scale 2 did not start from scale 1's result (%g vs %g)", pyr0, fresh[0]);
+}
+
+/* The end event's reason and iteration ("" and -1 when the log has none). */
+static void end_event(const char *file, char *reason, size_t n, int *iter)
+{
+    FILE *f = fopen(file, "r");
+    char line[1024], r[32];
+    snprintf(reason, n, "%s", "");
+    *iter = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "{\"event\":\"end\",\"reason\":\"%31[a-z]\",\"iter\":%d", r, iter) == 2) snprintf(reason, n, "%s", r);
+    if (f) fclose(f);
+}
+
+/* --tolerance 5% over 3 iterations: the run stops at the first iteration
+ * where the rule holds (checked against the logged losses) and says so in
+ * the end event; without it the end event says the iterations ran out. */
+static void case_tolerance(void)
+{
+    cs_options o;
+    double loss[64];
+    char reason[32];
+    int at, starts;
+    base_options(&o, path("tol.png"), 32, 3);
+    o.log_path = path("tol0.jsonl");
+    run(&o, o.log_path, loss, 64);
+    end_event(o.log_path, reason, sizeof reason, &at);
+    CHECK(!strcmp(reason, "iterations") && at == 3, "without --tolerance: end reason '%s' at %d", reason, at);
+    o.iterations = 60;
+    o.tolerance = 0.05;
+    o.tolerance_window = 3;
+    o.log_path = path("tol.jsonl");
+    CHECK_OK(cs_cli_run(&o));
+    int n = read_log(o.log_path, loss, 64, &starts);
+    end_event(o.log_path, reason, sizeof reason, &at);
+    fprintf(stderr, "--tolerance 0.05 --tolerance-window 3: stopped at iteration %d of 60 (%s), loss %.6g\n", at, reason,
+            n > 0 ? loss[n - 1] : NAN);
+    CHECK(!strcmp(reason, "tolerance") && at == n - 1 && at > 3 && at < 60, "end reason '%s' at %d, %d lines", reason, at, n);
+    for (int k = 3; k < n; k++) {
+        int holds = loss[k - 3] - loss[k] < 0.05 * fabs(loss[k - 3]);
+        CHECK(holds == (k == n - 1), "iteration %d: rule %s (%.6g -> %.6g)", k, holds ? "held early" : "did not hold", loss[k - 3], loss[k]);
+    }
 }
 
 /* A number after "key": in the first line of a log that has it; -1 when absent. */
@@ -488,6 +534,7 @@ int main(int argc, char **argv)
     else if (!strcmp(which, "backends")) case_backends();
     else if (!strcmp(which, "monotone")) case_monotone();
     else if (!strcmp(which, "pyramid")) case_pyramid();
+    else if (!strcmp(which, "tolerance")) case_tolerance();
     else if (!strcmp(which, "budget")) case_budget();
     else if (!strcmp(which, "lean")) case_lean();
     else if (!strcmp(which, "small-device")) case_small_device();

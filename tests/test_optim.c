@@ -7,6 +7,7 @@
 #include "backend.h"
 #include "optim.h"
 #include "rng.h"
+#include "stopping.h"
 #include "testutil.h"
 
 enum { N = 300, HIST = 5 };
@@ -30,7 +31,8 @@ static double dot(const double *a, const double *b)
     return s;
 }
 
-/* torch.optim.LBFGS without line search, in double: the oracle. */
+/* torch.optim.LBFGS without line search, in double, with clstyle's first
+ * step (1/255 RMS instead of torch's 1 in L1): the oracle. */
 static void classic_lbfgs(double *x, int steps)
 {
     static double S[HIST][N], Y[HIST][N], g[N], gp[N], d[N], q[N];
@@ -64,11 +66,7 @@ static void classic_lbfgs(double *x, int steps)
             for (int i = 0; i < N; i++) d[i] += S[m][i] * (al[m] - b);
         }
         t = 1;
-        if (count == 0) {
-            double g1 = 0;
-            for (int i = 0; i < N; i++) g1 += fabs(g[i]);
-            if (g1 > 1) t = 1 / g1;
-        }
+        if (count == 0) t = sqrt(N / dot(d, d)) / 255; /* the first step moves x by 1/255 RMS */
         for (int i = 0; i < N; i++) x[i] += t * d[i];
         memcpy(gp, g, sizeof g);
         f_and_grad(x, g);
@@ -158,8 +156,30 @@ static double run_guarded(cs_backend *be, int mode, double lr, int steps, int *r
     return f;
 }
 
+/* The tolerance rule on a made-up loss curve: off by default, then a stop
+ * exactly at the first iteration whose window improved by less than 1%. */
+static void stopping_rule(void)
+{
+    static const double curve[] = { 100, 50, 30, 25, 24.9, 24.8, 24.7, 24.65, 24.6, 24.58, 24.57 };
+    int n = (int)(sizeof curve / sizeof *curve), stop = -1;
+    cs_stopping s;
+    CHECK_OK(cs_stopping_init(&s, 0, 3));
+    for (int k = 0; k < n; k++) CHECK(!cs_stopping_add(&s, curve[k]), "tolerance 0 must never stop");
+    cs_stopping_free(&s);
+    CHECK_OK(cs_stopping_init(&s, 0.01, 3));
+    for (int k = 0; k < n && stop < 0; k++) if (cs_stopping_add(&s, curve[k])) stop = k;
+    cs_stopping_free(&s);
+    /* 25 -> 24.7 at 6 is 1.2%; 24.9 -> 24.65 at 7 is 1.0%; 24.8 -> 24.6 at 8 is 0.8% */
+    CHECK(stop == 8, "tolerance 1%% over 3 iterations stopped at %d, want 8", stop);
+    CHECK_OK(cs_stopping_init(&s, 0.01, 2));
+    int r = cs_stopping_add(&s, 10) | cs_stopping_add(&s, 9) | (cs_stopping_add(&s, NAN) << 1);
+    CHECK(r == 2, "a loss that is not finite counts as no improvement (got %d)", r);
+    cs_stopping_free(&s);
+}
+
 int main(int argc, char **argv)
 {
+    stopping_rule();
     cs_backend *be = tu_backend(argc > 1 ? argv[1] : "reference");
     cs_rng r;
     cs_rng_seed(&r, 9);

@@ -2,7 +2,7 @@
  * argv[1]: iteration-0 loss terms and the input gradient to 1e-5 relative
  * for deep and shallow layer sets, max and average pooling, piece sizes that
  * do and do not divide the image and images narrower than a piece; then 10
- * L-BFGS iterations both ways. The network is a VGG-19 with an eighth of the
+ * L-BFGS iterations both ways (shallow and default layers), within 3e-4. The network is a VGG-19 with an eighth of the
  * channels (random weights): the geometry of the pieces is what is tested,
  * and it does not depend on the channel counts, so the images can be large
  * enough for real halos (80 px each side for relu5_1) and still run quickly.
@@ -166,13 +166,13 @@ static void run_case(const cs_weights *w, const pieces_case *c, int iterations)
         double mad = mean_abs_diff(&whole, &pieces);
         fprintf(stderr, "  %d L-BFGS iterations: loss %.6g vs %.6g (worst rel. %.1e), picture mean abs diff %.1e\n", iterations,
                 pieces.loss.terms.total, whole.loss.terms.total, worst, mad);
-        /* 1e-3 as the issue asks; measured 3e-5 on the reference and 2e-4 on
-         * PoCL with CLBlast's Gram, but 2.6e-3 with the CPU's own Gram kernels:
-         * whole and pieces sum the Gram matrices in different orders (as
-         * accurate: conformance NMSE 1e-14), and ten unit L-BFGS steps amplify
-         * the difference; the pictures still agree to 2e-4. */
-        double limit = strcmp(be->name, "reference") ? 5e-3 : 1e-3;
-        CHECK(worst <= limit, "%s: L-BFGS losses differ by %.2g", c->name, worst);
+        /* Whole and pieces sum in different orders (the own Gram kernels
+         * most), and L-BFGS amplifies that through its curvature pairs. With
+         * torch's first step (1 in L1 over the whole vector) the first pair
+         * was mostly that rounding: 2.6e-3 apart on PoCL (limit 5e-3, 1e-3 on
+         * the reference). A first step of 1/255 RMS makes the pair far larger
+         * than the rounding (docs/defaults.md, "The first L-BFGS step"). */
+        CHECK(worst <= 3e-4, "%s: L-BFGS losses differ by %.2g", c->name, worst);
         CHECK(mad < 3e-3, "%s: pictures differ by %.2g on average", c->name, mad);
         cs_optim_destroy(oa);
         cs_optim_destroy(ob);
@@ -266,8 +266,9 @@ int main(int argc, char **argv)
     };
     model_cases();
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_case(&w, &cases[i], 0);
-    static const pieces_case lbfgs = { "shallow, 10 L-BFGS iterations", 0, 0, 80, 112, 32, 0 };
-    run_case(&w, &lbfgs, 10);
+    static const pieces_case lbfgs[] = { { "shallow, 10 L-BFGS iterations", 0, 0, 80, 112, 32, 0 },
+                                         { "deep, 10 L-BFGS iterations", 1, 0, 208, 240, 64, 0 } };
+    for (size_t i = 0; i < sizeof lbfgs / sizeof *lbfgs; i++) run_case(&w, &lbfgs[i], 10);
     cs_weights_free(&w);
     cs_backend_destroy(be);
     return tu_done("pieces");

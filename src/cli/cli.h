@@ -74,6 +74,8 @@ typedef struct {
     const char *shard;                           /* --shard K/N as given */
     int shard_count;                             /* --shard-count N (with JOB_COMPLETION_INDEX) */
     const char *given[CS_MAX_OPTIONS];           /* each table row's value as given (NULL: not given), for resume keys */
+    double tolerance;                            /* --tolerance X: stop when the loss improved by less than X ... */
+    int tolerance_window;                        /* ... (relative) over this many iterations (--tolerance-window) */
     char arena[4096];                            /* storage for parsed lists */
 } cs_options;
 

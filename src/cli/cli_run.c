@@ -118,6 +118,9 @@ static int on_event(const clstyle_event *e, void *user)
         return (int)cs_cli_stop;
     case CLSTYLE_EVENT_START: return on_start(c, e);
     case CLSTYLE_EVENT_EVAL: return on_eval(c, e);
+    case CLSTYLE_EVENT_END:
+        if (c->log && fail(c, cs_log_end(c->log, c->o->log_path, e))) return 1;
+        return (int)cs_cli_stop;
     }
     return 0;
 }
@@ -225,6 +228,11 @@ clstyle_status cs_cli_run(const cs_options *o)
              ",\"optimizer\":\"%s\",\"line_search\":\"%s\",\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g",
              o->optimizer == CLSTYLE_ADAM ? "adam" : "lbfgs", line_searches[o->line_search], o->content_weight, o->style_weight,
              o->tv_weight);
+    if (o->tolerance > 0) {
+        size_t n = strlen(c.log_options);
+        snprintf(c.log_options + n, sizeof c.log_options - n, ",\"tolerance\":%.9g,\"tolerance_window\":%d", o->tolerance,
+                 o->tolerance_window);
+    }
     st = clstyle_job_run(in.s, in.st, in.content, &jo, &in.result);
     st = finish(&c, st, in.result);
 done:

@@ -99,3 +99,11 @@ clstyle_status cs_log_eval_tagged(FILE *f, const char *path, const clstyle_event
     fprintf(f, "%s}\n", extra);
     return cs_log_check(f, path);
 }
+
+clstyle_status cs_log_end(FILE *f, const char *path, const clstyle_event *e)
+{
+    fprintf(f, "{\"event\":\"end\",\"reason\":\"%s\",\"iter\":%d,\"loss\":%.9g", e->reason, e->iteration, e->loss);
+    if (e->scales > 1) fprintf(f, ",\"scale\":%d", e->scale);
+    fprintf(f, "}\n");
+    return cs_log_check(f, path);
+}

@@ -21,6 +21,8 @@ clstyle_status cs_log_eval_tagged(FILE *f, const char *path, const clstyle_event
 void cs_json_escape(const char *v, char *out, size_t n);
 /* ,"key":"value" with value escaped as a JSON string. */
 void cs_json_field(FILE *f, const char *key, const char *v);
+/* Why a scale's iterations ended: {"event":"end","reason":...} (before an interrupted run's last line). */
+clstyle_status cs_log_end(FILE *f, const char *path, const clstyle_event *e);
 /* Closes *f (NULL is fine) and reports a failed final write. */
 clstyle_status cs_log_close(FILE **f, const char *path);
 

@@ -1,5 +1,6 @@
 #include "optim.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,7 @@ struct cs_optim {
     cs_buf *s_new, *y_new, *g_prev, *d;
     cs_buf *x0;                /* start of the iteration (line search only) */
     int ls_mode, have_prev;    /* have_prev: g_prev, d and t_prev describe the last accepted step */
+    int start_rule;            /* CS_START_* */
     cs_linesearch ls;
     double t;                  /* step of the current trial */
     double *dots;              /* (2 hist)^2: b_r . b_q for the history rows */
@@ -223,6 +225,29 @@ clstyle_status cs_optim_set_line_search(cs_optim *op, int mode)
     return CLSTYLE_OK;
 }
 
+/* The step of an iteration without history (the first, and each after a
+ * reset): steepest descent that moves the pixels by lr/255 RMS, one 8-bit
+ * level at L-BFGS's unit lr, whatever the picture's size. torch's
+ * min(1, 1/|g|_1) moves them by 1 in L1 over the whole vector (7e-6 a pixel
+ * at 256 px), so the first curvature pair y = g1 - g0 is then mostly the
+ * gradient's float32 rounding, and backends that round differently part at
+ * once (docs/defaults.md, "The first L-BFGS step"). Here d = -h_diag g, so
+ * |d|^2 = -h_diag g.d: no further reduction is needed. */
+static clstyle_status start_step(cs_optim *op, cs_buf *g, double gd, double *t)
+{
+    double dd = -op->h_diag * gd, g1;
+    *t = op->lr;
+    if (op->start_rule == CS_START_RMS) {
+        if (dd > 0) *t = op->lr / 255.0 * sqrt((double)op->n / dd);
+        return CLSTYLE_OK;
+    }
+    CS_TRY(CS_OP(op->be, asum, g, op->n, &g1));
+    if (g1 * op->h_diag > 1) *t = op->lr / (g1 * op->h_diag);
+    return CLSTYLE_OK;
+}
+
+void cs_optim_set_start(cs_optim *op, int rule) { op->start_rule = rule; }
+
 /* Direction and first trial step; x moves there. */
 static clstyle_status lbfgs_begin(cs_optim *op, cs_buf *x, cs_buf *g, double f)
 {
@@ -235,12 +260,7 @@ static clstyle_status lbfgs_begin(cs_optim *op, cs_buf *x, cs_buf *g, double f)
         op->h_diag = 1;
         CS_TRY(lbfgs_direction(op, g, &gd));
     }
-    if (op->count == 0) {
-        /* First step (as torch): scale so that it moves at most lr in L1. */
-        double g1;
-        CS_TRY(CS_OP(be, asum, g, op->n, &g1));
-        if (g1 * op->h_diag > 1) t = op->lr / (g1 * op->h_diag);
-    }
+    if (op->count == 0) CS_TRY(start_step(op, g, gd, &t));
     CS_TRY(CS_OP(be, copy, g, op->g_prev, op->n));
     if (op->ls_mode != CLSTYLE_LS_NONE) {
         CS_TRY(CS_OP(be, copy, x, op->x0, op->n));

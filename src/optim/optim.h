@@ -26,6 +26,12 @@ enum {
 clstyle_status cs_optim_create(cs_backend *be, int kind, size_t n, int history, double lr, cs_optim **out);
 /* CLSTYLE_LS_*; the guarded modes keep one more vector (the start of the iteration). */
 clstyle_status cs_optim_set_line_search(cs_optim *op, int mode);
+/* The step of an iteration without history (the first, and each after a
+ * reset): CS_START_RMS (the default) moves the pixels by lr/255 RMS;
+ * CS_START_L1 is torch's min(lr, lr/|g|_1), kept for measurements
+ * (tools/lockstep.c) that show why it was replaced. */
+enum { CS_START_RMS, CS_START_L1 };
+void cs_optim_set_start(cs_optim *op, int rule);
 void cs_optim_destroy(cs_optim *op);
 
 /* Starts an iteration at x with loss f and gradient g; moves x to the first trial point. */

@@ -17,6 +17,7 @@
 #include "plan.h"
 #include "pyramid.h"
 #include "session.h"
+#include "stopping.h"
 
 static const char *const default_content_layers[] = { "relu4_2" };
 
@@ -332,12 +333,40 @@ static clstyle_status iterate(job *j, int it, int *stuck)
     return report(j, it, T, 0, 0, 1);
 }
 
+/* The END event: why the scale's iterations ended, at which loss. */
+static void report_end(job *j, const char *reason)
+{
+    const cs_terms *T = &j->state.eval.terms;
+    clstyle_event e = { .kind = CLSTYLE_EVENT_END, .iteration = j->iter, .scale = j->scale + 1, .scales = j->n_scales,
+                        .width = j->content.w, .height = j->content.h, .loss = T->total, .content = T->content,
+                        .style = T->style, .tv = T->tv, .reason = reason };
+    if (emit(j, &e)) j->s->stop.requested = 1;
+}
+
+/* The scale's iterations after iteration 0, until its count, the tolerance
+ * rule, the optimizer giving up or a stop; the END event says which. */
+static clstyle_status iterations(job *j)
+{
+    cs_stopping rule;
+    int stuck = 0, tolerance;
+    CS_TRY(cs_stopping_init(&rule, j->o->tolerance, j->o->tolerance_window));
+    clstyle_status st = CLSTYLE_OK;
+    tolerance = cs_stopping_add(&rule, j->state.eval.terms.total);
+    for (int it = 1; it <= j->iterations && !stuck && !tolerance && !j->s->stop.requested && st == CLSTYLE_OK; it++) {
+        st = iterate(j, it, &stuck);
+        if (st == CLSTYLE_OK && it < j->iterations) tolerance = cs_stopping_add(&rule, j->state.eval.terms.total);
+    }
+    cs_stopping_free(&rule);
+    CS_TRY(st);
+    report_end(j, j->s->stop.requested ? "interrupted" : stuck ? "converged" : tolerance ? "tolerance" : "iterations");
+    return CLSTYLE_OK;
+}
+
 /* Scale s, from its own iteration 0 to its result in j->result; its state
  * is freed before the next scale allocates. */
 static clstyle_status run_scale(job *j, int s)
 {
     double ms;
-    int stuck = 0;
     CS_TRY(phase(j, "preparing the images"));
     CS_TRY(prepare_images(j, s));
     make_spec(j);
@@ -357,7 +386,7 @@ static clstyle_status run_scale(job *j, int s)
     if (emit(j, &e)) j->s->stop.requested = 1;
     j->iter = 0;
     CS_TRY(report(j, 0, &j->state.eval.terms, ms, 0, 0));
-    for (int it = 1; it <= j->iterations && !stuck && !j->s->stop.requested; it++) CS_TRY(iterate(j, it, &stuck));
+    CS_TRY(iterations(j));
     cs_image_free(&j->result);
     CS_TRY(download(j, &j->result, 0)); /* the next scale starts from it as it is */
     cs_state_free(j->s->be, &j->state);
@@ -378,6 +407,7 @@ void clstyle_job_options_default(clstyle_job_options *o)
     o->content_weight = 1.0;
     o->style_weight = 10.0;
     o->tv_weight = 10.0;
+    o->tolerance_window = 50;
 }
 
 static clstyle_status check_job(const clstyle_job_options *o, const cs_image *content)
