@@ -42,6 +42,21 @@ void sqdiff(__global const float *a, __global const float *b, ulong n, float gsc
     group_sum(s, tmp, partial + poff);
 }
 
+/* sum m (a-b)^2 with m (plane) broadcast over the channels, and grad += gscale m (a-b) when has_grad. */
+__kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void masked_sqdiff(__global const float *a, __global const float *b, __global const float *m, ulong plane, ulong n, float gscale,
+                   __global float *grad, int has_grad, __global float *partial, int poff)
+{
+    __local float tmp[WG_SIZE];
+    float s = 0.0f;
+    for (size_t i = get_global_id(0); i < n; i += get_global_size(0)) {
+        float d = a[i] - b[i], md = m[i % plane] * d;
+        s += md * d;
+        if (has_grad) grad[i] += gscale * md;
+    }
+    group_sum(s, tmp, partial + poff);
+}
+
 /* Total variation of x (c,h,w): each element owns the pairs to its lower and
  * right neighbours for the value, and gathers all four pairs for its gradient. */
 __kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))

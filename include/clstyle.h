@@ -120,6 +120,7 @@ typedef struct {
      * held), "converged" (the optimizer found no step that lowers the loss) or
      * "interrupted" (a stop was asked for) */
     const char *reason;
+    double temporal;             /* EVAL, END: the unweighted temporal term (0 without earlier frames) */
 } clstyle_event;
 
 /* Returns nonzero to stop: during the setup nothing is kept; during the
@@ -230,6 +231,14 @@ typedef struct {
      * tolerance x |loss| over the last tolerance_window iterations. */
     double tolerance;            /* 0: off, every scale runs its iterations */
     int tolerance_window;        /* 50 */
+    /* Video (docs/video.md): the temporal term (SPEC) against earlier
+     * frames' results warped to this content, each with the reliability of
+     * its flow per pixel (grey levels 0..1); both the content's aspect ratio,
+     * resized to each scale. */
+    const clstyle_image *const *temporal_warped;
+    const clstyle_image *const *temporal_reliable;
+    int n_temporal;              /* at most 4 */
+    double temporal_weight;      /* delta (SPEC); 0 */
 } clstyle_job_options;
 
 void clstyle_job_options_default(clstyle_job_options *o);

@@ -219,7 +219,21 @@ static void loss_ops(int c, int h, int w)
     CHECK_OK(cs_backend_finish(dev));
     cmp_scalar("tv", shape, r[0], d[0], 1e-5);
     cmp("tv_grad", shape, g2, 1e-10);
-    rel(a); rel(b); rel(g); rel(g2);
+    /* The temporal term: a reliability per position over every channel. */
+    size_t hw = (size_t)h * w;
+    float *mh = malloc(hw * sizeof *mh);
+    for (size_t i = 0; i < hw; i++) mh[i] = i % 7 == 0 ? 0.0f : (float)cs_rng_uniform(&rng);
+    pair m = mk(mh, hw);
+    free(mh);
+    CHECK_OK(CS_OP(ref, masked_sqdiff, a.r, b.r, m.r, hw, n, 0.61f, g.r, &r[0]));
+    CHECK_OK(CS_OP(dev, masked_sqdiff, a.d, b.d, m.d, hw, n, 0.61f, g.d, &d[0]));
+    CHECK_OK(CS_OP(ref, masked_sqdiff, a.r, b.r, m.r, hw, n, 1.0f, NULL, &r[1]));
+    CHECK_OK(CS_OP(dev, masked_sqdiff, a.d, b.d, m.d, hw, n, 1.0f, NULL, &d[1]));
+    CHECK_OK(cs_backend_finish(dev));
+    cmp_scalar("masked_sqdiff", shape, r[0], d[0], 1e-5);
+    cmp_scalar("masked_sqdiff_nograd", shape, r[1], d[1], 1e-5);
+    cmp("masked_sqdiff_grad", shape, g, 1e-12);
+    rel(a); rel(b); rel(g); rel(g2); rel(m);
 }
 
 /* crop of a window, then paste_add of other data into the same window (its

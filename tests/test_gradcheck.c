@@ -152,6 +152,20 @@ static double tv_common(const float *x, float *g)
 static double f_tv(const float *x) { return tv_common(x, NULL); }
 static void g_tv(const float *x, float *g) { tv_common(x, g); }
 
+/* masked_sqdiff: f(a) = sum m (a-R)^2 with m over positions, gradient 2 m (a-R). */
+static double msq_common(const float *x, float *g)
+{
+    size_t hw = (size_t)H * Wd, n = (size_t)CI * hw;
+    cs_buf *ba = buf_from(x, n), *bb = buf_from(R, n), *bm = buf_from(W, hw), *bg = buf_from(NULL, n);
+    double s;
+    CHECK_OK(CS_OP(be, masked_sqdiff, ba, bb, bm, hw, n, 2.0f, g ? bg : NULL, &s));
+    if (g) CHECK_OK(CS_OP(be, download, bg, 0, g, n));
+    cs_buf_release(be, ba); cs_buf_release(be, bb); cs_buf_release(be, bm); cs_buf_release(be, bg);
+    return s;
+}
+static double f_msq(const float *x) { return msq_common(x, NULL); }
+static void g_msq(const float *x, float *g) { msq_common(x, g); }
+
 static void check_op(const op_case *c)
 {
     float *x = randv(c->nx, 1.0f), *g = malloc(c->nx * sizeof *g);
@@ -193,27 +207,36 @@ static void soft_masks(int h, int wd, float *top, float *rest, float *left, int 
         for (int x = 0; x < sw; x++) left[y * sw + x] = x < sw / 2 ? 1.0f : 0.25f;
 }
 
-/* The evaluator of the check: plain, or with content masks, a style mask and per-style layers (spatial and scale control). */
+/* The evaluator of the check: plain; with content masks, a style mask and
+ * per-style layers (spatial and scale control); or plain with a temporal term
+ * against two earlier frames (video). */
+enum { PLAIN, MASKED, TEMPORAL };
 static void eval_init(cs_eval *L, cs_net *net, const cs_options *o, cs_eval_image ci, const cs_eval_image *st, const double *blend,
-                      int masked)
+                      int mode)
 {
-    static float top[20 * 18], rest[20 * 18], left[22 * 16];
-    if (!masked) {
-        CHECK_OK(cs_options_eval_init(L, net, o, ci, st, blend, 2));
-        return;
-    }
-    soft_masks(20, 18, top, rest, left, 22, 16);
-    const float *regions[2] = { top, rest }, *smasks[2] = { NULL, left };
-    unsigned layers[2] = { 0x07, 0x1c };
+    static float top[20 * 18], rest[20 * 18], left[22 * 16], warped[2][3 * 20 * 18], reliable[2][20 * 18];
     cs_loss_spec spec;
     cs_options_loss_spec(o, &spec);
-    cs_eval_input in = { ci, st, blend, 2, NULL, 0, regions, smasks, layers };
+    cs_eval_input in = { .content = ci, .styles = st, .blend = blend, .n_styles = 2 };
+    soft_masks(20, 18, top, rest, left, 22, 16);
+    const float *regions[2] = { top, rest }, *smasks[2] = { NULL, left };
+    const float *wp[2] = { warped[0], warped[1] }, *rp[2] = { reliable[0], reliable[1] };
+    unsigned layers[2] = { 0x07, 0x1c };
+    if (mode == MASKED) in.content_masks = regions, in.style_masks = smasks, in.style_layers = layers;
+    if (mode == TEMPORAL) {
+        for (int k = 0; k < 2; k++) {
+            for (int i = 0; i < 3 * 20 * 18; i++) warped[k][i] = ci.pixels[i] + 0.3f * cs_rng_normal(&rng);
+            for (int i = 0; i < 20 * 18; i++) reliable[k][i] = i % 5 == k ? 0.0f : cs_rng_uniform(&rng);
+        }
+        in.temporal_warped = wp, in.temporal_reliable = rp, in.n_temporal = 2;
+        spec.delta = 30.0;
+    }
     CHECK_OK(cs_eval_init(L, net, &spec, &in));
 }
 
 /* The whole loss (content + 2 styles + TV) on a random VGG-16 at 20x18,
  * plain or masked (guided Gram matrices, SPEC "Masks"). */
-static void check_total_loss(int with_masks)
+static void check_total_loss(int mode)
 {
     cs_weights w;
     CHECK_OK(cs_weights_synthetic(16, 11, &w));
@@ -233,8 +256,8 @@ static void check_total_loss(int with_masks)
     cs_eval L;
     cs_eval_image ci = { content, wd, h }, st[2] = { { s1, wd, h }, { s2, 16, 22 } };
     double blend[2] = { 0.7, 0.3 };
-    eval_init(&L, &net, &o, ci, st, blend, with_masks);
-    fprintf(stderr, "%s loss:\n", with_masks ? "masked" : "plain");
+    eval_init(&L, &net, &o, ci, st, blend, mode);
+    fprintf(stderr, "%s loss:\n", mode == MASKED ? "masked" : mode == TEMPORAL ? "temporal" : "plain");
     cs_buf *bx = buf_from(x, n), *bg = buf_from(NULL, n);
     CHECK_OK(cs_eval_run(&L, bx, bg));
     CHECK_OK(CS_OP(be, download, bg, 0, g, n));
@@ -298,10 +321,12 @@ int main(void)
         { "gram", (size_t)CI * H * Wd, 0, f_gram, g_gram, NULL },
         { "sqdiff", (size_t)CI * H * Wd, 0, f_sq, g_sq, NULL },
         { "tv", (size_t)CI * H * Wd, 0, f_tv, g_tv, NULL },
+        { "masked_sq", (size_t)CI * H * Wd, 0, f_msq, g_msq, NULL },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_op(&cases[i]);
-    check_total_loss(0);
-    check_total_loss(1);
+    check_total_loss(PLAIN);
+    check_total_loss(MASKED);
+    check_total_loss(TEMPORAL);
     cs_backend_destroy(be);
     return tu_done("gradcheck");
 }

@@ -2,7 +2,8 @@
  * unmasked loss to float rounding; complementary halves share the weight; a per-style layer list naming every layer
  * changes nothing; and with soft content masks, a style-image mask and
  * per-style layers, the evaluator in pieces computes what the whole one does.
- * A small random VGG-16 on the reference backend. */
+ * The temporal term (video) too: its value is SPEC's formula, and pieces
+ * equal the whole. A small random VGG-16 on the reference backend. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -16,6 +17,7 @@ static cs_backend *be;
 static cs_net net;
 static cs_rng rng;
 enum { H = 40, W = 36, SH = 30, SW = 34 };
+#define DELTA 40.0
 
 static float *randv(size_t n)
 {
@@ -44,6 +46,7 @@ static result evaluate(const cs_eval_input *in, const float *x)
     cs_options_default(&o);
     cs_loss_spec spec;
     cs_options_loss_spec(&o, &spec);
+    spec.delta = in->n_temporal ? DELTA : 0;
     cs_eval E;
     CHECK_OK(cs_eval_init(&E, &net, &spec, in));
     size_t n = (size_t)3 * H * W;
@@ -95,22 +98,43 @@ int main(void)
     double one[1] = { 1.0 }, half[2] = { 0.5, 0.5 };
 
     /* One all-ones mask on the content and on the style image, every layer named: today's loss. */
-    cs_eval_input plain = { ci, styles, one, 1, NULL, 0, NULL, NULL, NULL };
+    cs_eval_input plain = { .content = ci, .styles = styles, .blend = one, .n_styles = 1 };
     const float *full[1] = { ones }, *full_style[1] = { split(H, W, H, H, 0) };
     unsigned all[1] = { 0x1f };
-    cs_eval_input masked = { ci, styles, one, 1, NULL, 0, full, full_style, all };
+    cs_eval_input masked = { .content = ci, .styles = styles, .blend = one, .n_styles = 1, .content_masks = full, .style_masks = full_style, .style_layers = all };
     compare("all-ones masks = unmasked", evaluate(&masked, x), evaluate(&plain, x), 1e-5);
 
     /* Two masked styles, a style-image mask and per-style layers: pieces = whole. */
     const float *regions[2] = { top, bottom }, *smasks[2] = { NULL, style_mask };
     unsigned layers[2] = { 0x03, 0x1e };
-    cs_eval_input whole = { ci, styles, half, 2, NULL, 0, regions, smasks, layers }, pieces = whole;
+    cs_eval_input whole = { .content = ci, .styles = styles, .blend = half, .n_styles = 2, .content_masks = regions, .style_masks = smasks, .style_layers = layers }, pieces = whole;
     pieces.tile = 16;
     compare("masks in pieces = whole", evaluate(&pieces, x), evaluate(&whole, x), 1e-4);
     /* Per-style layers without masks too (one group, a blend per layer). */
-    cs_eval_input blend = { ci, styles, half, 2, NULL, 0, NULL, NULL, layers }, blend_p = blend;
+    cs_eval_input blend = { .content = ci, .styles = styles, .blend = half, .n_styles = 2, .style_layers = layers }, blend_p = blend;
     blend_p.tile = 16;
     compare("per-style layers in pieces = whole", evaluate(&blend_p, x), evaluate(&blend, x), 1e-4);
+
+    /* The temporal term against two earlier frames: delta times SPEC's mean, in pieces too. */
+    float *w1 = randv((size_t)3 * H * W), *w2 = randv((size_t)3 * H * W), *c2 = split(H, W, 8, 30, 1);
+    const float *warped[2] = { w1, w2 }, *reliable[2] = { top, c2 };
+    cs_eval_input temporal = plain, temporal_p;
+    temporal.temporal_warped = warped, temporal.temporal_reliable = reliable, temporal.n_temporal = 2;
+    temporal_p = temporal;
+    temporal_p.tile = 16;
+    result with = evaluate(&temporal, x), without = evaluate(&plain, x);
+    double lt = 0;
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < (size_t)3 * H * W; i++) {
+            double d = (double)x[i] - warped[k][i];
+            lt += reliable[k][i % ((size_t)H * W)] * d * d / (3.0 * H * W);
+        }
+    double got = (with.loss - without.loss) / DELTA;
+    fprintf(stderr, "%-34s %.9g vs %.9g (rel %.1e)\n", "temporal term = SPEC's mean", got, lt, fabs(got - lt) / lt);
+    CHECK(fabs(got - lt) / lt < 1e-5, "temporal term %.9g, expected %.9g", got, lt);
+    free(without.grad);
+    compare("temporal in pieces = whole", evaluate(&temporal_p, x), with, 1e-5);
+    free(w1); free(w2); free(c2);
 
     /* Two styles on halves weigh as much as one on the whole: shares 1/2 each. */
     float *upper = split(H, W, 20, 20, 0), *lower = split(H, W, 20, 20, 1);

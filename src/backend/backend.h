@@ -59,6 +59,11 @@ typedef struct cs_backend_ops {
     /* *val = L_tv(x) per SPEC for x (c,h,w); if grad, grad += gscale dL_tv/dx.
      * *val may be filled in only at the next finish(). */
     clstyle_status (*tv)(cs_backend *be, cs_buf *x, int c, int h, int w, float gscale, cs_buf *grad, double *val);
+    /* *sum = sum over (c, p) of m[p] (a-b)^2 for a, b (c,hw), the weight m (hw)
+     * broadcast over the channels (n = c hw); if grad, grad += gscale m (a-b):
+     * the temporal term (SPEC). *sum may be filled in only at the next finish(). */
+    clstyle_status (*masked_sqdiff)(cs_backend *be, cs_buf *a, cs_buf *b, cs_buf *m, size_t hw, size_t n, float gscale,
+                                    cs_buf *grad, double *sum);
     /* y (c,hw) = x * s[c] + o[c]; preprocessing (and, with o = 0, its backward). */
     clstyle_status (*affine)(cs_backend *be, cs_buf *x, cs_buf *y, int c, int hw, const float *s, const float *o);
     /* y (c,hw) = x * m[position] (add: y += x * m[position]), m (hw) broadcast
@@ -84,7 +89,7 @@ typedef struct cs_backend_ops {
     /* out = sum over r < rows of coef[r] mat[r,:] (coef on the host, rows <= CS_MAX_ROWS). */
     clstyle_status (*combine)(cs_backend *be, cs_buf *mat, int rows, const float *coef, cs_buf *out, size_t n);
     clstyle_status (*fill)(cs_backend *be, cs_buf *x, float v, size_t n);
-    /* Waits for the deferred scalars of sqdiff and tv. */
+    /* Waits for the deferred scalars of sqdiff, tv and masked_sqdiff. */
     clstyle_status (*finish)(cs_backend *be);
     /* One Adam step on x with gradient g and moments m, v (step t >= 1). */
     clstyle_status (*adam)(cs_backend *be, cs_buf *x, cs_buf *g, cs_buf *m, cs_buf *v, size_t n,

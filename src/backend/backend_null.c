@@ -152,6 +152,13 @@ static clstyle_status nb_tv(cs_backend *be, cs_buf *x, int c, int h, int w, floa
     return CLSTYLE_OK;
 }
 
+static clstyle_status nb_masked_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, cs_buf *m, size_t hw, size_t n, float gs, cs_buf *g,
+                                       double *sum)
+{
+    (void)m; (void)hw;
+    return nb_sqdiff(be, a, b, n, gs, g, sum);
+}
+
 static clstyle_status nb_dot(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, double *out)
 {
     (void)be; (void)a; (void)b; (void)n;
@@ -174,7 +181,7 @@ static void nb_destroy(cs_backend *be) { free(be); }
 static const cs_backend_ops null_ops = {
     .destroy = nb_destroy, .alloc = nb_alloc, .release = nb_release, .upload = nb_upload, .download = nb_download,
     .conv3x3 = nb_conv_fwd, .conv3x3_bwd = nb_conv_bwd, .bias_relu = nb_bias_relu, .relu_bwd = nb_relu_bwd, .pool = nb_pool,
-    .pool_bwd = nb_pool_bwd, .gram = nb_gram, .gram_bwd = nb_gram_bwd, .sqdiff = nb_sqdiff, .tv = nb_tv, .affine = nb_affine, .mask_mul = nb_mask_mul,
+    .pool_bwd = nb_pool_bwd, .gram = nb_gram, .gram_bwd = nb_gram_bwd, .sqdiff = nb_sqdiff, .tv = nb_tv, .masked_sqdiff = nb_masked_sqdiff, .affine = nb_affine, .mask_mul = nb_mask_mul,
     .dot = nb_dot, .asum = nb_asum, .axpy = nb_axpy, .scale = nb_scale, .copy = nb_copy, .copy_at = nb_copy_at,
     .multi_dot = nb_multi_dot, .combine = nb_combine, .fill = nb_fill, .adam = nb_adam, .finish = nb_finish,
     .crop = nb_window, .paste_add = nb_window,

@@ -219,6 +219,20 @@ static clstyle_status ref_sqdiff(cs_backend *be, cs_buf *ab, cs_buf *bb, size_t 
     return CLSTYLE_OK;
 }
 
+static clstyle_status ref_masked_sqdiff(cs_backend *be, cs_buf *ab, cs_buf *bb, cs_buf *mb, size_t hw, size_t n, float gscale,
+                                        cs_buf *grad, double *sum)
+{
+    (void)be;
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        float m = P(mb)[i % hw], d = P(ab)[i] - P(bb)[i];
+        s += (double)m * d * d;
+        if (grad) P(grad)[i] += gscale * m * d;
+    }
+    *sum = s;
+    return CLSTYLE_OK;
+}
+
 /* L_tv = mean of squared vertical differences + mean of squared horizontal ones. */
 static clstyle_status ref_tv(cs_backend *be, cs_buf *xb, int c, int h, int w, float gscale, cs_buf *grad, double *val)
 {
@@ -403,7 +417,7 @@ static const cs_backend_ops ref_ops = {
     .upload = ref_upload, .download = ref_download,
     .conv3x3 = ref_conv3x3, .conv3x3_bwd = ref_conv3x3_bwd, .bias_relu = ref_bias_relu,
     .relu_bwd = ref_relu_bwd, .pool = ref_pool, .pool_bwd = ref_pool_bwd,
-    .gram = ref_gram, .gram_bwd = ref_gram_bwd, .sqdiff = ref_sqdiff, .tv = ref_tv, .affine = ref_affine, .mask_mul = ref_mask_mul,
+    .gram = ref_gram, .gram_bwd = ref_gram_bwd, .sqdiff = ref_sqdiff, .tv = ref_tv, .masked_sqdiff = ref_masked_sqdiff, .affine = ref_affine, .mask_mul = ref_mask_mul,
     .dot = ref_dot, .asum = ref_asum, .axpy = ref_axpy, .scale = ref_scale, .copy = ref_copy,
     .fill = ref_fill, .adam = ref_adam, .copy_at = ref_copy_at, .multi_dot = ref_multi_dot, .combine = ref_combine,
     .crop = ref_crop, .paste_add = ref_paste_add, .finish = ref_finish,

@@ -89,11 +89,11 @@ static void take_slice(cs_batch_plan *b)
 /* The options that change a result: every option given or defaulted, less
  * those that only say where, how fast or how loudly (a new option counts
  * until it is listed here). Styles and files count by content, below. */
-static void options_key(const cs_options *o, char *key, size_t n)
+void cs_options_result_key(const cs_options *o, char *key, size_t n)
 {
     static const char *const ignored[] = { "--content", "--style", "--output", "--overwrite", "--summary", "--shard",
         "--shard-count", "--device", "--backend", "--log", "--quiet", "--verbose", "--max-memory", "--tile",
-        "--max-input-mp", "--weights", "--init", "--help", "--version", "--list-devices", NULL };
+        "--max-input-mp", "--weights", "--init", "--help", "--version", "--list-devices", "--crf", NULL };
     int rows;
     const cs_option *t = cs_option_table(&rows);
     int len = snprintf(key, n, "clstyle batch key 1");
@@ -114,7 +114,7 @@ static void job_keys(cs_batch_plan *b)
     const cs_options *o = b->o;
     char base[8192], style_ids[CS_CLI_MAX_STYLES][256], text[16384];
     struct stat sb;
-    options_key(o, base, sizeof base);
+    cs_options_result_key(o, base, sizeof base);
     const char *wname = strrchr(b->weights, '/') ? strrchr(b->weights, '/') + 1 : b->weights;
     size_t l = strlen(base);
     snprintf(base + l, sizeof base - l, "\nweights %s %lld", wname, stat(b->weights, &sb) ? -1LL : (long long)sb.st_size);

@@ -18,5 +18,8 @@ typedef struct {
  * done before marked skipped unless --overwrite; a killed run's temporary
  * files of this slice removed. */
 clstyle_status cs_batch_plan_make(cs_batch_plan *b);
+/* The options that change a result, as text (a resume key's first part): every
+ * option given or defaulted, less those that only say where, how fast or how loudly. */
+void cs_options_result_key(const cs_options *o, char *key, size_t n);
 
 #endif

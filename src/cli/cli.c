@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
+#include "clip_io.h"
 #include "config.h"
 #include "error.h"
 #include "image.h"
@@ -265,6 +267,33 @@ static clstyle_status p_iterations(const cs_option *d, cs_parse *p, const char *
     return CLSTYLE_OK;
 }
 
+/* --temporal-frames J,..: earlier frames, nearest first, each 1..4. */
+static clstyle_status p_temporal_frames(const cs_option *d, cs_parse *p, const char *v)
+{
+    cs_options *o = p->o;
+    CS_TRY(int_list(d, p, v, o->temporal_frames, &o->n_temporal_frames));
+    for (int i = 1; i < o->n_temporal_frames; i++)
+        if (o->temporal_frames[i] <= o->temporal_frames[i - 1]) return bad(d, "distances in increasing order, like 1,2,4", v);
+    return o->n_temporal_frames > 4 ? bad(d, "at most 4 earlier frames", v) : CLSTYLE_OK;
+}
+
+/* --frames A:B, A: or :B (1-based, inclusive). */
+static clstyle_status p_range(const cs_option *d, cs_parse *p, const char *v)
+{
+    cs_options *o = p->o;
+    char *end;
+    const char *colon = strchr(v, ':');
+    if (!colon) return bad(d, "a range A:B, A: or :B of frame numbers (1-based)", v);
+    long a = 1, b = 0;
+    if (colon != v && ((a = strtol(v, &end, 10)) < 1 || end != colon)) return bad(d, "frame numbers from 1, like 10:40", v);
+    if (colon[1] && ((b = strtol(colon + 1, &end, 10)) < 1 || *end)) return bad(d, "frame numbers from 1, like 10:40", v);
+    if (b && b < a) return bad(d, "a range whose end is not before its start", v);
+    if (a > 100000000 || b > 100000000) return bad(d, "frame numbers below 100000000", v);
+    o->frames_first = (int)a;
+    o->frames_last = (int)b;
+    return CLSTYLE_OK;
+}
+
 static clstyle_status p_blend(const cs_option *d, cs_parse *p, const char *v)
 {
     const char *items[CS_CLI_MAX_STYLES];
@@ -321,6 +350,20 @@ static const cs_option table[] = {
     { "--shard", NULL, "K/N", NULL, "do the K-th of N slices of a batch (default: from\nSLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX)",
       p_shard, F(shard), 0, 0 },
     { "--shard-count", NULL, "N", NULL, "number of slices with JOB_COMPLETION_INDEX", p_int, F(shard_count), 1, 1000000 },
+    { "--clip", NULL, NULL, NULL, "-c FOLDER holds one clip's frames (in name order),\nnot a batch of pictures", p_flag, F(clip), 0, 0 },
+    { "--frames", NULL, "A:B", NULL, "style frames A to B of a clip (1-based; A: or :B)", p_range, F(frames_first), 0, 0 },
+    { "--fps", NULL, "X", NULL, "frames per second kept from a clip (numbered\npictures: their rate, 24)", p_positive, F(fps), ANY },
+    { "--frame-iterations", NULL, "N", "100", "iterations of each frame after a clip's first", p_int, F(frame_iterations),
+      0, 1000000 },
+    { "--temporal-weight", NULL, "X", "1000", "delta: how closely a frame keeps to the previous\nresult warped along the "
+      "optical flow (0: frame\nby frame)", p_num, F(temporal_weight), ANY },
+    { "--temporal-frames", NULL, "J,..", "1", "earlier frames the temporal term compares with\n(1,2,4: long-term "
+      "consistency)", p_temporal_frames, F(temporal_frames), 1, 4 },
+    { "--video-init", NULL, "warped|content|previous", "warped", "\nstart of each frame after a clip's first",
+      p_choice, F(video_init), 0, 0 },
+    { "--flow", NULL, "ultrafast|fast|medium", "medium", "OpenCV DIS optical flow preset", p_choice,
+      F(flow_quality), 0, 0 },
+    { "--crf", NULL, "N", "18", "H.264 quality of a video output: 0 lossless .. 51", p_int, F(crf), 0, 51 },
     { "--bits", NULL, "8|16", "8", "bits per channel of a PNG result", p_bits, F(output_bits), 0, 0 },
     { "--quality", NULL, "N", "92", "JPEG quality of a .jpg/.jpeg result, 1 to 100", p_int, F(jpeg_quality), 1, 100 },
     { "--size", NULL, "N[,N..]", "512", "longer side of the result in px; a list optimizes\nat each size in turn",
@@ -451,6 +494,27 @@ static clstyle_status validate_single(const cs_options *o)
     return CLSTYLE_OK;
 }
 
+static int has_ext(const char *path, const char *ext)
+{
+    size_t n = strlen(path), e = strlen(ext);
+    return n >= e && !strcasecmp(path + n - e, ext);
+}
+
+/* A clip is one run of frames: what only fits one picture or a batch is refused. */
+static clstyle_status validate_clip(const cs_options *o)
+{
+    if (o->save_every) return cs_fail(CLSTYLE_ERR_USAGE, "--save-every: not for a clip (its frames are written as they are done)");
+    if (o->n_style_masks) return cs_fail(CLSTYLE_ERR_USAGE, "--style-mask: masks on the content are for one picture, not a clip");
+    if (o->each_style || o->summary_path || o->shard || o->shard_count)
+        return cs_fail(CLSTYLE_ERR_USAGE, "--each-style, --summary and --shard are for a batch of pictures, not a clip");
+    if (cs_devices_many(o->device)) return cs_fail(CLSTYLE_ERR_USAGE, "--device %s: a clip runs on one device", o->device);
+    if (strcmp(o->init, "content")) return cs_fail(CLSTYLE_ERR_USAGE, "--init: a clip's frames start as --video-init says");
+    if (cs_image_path_is_jpeg(o->output) || has_ext(o->output, ".png"))
+        return cs_fail(CLSTYLE_ERR_USAGE, "-o %s: a clip's output is a video file (.mp4, .mkv, .mov, .webm), a folder, or a "
+                       "numbered pattern like frames/%%04d.png", o->output);
+    return CLSTYLE_OK;
+}
+
 static clstyle_status validate_batch(const cs_options *o)
 {
     if (o->output_bits == 16 && o->format == 2)
@@ -486,6 +550,14 @@ static clstyle_status validate(cs_options *o)
     if (o->original_colors && o->colors != CLSTYLE_COLORS_STYLE && o->colors != CLSTYLE_COLORS_CONTENT)
         return cs_fail(CLSTYLE_ERR_USAGE, "--original-colors is --colors content; it cannot go with --colors %s",
                        o->colors == CLSTYLE_COLORS_LUMINANCE ? "luminance" : "histogram");
+    o->clip_mode = !o->each_style && cs_clip_is_input(o->content, o->clip);
+    if (o->clip_mode) return validate_clip(o);
+    if (o->clip) return cs_fail(CLSTYLE_ERR_USAGE, "--clip: -c %s is not a folder of frames", o->content);
+    static const char *const clip_only[] = { "--frames", "--fps" };
+    for (int i = 0; i < 2; i++)
+        if (i ? o->fps > 0 : o->frames_first > 0)
+            return cs_fail(CLSTYLE_ERR_USAGE, "%s is for a clip: give -c a video file, a pattern like frames/%%04d.png or --clip "
+                           "FOLDER", clip_only[i]);
     o->batch = o->each_style || cs_inputs_is_batch(o->content);
     CS_TRY(o->batch ? validate_batch(o) : validate_single(o));
     if (o->output_bits == 16 && !o->batch && cs_image_path_is_jpeg(o->output))
@@ -539,8 +611,9 @@ clstyle_status cs_parse_args(int argc, char **argv, cs_options *o, int *action)
 
 void cs_options_loss_spec(const cs_options *o, cs_loss_spec *spec)
 {
-    *spec = (cs_loss_spec){ o->content_layers, o->n_content_layers, o->style_layers, o->style_layer_weights, o->n_style_layers,
-                            o->content_weight, o->style_weight, o->tv_weight, 0, NULL };
+    *spec = (cs_loss_spec){ .content_layers = o->content_layers, .n_content = o->n_content_layers, .style_layers = o->style_layers,
+                            .style_weights = o->style_layer_weights, .n_style = o->n_style_layers, .alpha = o->content_weight,
+                            .beta = o->style_weight, .gamma = o->tv_weight };
 }
 
 clstyle_status cs_options_eval_init(cs_eval *E, cs_net *net, const cs_options *o, cs_eval_image content,
@@ -548,6 +621,6 @@ clstyle_status cs_options_eval_init(cs_eval *E, cs_net *net, const cs_options *o
 {
     cs_loss_spec spec;
     cs_options_loss_spec(o, &spec);
-    cs_eval_input in = { content, styles, blend, n_styles, NULL, o->tile, NULL, NULL, NULL };
+    cs_eval_input in = { .content = content, .styles = styles, .blend = blend, .n_styles = n_styles, .tile = o->tile };
     return cs_eval_init(E, net, &spec, &in);
 }

@@ -76,6 +76,18 @@ typedef struct {
     const char *given[CS_MAX_OPTIONS];           /* each table row's value as given (NULL: not given), for resume keys */
     double tolerance;                            /* --tolerance X: stop when the loss improved by less than X ... */
     int tolerance_window;                        /* ... (relative) over this many iterations (--tolerance-window) */
+    /* Clips (docs/video.md): -c a video file, a numbered pattern or --clip FOLDER. */
+    int clip;                                    /* --clip: -c FOLDER is a clip's frames */
+    int clip_mode;                               /* -c is a clip (set by validation) */
+    int frames_first, frames_last;               /* --frames A:B, 1-based (0: from the start / to the end) */
+    double fps;                                  /* --fps: frames per second kept (0: all) */
+    int frame_iterations;                        /* iterations of each frame after the first */
+    double temporal_weight;                      /* delta of the temporal term */
+    int temporal_frames[CS_MAX_SCALES];          /* --temporal-frames: distances to the earlier frames */
+    int n_temporal_frames;
+    int video_init;                              /* 0 warped, 1 content, 2 previous */
+    int flow_quality;                            /* DIS preset: 0 ultrafast, 1 fast, 2 medium */
+    int crf;                                     /* x264 quality of a video output */
     char arena[4096];                            /* storage for parsed lists */
 } cs_options;
 

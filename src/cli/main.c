@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clip.h"
 #include "error.h"
 
 enum { EXIT_INTERRUPTED = 130, EXIT_PARTIAL = 3 };
@@ -64,7 +65,7 @@ int main(int argc, char **argv)
     if (action == 3) st = clstyle_list_devices();
     else {
         install_handlers();
-        st = o.batch ? cs_batch_run(&o, &failed) : cs_cli_run(&o);
+        st = o.clip_mode ? cs_clip_run(&o) : o.batch ? cs_batch_run(&o, &failed) : cs_cli_run(&o);
     }
     if (st == CLSTYLE_OK) return failed ? EXIT_PARTIAL : 0; /* a batch in which some results failed */
     /* A step cut short by the signal (EINTR) counts as the interrupt it is. */

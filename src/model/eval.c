@@ -39,6 +39,9 @@ clstyle_status cs_eval_init(cs_eval *E, cs_net *net, const cs_loss_spec *spec_in
     CS_CHECK(cs_terms_init(&E->terms, net->be, net->host, spec));
     CS_CHECK(E->ops->init(E, net, in));
     if (in->content_masks) CS_CHECK(set_masks(E, in));
+    if (in->n_temporal > 0)
+        CS_CHECK(cs_terms_set_temporal(&E->terms, in->n_temporal, E->h, E->w, in->content.pixels ? in->temporal_warped : NULL,
+                                       in->temporal_reliable));
     if (in->targets) CS_CHECK(cs_terms_upload_targets(&E->terms, in->targets));
     else {
         CS_CHECK(cs_terms_blend_targets(&E->terms)); /* per layer over the styles naming it */

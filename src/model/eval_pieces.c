@@ -402,7 +402,8 @@ static clstyle_status pieces_run(cs_eval *E, cs_buf *x, cs_buf *grad)
     CS_TRY(CS_OP(T->be, fill, grad, 0.0f, (size_t)3 * E->h * E->w));
     int count = cs_pieces_count(E->h, E->w, E->tile);
     for (int k = 0; k < count; k++) CS_TRY(backward_piece(E, x, grad, k));
-    return CS_OP(T->be, tv, x, 3, E->h, E->w, (float)T->gamma, grad, &T->tv);
+    CS_TRY(CS_OP(T->be, tv, x, 3, E->h, E->w, (float)T->gamma, grad, &T->tv));
+    return cs_terms_temporal(&E->terms, x, grad);
 }
 
 const cs_eval_ops cs_eval_pieces = { pieces_init, pieces_run, pieces_free };

@@ -159,7 +159,8 @@ static clstyle_status whole_run(cs_eval *E, cs_buf *x, cs_buf *grad)
 {
     CS_TRY(cs_forward(&E->acts, x));
     CS_TRY(cs_backward(&E->acts, layer_grads, E, grad));
-    return CS_OP(E->terms.be, tv, x, 3, E->h, E->w, (float)E->terms.gamma, grad, &E->terms.tv);
+    CS_TRY(CS_OP(E->terms.be, tv, x, 3, E->h, E->w, (float)E->terms.gamma, grad, &E->terms.tv));
+    return cs_terms_temporal(&E->terms, x, grad);
 }
 
 static void whole_free(cs_eval *E) { (void)E; } /* cs_eval_free releases what whole_init made */

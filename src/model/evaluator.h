@@ -21,7 +21,7 @@ typedef struct {
     /* The style targets A_l as cs_terms_download_targets wrote them, or NULL:
      * compute them from the style images. */
     const float *targets;
-    int tile;
+    int tile;                 /* interior of a piece, px (a multiple of 16); 0: the whole picture at once */
     /* Spatial control (SPEC "Masks"), NULL when unused. content_masks: per
      * style, its region of the content (h x w floats in [0,1]); given, each
      * style is a group of its own with guided Gram matrices. style_masks: per
@@ -30,7 +30,13 @@ typedef struct {
      * the spec's style layers it adds its target to. */
     const float *const *content_masks;
     const float *const *style_masks;
-    const unsigned *style_layers;                 /* interior of a piece, px (a multiple of 16); 0: the whole picture at once */
+    const unsigned *style_layers;
+    /* The temporal term (SPEC, video): per earlier frame, its result warped
+     * to this picture (3,h,w) and each pixel's reliability (h,w); with
+     * n_temporal > 0 and warped NULL the buffers are only sized. */
+    const float *const *temporal_warped;
+    const float *const *temporal_reliable;
+    int n_temporal;
 } cs_eval_input;
 
 typedef struct cs_eval cs_eval;

@@ -55,6 +55,7 @@ clstyle_status cs_terms_init(cs_terms *T, cs_backend *be, const cs_weights *w, c
     T->alpha = spec->alpha;
     T->beta = spec->beta;
     T->gamma = spec->gamma;
+    T->delta = spec->delta;
     CS_TRY(add_layers(T, w, spec->content_layers, NULL, spec->n_content, 0));
     CS_TRY(add_layers(T, w, spec->style_layers, spec->style_weights, spec->n_style, 1));
     T->n_groups = spec->n_groups > 1 ? spec->n_groups : 1;
@@ -121,7 +122,11 @@ void cs_terms_free(cs_terms *T)
             cs_buf *bufs[] = { q->target, q->gram, q->dgram, q->mask, q->mask2 };
             for (int b = 0; b < 5; b++) cs_buf_release(T->be, bufs[b]);
         }
-    T->n = 0;
+    for (int k = 0; k < T->n_temporal; k++) {
+        cs_buf_release(T->be, T->warped[k]);
+        cs_buf_release(T->be, T->reliable[k]);
+    }
+    T->n = T->n_temporal = 0;
 }
 
 void cs_mask_for_layer(const float *mask, int h, int w, int s, float *out, double *sum_sq)
@@ -240,8 +245,37 @@ clstyle_status cs_terms_style_dg(cs_terms *T, cs_term *t, int g)
     return CS_OP(T->be, sqdiff, q->gram, q->target, cc, gs, q->dgram, &q->sum);
 }
 
+clstyle_status cs_terms_set_temporal(cs_terms *T, int n, int h, int w, const float *const *warped, const float *const *reliable)
+{
+    if (n > CS_MAX_TEMPORAL) return cs_fail(CLSTYLE_ERR_USAGE, "%d earlier frames in the temporal term (at most %d)", n, CS_MAX_TEMPORAL);
+    size_t hw = (size_t)h * w;
+    T->th = h;
+    T->tw = w;
+    for (; T->n_temporal < n; T->n_temporal++) {
+        int k = T->n_temporal;
+        CS_TRY(CS_OP(T->be, alloc, 3 * hw, &T->warped[k]));
+        CS_TRY(CS_OP(T->be, alloc, hw, &T->reliable[k]));
+        if (!warped) continue;
+        CS_TRY(CS_OP(T->be, upload, T->warped[k], 0, warped[k], 3 * hw));
+        CS_TRY(CS_OP(T->be, upload, T->reliable[k], 0, reliable[k], hw));
+    }
+    return CLSTYLE_OK;
+}
+
+/* L_t = mean over (ch, i, j) of c (x - w)^2 per earlier frame; the frames' terms add. */
+clstyle_status cs_terms_temporal(cs_terms *T, cs_buf *x, cs_buf *grad)
+{
+    size_t hw = (size_t)T->th * T->tw, n = 3 * hw;
+    float gs = (float)(T->delta * 2.0 / (double)n);
+    for (int k = 0; k < T->n_temporal; k++)
+        CS_TRY(CS_OP(T->be, masked_sqdiff, x, T->warped[k], T->reliable[k], hw, n, gs, grad, &T->temporal_sums[k]));
+    return CLSTYLE_OK;
+}
+
 void cs_terms_total(cs_terms *T)
 {
+    T->temporal = 0;
+    for (int k = 0; k < T->n_temporal; k++) T->temporal += T->temporal_sums[k] / (3.0 * T->th * T->tw);
     T->content = T->style = 0;
     for (int i = 0; i < T->n; i++) {
         const cs_term *t = &T->t[i];
@@ -250,7 +284,7 @@ void cs_terms_total(cs_terms *T)
             if (t->g[g].on && !t->g[g].empty)
                 T->style += t->g[g].share * t->style_weight * t->g[g].sum / (double)(t->c * t->c) / t->g[g].norm;
     }
-    T->total = T->alpha * T->content + T->beta * T->style + T->gamma * T->tv;
+    T->total = T->alpha * T->content + T->beta * T->style + T->gamma * T->tv + T->delta * T->temporal;
 }
 
 size_t cs_terms_target_floats(const cs_terms *T)

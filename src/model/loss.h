@@ -8,6 +8,7 @@
 
 enum { CS_MAX_LAYERS = 16 }; /* content or style layers a job names */
 enum { CS_MAX_GROUPS = 16 };  /* style groups: one per masked style (spatial control), else one */
+enum { CS_MAX_TEMPORAL = 4 }; /* earlier frames a temporal term compares with (--temporal-frames) */
 
 /* What the losses are made of: layer names, layer weights and the weights
  * of the three terms (SPEC: alpha, beta, gamma). */
@@ -22,6 +23,7 @@ typedef struct {
      * per layer. 0 or 1: one group, the unmasked loss; k: one per masked style. */
     int n_groups;
     const unsigned *group_layers; /* per group: bit i = style layer i is the group's; NULL: all */
+    double delta;                 /* the temporal term's weight (SPEC: --temporal-weight) */
 } cs_loss_spec;
 
 /* One group's style term at one layer. */
@@ -58,9 +60,15 @@ typedef struct {
     int n_groups;             /* >= 1 */
     unsigned group_layers[CS_MAX_GROUPS];
     int masked;               /* content masks given: guided Gram matrices */
-    double alpha, beta, gamma;
+    double alpha, beta, gamma, delta;
+    /* The temporal term (SPEC, video): per earlier frame, its result warped
+     * to this one (3,h,w) and the reliability of each pixel (h,w). */
+    int n_temporal;
+    int th, tw;                  /* the picture's size */
+    cs_buf *warped[CS_MAX_TEMPORAL], *reliable[CS_MAX_TEMPORAL];
+    double temporal_sums[CS_MAX_TEMPORAL];
     /* Values of the last evaluation: unweighted terms and weighted total. */
-    double content, style, tv, total;
+    double content, style, tv, temporal, total;
 } cs_terms;
 
 /* The layer table for these weights; fails naming an unknown layer. */
@@ -103,6 +111,12 @@ clstyle_status cs_terms_style_norms(cs_terms *T);
 float cs_terms_content_scale(const cs_terms *T, const cs_term *t);
 /* With G_l^g(x) in t->g[g].gram: group g's raw sum and its gradient dL/dG in its dgram. */
 clstyle_status cs_terms_style_dg(cs_terms *T, cs_term *t, int g);
+/* The temporal term's buffers for n earlier frames of an h x w picture,
+ * filled from warped[k] (3,h,w) and reliable[k] (h,w) on the host when
+ * warped is not NULL (NULL: only sizing the job). */
+clstyle_status cs_terms_set_temporal(cs_terms *T, int n, int h, int w, const float *const *warped, const float *const *reliable);
+/* The temporal term at x (3,h,w): its raw sums, and delta dL_t/dx added to grad. */
+clstyle_status cs_terms_temporal(cs_terms *T, cs_buf *x, cs_buf *grad);
 /* After the backend's finish(): the terms, weighted and summed. */
 void cs_terms_total(cs_terms *T);
 

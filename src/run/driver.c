@@ -30,6 +30,8 @@ typedef struct {
     cs_eval_image style_in[CS_MAX_STYLES];
     cs_image content_masks[CS_MAX_STYLES], style_masks[CS_MAX_STYLES]; /* at this scale's sizes (w = 0: none) */
     const float *content_mask_p[CS_MAX_STYLES], *style_mask_p[CS_MAX_STYLES];
+    cs_image warped[CS_MAX_TEMPORAL], reliable[CS_MAX_TEMPORAL]; /* the temporal term's, at this scale's size */
+    const float *warped_p[CS_MAX_TEMPORAL], *reliable_p[CS_MAX_TEMPORAL];
     int scale, n_scales, size, iterations, iter;
     cs_job_spec spec;
     cs_plan plan;
@@ -99,6 +101,27 @@ static clstyle_status prepare_content_masks(job *j)
     return CLSTYLE_OK;
 }
 
+/* The temporal term's earlier frames and their reliability at this scale's
+ * size (in luminance too when the content is). */
+static clstyle_status prepare_temporal(job *j)
+{
+    for (int k = 0; k < j->o->n_temporal; k++) {
+        cs_image grey = { 0 };
+        char what[64];
+        snprintf(what, sizeof what, "the reliability of earlier frame %d", k + 1);
+        clstyle_status st = cs_mask_prepare(j->o->temporal_reliable[k], j->content.w, j->content.h, what, &grey);
+        if (st == CLSTYLE_OK) st = fit_mask(&grey, j->content.w, j->content.h, &j->reliable[k], &j->reliable_p[k]);
+        cs_image_free(&grey);
+        snprintf(what, sizeof what, "earlier frame %d", k + 1);
+        if (st == CLSTYLE_OK) st = cs_mask_prepare(j->o->temporal_warped[k], j->content.w, j->content.h, what, &grey); /* its shape */
+        cs_image_free(&grey);
+        if (st == CLSTYLE_OK) st = fit_mask(j->o->temporal_warped[k], j->content.w, j->content.h, &j->warped[k], &j->warped_p[k]);
+        CS_TRY(st);
+        if (j->colors == CLSTYLE_COLORS_LUMINANCE) cs_colors_luminance(&j->warped[k]);
+    }
+    return CLSTYLE_OK;
+}
+
 /* The images of scale s: the content, the styles (unless their targets are
  * kept for this size) and the start. */
 static clstyle_status prepare_images(job *j, int s)
@@ -122,6 +145,7 @@ static clstyle_status prepare_images(job *j, int s)
             CS_TRY(fit_mask(&j->st->masks[k], j->styles[k].w, j->styles[k].h, &j->style_masks[k], &j->style_mask_p[k]));
     }
     CS_TRY(recolor(j));
+    CS_TRY(prepare_temporal(j));
     if (s > 0) return cs_pyramid_enlarge(&j->result, &j->content, o->init == CLSTYLE_INIT_CONTENT, &j->start);
     CS_TRY(cs_pyramid_init(&j->content, o->init, o->init_image, o->seed, &j->start));
     if (j->colors == CLSTYLE_COLORS_LUMINANCE) cs_colors_luminance(&j->start); /* an --init image too */
@@ -140,12 +164,13 @@ static void make_spec(job *j)
     p->loss = (cs_loss_spec){ o->content_layers ? o->content_layers : default_content_layers,
                               o->content_layers ? o->n_content_layers : 1,
                               j->st->layers, j->st->layer_weights, j->st->n_layers,
-                              o->content_weight, o->style_weight, o->tv_weight, 0, NULL };
+                              o->content_weight, o->style_weight, o->tv_weight, 0, NULL, o->temporal_weight };
     p->input = (cs_eval_input){ { j->content.p, j->content.w, j->content.h }, j->style_in, j->st->blend, j->st->n,
                                 j->targets ? j->targets->targets : NULL, o->tile,
                                 o->style_masks ? j->content_mask_p : NULL,
                                 j->st->any_mask ? j->style_mask_p : NULL,
-                                j->st->any_layers ? j->st->image_layers : NULL };
+                                j->st->any_layers ? j->st->image_layers : NULL,
+                                j->warped_p, j->reliable_p, o->n_temporal };
     p->optimizer = o->optimizer;
     p->learning_rate = o->learning_rate;
     p->history = o->lbfgs_history;
@@ -299,7 +324,8 @@ static clstyle_status report(job *j, int iter, const cs_terms *terms, double ms,
     cs_image pic = { 0 };
     clstyle_event e = { .kind = CLSTYLE_EVENT_EVAL, .iteration = iter, .scale = j->scale + 1, .scales = j->n_scales,
                         .width = j->content.w, .height = j->content.h, .loss = terms->total, .content = terms->content,
-                        .style = terms->style, .tv = terms->tv, .ms = ms, .trial = trial, .restored = restored };
+                        .style = terms->style, .tv = terms->tv, .ms = ms, .trial = trial, .restored = restored,
+                        .temporal = terms->temporal };
     if (!trial && o->picture_every > 0 && iter > 0 && iter % o->picture_every == 0) {
         CS_TRY(download(j, &pic, 1));
         e.picture = &pic;
@@ -329,7 +355,7 @@ static clstyle_status iterate(job *j, int it, int *stuck)
         return report(j, it, T, ms, 0, 0);
     }
     /* back at the start: the iteration repeats the start's losses */
-    T->total = start.total, T->content = start.content, T->style = start.style, T->tv = start.tv;
+    T->total = start.total, T->content = start.content, T->style = start.style, T->tv = start.tv, T->temporal = start.temporal;
     return report(j, it, T, 0, 0, 1);
 }
 
@@ -339,7 +365,7 @@ static void report_end(job *j, const char *reason)
     const cs_terms *T = &j->state.eval.terms;
     clstyle_event e = { .kind = CLSTYLE_EVENT_END, .iteration = j->iter, .scale = j->scale + 1, .scales = j->n_scales,
                         .width = j->content.w, .height = j->content.h, .loss = T->total, .content = T->content,
-                        .style = T->style, .tv = T->tv, .reason = reason };
+                        .style = T->style, .tv = T->tv, .reason = reason, .temporal = T->temporal };
     if (emit(j, &e)) j->s->stop.requested = 1;
 }
 
@@ -421,6 +447,14 @@ static clstyle_status check_job(const clstyle_job_options *o, const cs_image *co
     if (o->struct_size > offsetof(clstyle_job_options, n_style_masks) && o->style_masks)
         for (int k = 0; k < o->n_style_masks; k++)
             if (!o->style_masks[k]) return cs_fail(CLSTYLE_ERR_USAGE, "content mask %d is missing", k + 1);
+    if (o->struct_size > offsetof(clstyle_job_options, temporal_weight) && o->n_temporal) {
+        if (o->n_temporal < 0 || o->n_temporal > CS_MAX_TEMPORAL)
+            return cs_fail(CLSTYLE_ERR_USAGE, "%d earlier frames in the temporal term (at most %d)", o->n_temporal, CS_MAX_TEMPORAL);
+        for (int k = 0; k < o->n_temporal; k++)
+            if (!o->temporal_warped || !o->temporal_reliable || !o->temporal_warped[k] || !o->temporal_reliable[k])
+                return cs_fail(CLSTYLE_ERR_USAGE, "earlier frame %d of the temporal term is missing", k + 1);
+        if (!(o->temporal_weight >= 0)) return cs_fail(CLSTYLE_ERR_USAGE, "temporal weight %g is negative", o->temporal_weight);
+    }
     if (o->n_sizes < 0 || (o->n_sizes == 0 && o->size < 16)) return cs_fail(CLSTYLE_ERR_USAGE, "size %d is below 16 px", o->size);
     return CLSTYLE_OK;
 }
@@ -437,6 +471,10 @@ static void job_free(job *j)
         cs_image_free(&j->styles[k]);
         cs_image_free(&j->content_masks[k]);
         cs_image_free(&j->style_masks[k]);
+    }
+    for (int k = 0; k < CS_MAX_TEMPORAL; k++) {
+        cs_image_free(&j->warped[k]);
+        cs_image_free(&j->reliable[k]);
     }
 }
 

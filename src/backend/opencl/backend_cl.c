@@ -100,7 +100,7 @@ static clstyle_status build_core(cl_be *c, char *opts, size_t n, int *from_cache
         /* CS_OCLGRIND: no shuffles with undef lanes, on which Oclgrind 21.10's uninitialized-value checker crashes */
         snprintf(opts, n, "-DWG_SIZE=%d -DCOB=%d%s", c->wg, CS_DIRECT_COB, strstr(c->dev.tags, "oclgrind") ? " -DCS_OCLGRIND" : "");
         CS_TRY(build_family(c, CL_CORE, opts, from_cache));
-        cl_kernel reductions[] = { c->k.dot, c->k.sqdiff, c->k.tv, c->k.multi_dot };
+        cl_kernel reductions[] = { c->k.dot, c->k.sqdiff, c->k.tv, c->k.masked_sqdiff, c->k.multi_dot };
         size_t reduce_max = MAX_WG;
         for (size_t i = 0; i < sizeof reductions / sizeof *reductions; i++)
             if (kernel_wg(c, reductions[i]) < reduce_max) reduce_max = kernel_wg(c, reductions[i]);
@@ -178,7 +178,7 @@ static const cs_backend_mem cl_mem_iface = {
 static const cs_backend_ops cl_ops = {
     .destroy = cl_destroy, .alloc = cl_alloc, .release = cl_release, .upload = cl_upload, .download = cl_download,
     .conv3x3 = cl_conv3x3, .conv3x3_bwd = cl_conv3x3_bwd, .bias_relu = cl_bias_relu, .relu_bwd = cl_relu_bwd,
-    .pool = cl_pool, .pool_bwd = cl_pool_bwd, .gram = cl_gram, .gram_bwd = cl_gram_bwd, .sqdiff = cl_sqdiff,
+    .pool = cl_pool, .pool_bwd = cl_pool_bwd, .gram = cl_gram, .gram_bwd = cl_gram_bwd, .sqdiff = cl_sqdiff, .masked_sqdiff = cl_masked_sqdiff,
     .tv = cl_tv, .affine = cl_affine, .mask_mul = cl_mask_mul, .dot = cl_dot, .asum = cl_asum, .axpy = cl_axpy, .scale = cl_scale,
     .copy = cl_copy, .fill = cl_fill, .adam = cl_adam, .copy_at = cl_copy_at, .multi_dot = cl_multi_dot, .combine = cl_combine,
     .crop = cl_crop, .paste_add = cl_paste_add, .finish = cl_finish,

@@ -16,7 +16,7 @@
 enum { CS_CONV_CLASSES = 5, CS_MAX_CONV_ALGOS = 16 };
 enum { MAX_WG = 256, MAX_GROUPS = 256, ROW_GROUPS = 32, DEFERRED = 64, N_PROF = 32 };
 /* c->partial: CS_MAX_ROWS * ROW_GROUPS floats for the blocking reductions,
- * then DEFERRED slots of MAX_GROUPS for the deferred ones (sqdiff, tv). */
+ * then DEFERRED slots of MAX_GROUPS for the deferred ones (sqdiff, tv, masked_sqdiff). */
 #define DEFER_BASE ((size_t)CS_MAX_ROWS * ROW_GROUPS)
 
 /* The kernels are built as one program per family (backend_cl.c): the core,
@@ -31,6 +31,7 @@ enum { CL_CORE, CL_DIRECT, CL_WINO, CL_GRAM, CL_FAMILIES };
     X(mask_mul, "mask_mul", CL_CORE)                                                                                             \
     X(fill, "fill", CL_CORE) X(pool, "pool2x2", CL_CORE) X(pool_bwd, "pool2x2_bwd", CL_CORE) X(dot, "dot_asum", CL_CORE)         \
     X(sqdiff, "sqdiff", CL_CORE) X(tv, "tv", CL_CORE) X(adam, "adam", CL_CORE) X(sum_parts, "sum_parts", CL_CORE)              \
+    X(masked_sqdiff, "masked_sqdiff", CL_CORE)                                                                                   \
     X(multi_dot, "multi_dot", CL_CORE) X(combine, "combine", CL_CORE) X(window, "window", CL_CORE)                             \
     X(wprep, "conv_wprep", CL_DIRECT) X(direct, "conv3x3_direct", CL_DIRECT)                                                     \
     X(wino_wprep, "wino_wprep", CL_WINO) X(wino_in, "wino_in", CL_WINO) X(wino_gemm, "wino_gemm", CL_WINO)                     \
@@ -136,6 +137,8 @@ clstyle_status cl_relu_bwd(cs_backend *be, cs_buf *y, cs_buf *dy, size_t n);
 clstyle_status cl_pool(cs_backend *be, cs_buf *x, cs_buf *y, int ch, int h, int w, int avg);
 clstyle_status cl_pool_bwd(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf *dx, int ch, int h, int w, int avg);
 clstyle_status cl_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, float gscale, cs_buf *grad, double *sum);
+clstyle_status cl_masked_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, cs_buf *m, size_t hw, size_t n, float gscale, cs_buf *grad,
+                                double *sum);
 clstyle_status cl_tv(cs_backend *be, cs_buf *x, int ch, int h, int w, float gscale, cs_buf *grad, double *val);
 clstyle_status cl_affine(cs_backend *be, cs_buf *x, cs_buf *y, int ch, int hw, const float *s, const float *o);
 clstyle_status cl_dot(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, double *out);

@@ -57,6 +57,19 @@ clstyle_status cl_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, float g
     return cl_reduce_deferred(c, c->k.sqdiff, "sqdiff", n, sum);
 }
 
+clstyle_status cl_masked_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, cs_buf *m, size_t hw, size_t n, float gscale, cs_buf *grad,
+                                double *sum)
+{
+    cl_be *c = CB(be);
+    cl_ulong ni = n, plane = hw;
+    int has = grad != NULL;
+    cl_mem g = grad ? grad->m : a->m;
+    int poff;
+    CS_TRY(cl_defer_slot(c, &poff));
+    ARGS(c->k.masked_sqdiff, A(a->m), A(b->m), A(m->m), A(plane), A(ni), A(gscale), A(g), A(has), A(c->partial), A(poff));
+    return cl_reduce_deferred(c, c->k.masked_sqdiff, "masked_sqdiff", n, sum);
+}
+
 clstyle_status cl_tv(cs_backend *be, cs_buf *x, int ch, int h, int w, float gscale, cs_buf *grad, double *val)
 {
     cl_be *c = CB(be);
