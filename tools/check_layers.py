@@ -68,7 +68,7 @@ def source_files(root, top):
     for dirpath, dirs, files in os.walk(os.path.join(root, top)):
         dirs.sort()
         for f in sorted(files):
-            if f.endswith(('.c', '.h')):
+            if f.endswith(('.c', '.h', '.cpp')):   # .cpp: the OpenCV wrapper (src/video/flow_dis.cpp)
                 out.append(os.path.relpath(os.path.join(dirpath, f), root))
     return out
 
@@ -104,7 +104,7 @@ def object_sources(build, root, csrc):
         if '.p' not in dirpath:
             continue
         for f in files:
-            if not f.endswith('.c.o'):
+            if not f.endswith(('.c.o', '.cpp.o')):
                 continue
             base = f[:-2]
             # Other targets may prefix the path (e.g. ".._src_x.c.o" from a subfolder).
@@ -232,7 +232,7 @@ def main():
 
     nobj = 0
     if build:
-        objs_of = object_sources(build, root, [f for f in files if f.endswith('.c')])
+        objs_of = object_sources(build, root, [f for f in files if f.endswith(('.c', '.cpp'))])
         if not objs_of:
             die(f'no objects of src/ files under {build} (is it built?)')
         nobj = len(objs_of)
