@@ -40,6 +40,15 @@ int cs_clip_is_input(const char *spec, int clip_flag)
     return cs_video_path_is_clip(spec) || cs_video_probe(spec);
 }
 
+/* The path of frame `num` of a pattern checked by cs_clip_is_pattern (one %d, nothing else to format). */
+static void numbered(char *out, size_t n, const char *pattern, int num)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(out, n, pattern, num);
+#pragma GCC diagnostic pop
+}
+
 /* The numbers the pattern's files carry in its folder, sorted; a gap is an error. */
 static clstyle_status expand_pattern(const char *spec, cs_input_list *l)
 {
@@ -57,7 +66,7 @@ static clstyle_status expand_pattern(const char *spec, cs_input_list *l)
         const char *pct = strchr(fmt, '%');
         int num;
         if (strncmp(e->d_name, fmt, (size_t)(pct - fmt)) || sscanf(e->d_name + (pct - fmt), "%d", &num) != 1 || num < 0) continue;
-        snprintf(again, sizeof again, fmt, num);
+        numbered(again, sizeof again, fmt, num);
         if (strcmp(again, e->d_name)) continue; /* "%04d" matches 0007, not 7 */
         if (n == cap && !(nums = realloc(nums, (size_t)(cap = cap ? 2 * cap : 256) * sizeof *nums))) break;
         nums[n++] = num;
@@ -73,13 +82,13 @@ static clstyle_status expand_pattern(const char *spec, cs_input_list *l)
     for (int i = 1; i < n && st == CLSTYLE_OK; i++)
         if (nums[i] != nums[i - 1] + 1) {
             char a[4096];
-            snprintf(a, sizeof a, spec, nums[i - 1] + 1);
+            numbered(a, sizeof a, spec, nums[i - 1] + 1);
             st = cs_fail(CLSTYLE_ERR_IO, "%s: frame %s is missing (the frames run %d..%d with a gap)", spec, a, nums[0], nums[n - 1]);
         }
     if (st == CLSTYLE_OK && !(l->paths = calloc((size_t)n, sizeof *l->paths))) st = cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
     for (int i = 0; i < n && st == CLSTYLE_OK; i++) {
         char p[4096];
-        snprintf(p, sizeof p, spec, nums[i]);
+        numbered(p, sizeof p, spec, nums[i]);
         if (!(l->paths[i] = strdup(p))) st = cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
         l->n = i + 1;
     }
@@ -195,8 +204,5 @@ clstyle_status cs_clip_out_init(const char *spec, int format_jpg, cs_clip_out *o
 
 void cs_clip_out_frame(const cs_clip_out *out, int k, char *path, size_t n)
 {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    snprintf(path, n, out->pattern, k);
-#pragma GCC diagnostic pop
+    numbered(path, n, out->pattern, k);
 }
