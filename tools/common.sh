@@ -4,7 +4,9 @@
 # OpenCL stacks the tests run on: PoCL (CPU), Mesa's rusticl (the stack of
 # AMD and Intel GPUs on open drivers; llvmpipe gives a CPU device) and Oclgrind
 # (a simulator that checks every memory access: the oclgrind suite).
-CLSTYLE_PACKAGES="gcc libc6-dev meson ninja-build pkg-config python3 libpng-dev libjpeg-dev ocl-icd-opencl-dev opencl-c-headers libclblast-dev pocl-opencl-icd mesa-opencl-icd oclgrind"
+# FFmpeg's libraries read and write clips (the meson feature `video`); its
+# command line (ffmpeg, ffprobe) is the video-io test's independent checker.
+CLSTYLE_PACKAGES="gcc libc6-dev meson ninja-build pkg-config python3 libpng-dev libjpeg-dev ocl-icd-opencl-dev opencl-c-headers libclblast-dev pocl-opencl-icd mesa-opencl-icd oclgrind libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg"
 
 # Only the cluster suite's test (tests/slurm.sh) needs these; it installs them itself.
 CLSTYLE_CLUSTER_PACKAGES="slurm-wlm munge"
