@@ -5,8 +5,10 @@
 # AMD and Intel GPUs on open drivers; llvmpipe gives a CPU device) and Oclgrind
 # (a simulator that checks every memory access: the oclgrind suite).
 CLSTYLE_PACKAGES="gcc libc6-dev meson ninja-build pkg-config python3 libpng-dev libjpeg-dev ocl-icd-opencl-dev opencl-c-headers libclblast-dev pocl-opencl-icd mesa-opencl-icd oclgrind"
-# Optical flow for clips (the meson feature `flow`): OpenCV's DIS, behind a C++ wrapper.
-CLSTYLE_PACKAGES="$CLSTYLE_PACKAGES g++ libopencv-video-dev"
+# Clips: FFmpeg's libraries read and write them (the meson feature `video`; its command
+# line, ffmpeg and ffprobe, is the tests' independent checker); OpenCV's DIS optical flow
+# (the meson feature `flow`, behind a C++ wrapper); opencv-doc carries the real test clip.
+CLSTYLE_PACKAGES="$CLSTYLE_PACKAGES libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg g++ libopencv-video-dev opencv-doc"
 
 # Only the cluster suite's test (tests/slurm.sh) needs these; it installs them itself.
 CLSTYLE_CLUSTER_PACKAGES="slurm-wlm munge"
