@@ -47,7 +47,7 @@ case $case in
     st=$(style_mean "$tmp/t.jsonl") ss=$(style_mean "$tmp/s.jsonl")
     echo "temporal error: temporal $t, frame by frame $s; style loss $st vs $ss"
     python3 -c "import sys; sys.exit(not ($t <= $s / 3))" || fail "temporal error $t is not a third of $s"
-    python3 -c "import sys; sys.exit(not (abs($st - $ss) <= 0.2 * $ss))" || fail "style loss $st is not within 20% of $ss"
+    python3 -c "import sys; sys.exit(not ($st <= 1.2 * $ss))" || fail "style loss $st is more than 20% above $ss"
     [ "$(probe "$tmp/temporal.mp4" v:0 nb_read_frames,width,height,r_frame_rate)" = "96,72,10/1,24" ] ||
       fail "video: $(probe "$tmp/temporal.mp4" v:0 nb_read_frames,width,height,r_frame_rate)"
     [ "$(probe "$tmp/temporal.mp4" a:0 codec_name)" = aac ] || fail "no audio in the output"
@@ -56,7 +56,7 @@ case $case in
     [ -r "$real" ] || skip "needs $real (Debian: opencv-doc)"
     mkdir "$tmp/frames"
     ffmpeg -v error -i "$real" -frames:v 8 -vf scale=128:96 "$tmp/frames/f%03d.png" || fail "ffmpeg could not extract frames"
-    "$bin" -c "$tmp/frames/f%03d.png" -s "$style" -o "$tmp/out.mp4" --size 64 --iterations 30 --frame-iterations 400 \
+    "$bin" -c "$tmp/frames/f%03d.png" -s "$style" -o "$tmp/out.mp4" --size 64 --iterations 30 --frame-iterations 100 \
       --fps 8 2> "$tmp/err" &
     pid=$!
     for _ in $(seq 600); do [ -e "$tmp/.out.mp4.frames/000003.png" ] && break; sleep 0.1; done
@@ -66,10 +66,10 @@ case $case in
     [ $rc -eq 130 ] || fail "interrupted run exited $rc: $(tail -3 "$tmp/err")"
     n=$(probe "$tmp/out.mp4" v:0 nb_read_frames)
     [ "$n" -ge 3 ] && [ "$n" -lt 8 ] || fail "the stopped run's video has $n frames"
-    "$bin" -c "$tmp/frames/f%03d.png" -s "$style" -o "$tmp/out.mp4" --size 64 --iterations 30 --frame-iterations 400 \
-      --fps 8 --frames 1:8 2> "$tmp/err2" || fail "rerun failed: $(tail -3 "$tmp/err2")"
+    "$bin" -c "$tmp/frames/f%03d.png" -s "$style" -o "$tmp/out.mp4" --size 64 --iterations 30 --frame-iterations 100 \
+      --fps 8 2> "$tmp/err2" || fail "rerun failed: $(tail -3 "$tmp/err2")"
     grep -q "frames done before; going on from frame $((n + 1))" "$tmp/err2" || fail "did not resume: $(cat "$tmp/err2")"
-    [ "$(probe "$tmp/out.mp4" v:0 nb_read_frames,r_frame_rate)" = "8,8/1" ] || fail "resumed video: $(probe "$tmp/out.mp4" v:0 nb_read_frames,r_frame_rate)"
+    [ "$(probe "$tmp/out.mp4" v:0 r_frame_rate,nb_read_frames)" = "8/1,8" ] || fail "resumed video: $(probe "$tmp/out.mp4" v:0 nb_read_frames,r_frame_rate)"
     "$bin" -c "$tmp/frames" --clip -s "$style" -o "$tmp/styled" --size 32 --iterations 5 --frame-iterations 3 --frames 2:4 \
       2> "$tmp/err" || fail "folder run failed: $(tail -3 "$tmp/err")"
     [ "$(ls "$tmp/styled")" = "$(printf '000001.png\n000002.png\n000003.png')" ] || fail "folder output: $(ls "$tmp/styled")"

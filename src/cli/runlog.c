@@ -93,6 +93,7 @@ clstyle_status cs_log_eval_tagged(FILE *f, const char *path, const clstyle_event
 {
     fprintf(f, "{\"iter\":%d,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g,\"ms\":%.3f", e->iteration, e->loss,
             e->content, e->style, e->tv, e->ms);
+    if (e->temporal > 0) fprintf(f, ",\"temporal\":%.9g", e->temporal);
     if (e->scales > 1) fprintf(f, ",\"scale\":%d,\"width\":%d,\"height\":%d", e->scale, e->width, e->height);
     if (e->trial) fprintf(f, ",\"trial\":true,\"rejected\":true");
     if (e->restored) fprintf(f, ",\"restored\":true");
@@ -102,7 +103,9 @@ clstyle_status cs_log_eval_tagged(FILE *f, const char *path, const clstyle_event
 
 clstyle_status cs_log_end(FILE *f, const char *path, const clstyle_event *e)
 {
-    fprintf(f, "{\"event\":\"end\",\"reason\":\"%s\",\"iter\":%d,\"loss\":%.9g", e->reason, e->iteration, e->loss);
+    fprintf(f, "{\"event\":\"end\",\"reason\":\"%s\",\"iter\":%d,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g",
+            e->reason, e->iteration, e->loss, e->content, e->style, e->tv);
+    if (e->temporal > 0) fprintf(f, ",\"temporal\":%.9g", e->temporal);
     if (e->scales > 1) fprintf(f, ",\"scale\":%d", e->scale);
     fprintf(f, "}\n");
     return cs_log_check(f, path);
