@@ -324,7 +324,7 @@ static void expect_bad(const char *name, const char *why)
     CHECK(st != CLSTYLE_OK && strstr(msg, name), "%s (%s): status %s after %ld frames, message '%s'", name, why,
           clstyle_status_str(st), n, msg);
     fprintf(stderr, "%s (%s): %s\n", name, why, msg);
-    CHECK(!cs_video_probe(path) || r, "%s: probed as a clip", name);
+    CHECK(!cs_video_probe(path) || r || strstr(msg, "no video stream"), "%s: probed as a clip", name); /* audio only: a clip without pictures */
     cs_image_free(&f);
     cs_video_close(r);
 }

@@ -333,7 +333,7 @@ static clstyle_status style_frame(clip *c, int k)
     if (result) {
         char p[4300];
         cs_clip_out_frame(&c->out, k, p, sizeof p);
-        clstyle_status w = cs_image_save(p, result, 8, c->o->jpeg_quality);
+        clstyle_status w = cs_image_save(p, result, c->out.video ? 8 : c->o->output_bits, c->o->jpeg_quality);
         cs_image_free(slot(c->result, k));
         *slot(c->result, k) = *result;
         free(result);

@@ -37,6 +37,9 @@ int cs_clip_is_input(const char *spec, int clip_flag)
     if (is_dir(spec)) return clip_flag;
     struct stat sb;
     if (stat(spec, &sb) != 0 || !S_ISREG(sb.st_mode)) return cs_video_path_is_clip(spec);
+    const char *dot = strrchr(spec, '.');
+    if (dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg")))
+        return 0; /* named as a picture: its errors are a picture's (FFmpeg reads a GIF as a clip) */
     return cs_video_path_is_clip(spec) || cs_video_probe(spec);
 }
 

@@ -86,17 +86,23 @@ static clstyle_status fit_mask(const cs_image *mask, int w, int h, cs_image *out
     return CLSTYLE_OK;
 }
 
+/* A mask given on the content, in grey, at this scale's size. */
+static clstyle_status fit_content_mask(job *j, const cs_image *mask, const char *what, cs_image *out, const float **p)
+{
+    cs_image grey = { 0 };
+    clstyle_status st = cs_mask_prepare(mask, j->content.w, j->content.h, what, &grey);
+    if (st == CLSTYLE_OK) st = fit_mask(&grey, j->content.w, j->content.h, out, p);
+    cs_image_free(&grey);
+    return st;
+}
+
 /* The content masks of the job at the content's size of this scale. */
 static clstyle_status prepare_content_masks(job *j)
 {
     for (int k = 0; k < j->st->n && j->o->style_masks; k++) {
-        cs_image grey = { 0 };
         char what[64];
         snprintf(what, sizeof what, "the content mask of style %d", k + 1);
-        clstyle_status st = cs_mask_prepare(j->o->style_masks[k], j->content.w, j->content.h, what, &grey);
-        if (st == CLSTYLE_OK) st = fit_mask(&grey, j->content.w, j->content.h, &j->content_masks[k], &j->content_mask_p[k]);
-        cs_image_free(&grey);
-        CS_TRY(st);
+        CS_TRY(fit_content_mask(j, j->o->style_masks[k], what, &j->content_masks[k], &j->content_mask_p[k]));
     }
     return CLSTYLE_OK;
 }
@@ -106,17 +112,12 @@ static clstyle_status prepare_content_masks(job *j)
 static clstyle_status prepare_temporal(job *j)
 {
     for (int k = 0; k < j->o->n_temporal; k++) {
-        cs_image grey = { 0 };
         char what[64];
         snprintf(what, sizeof what, "the reliability of earlier frame %d", k + 1);
-        clstyle_status st = cs_mask_prepare(j->o->temporal_reliable[k], j->content.w, j->content.h, what, &grey);
-        if (st == CLSTYLE_OK) st = fit_mask(&grey, j->content.w, j->content.h, &j->reliable[k], &j->reliable_p[k]);
-        cs_image_free(&grey);
+        CS_TRY(fit_content_mask(j, j->o->temporal_reliable[k], what, &j->reliable[k], &j->reliable_p[k]));
         snprintf(what, sizeof what, "earlier frame %d", k + 1);
-        if (st == CLSTYLE_OK) st = cs_mask_prepare(j->o->temporal_warped[k], j->content.w, j->content.h, what, &grey); /* its shape */
-        cs_image_free(&grey);
-        if (st == CLSTYLE_OK) st = fit_mask(j->o->temporal_warped[k], j->content.w, j->content.h, &j->warped[k], &j->warped_p[k]);
-        CS_TRY(st);
+        CS_TRY(cs_check_aspect(j->o->temporal_warped[k], j->content.w, j->content.h, what));
+        CS_TRY(fit_mask(j->o->temporal_warped[k], j->content.w, j->content.h, &j->warped[k], &j->warped_p[k]));
         if (j->colors == CLSTYLE_COLORS_LUMINANCE) cs_colors_luminance(&j->warped[k]);
     }
     return CLSTYLE_OK;

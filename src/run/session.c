@@ -190,12 +190,18 @@ static clstyle_status copy_styles(clstyle_styles *st, const clstyle_styles_optio
     return CLSTYLE_OK;
 }
 
+clstyle_status cs_check_aspect(const cs_image *im, int w, int h, const char *what)
+{
+    double a = (double)im->w / im->h, b = (double)w / h;
+    if (fabs(a / b - 1.0) > 0.02)
+        return cs_fail(CLSTYLE_ERR_USAGE, "%s is %dx%d but its picture is %dx%d: it needs the picture's aspect ratio", what,
+                       im->w, im->h, w, h);
+    return CLSTYLE_OK;
+}
+
 clstyle_status cs_mask_prepare(const cs_image *mask, int w, int h, const char *what, cs_image *out)
 {
-    double a = (double)mask->w / mask->h, b = (double)w / h;
-    if (fabs(a / b - 1.0) > 0.02)
-        return cs_fail(CLSTYLE_ERR_USAGE, "%s is %dx%d but its picture is %dx%d: a mask needs the picture's aspect ratio", what,
-                       mask->w, mask->h, w, h);
+    CS_TRY(cs_check_aspect(mask, w, h, what));
     CS_TRY(cs_image_alloc(mask->w, mask->h, out));
     size_t hw = (size_t)mask->w * mask->h;
     for (size_t i = 0; i < hw; i++) {

@@ -66,6 +66,8 @@ cs_targets *cs_styles_cached(const clstyle_styles *st, int size, int groups);
  * [0,1]) in every channel; refused, naming `what`, unless its aspect ratio
  * is the picture's (w x h) within 2 %. */
 clstyle_status cs_mask_prepare(const cs_image *mask, int w, int h, const char *what, cs_image *out);
+/* Fails, naming `what`, unless im has the aspect ratio of a w x h picture (within 2%). */
+clstyle_status cs_check_aspect(const cs_image *im, int w, int h, const char *what);
 /* Keeps targets (taking ownership) for a style size. */
 clstyle_status cs_styles_keep(clstyle_styles *st, const cs_targets *t);
 

@@ -24,10 +24,11 @@ typedef struct cs_video_reader cs_video_reader;
 int cs_video_available(void);
 /* Whether path names a clip by its extension (.mp4 .m4v .mkv .mov .webm .avi), for outputs. */
 int cs_video_path_is_clip(const char *path);
-/* Whether the file is a container FFmpeg recognizes with a video stream
- * (probed by content, not name): for telling clips from pictures on input.
- * Still pictures (PNG, JPEG, ...: FFmpeg's image2 and *_pipe demuxers) and
- * cover art are not clips. */
+/* Whether the file is a media container FFmpeg recognizes (probed by
+ * content, not name): for telling clips from pictures on input. Still
+ * pictures (PNG, JPEG, ...: FFmpeg's image2 and *_pipe demuxers) are not;
+ * a file with no video stream (audio only) is, so that cs_video_open can
+ * say what it lacks. */
 int cs_video_probe(const char *path);
 
 /* Opens a clip's main video stream (FFmpeg's best one that is not cover
