@@ -96,6 +96,9 @@ case $case in
     check 1 "pattern with a gap" -c "$tmp/gap/%d.png" -o "$tmp/o4.mp4"
     check 2 "png output" -c "$tmp/ok.mp4" -o "$tmp/o5.png"
     check 2 "frames past the end" -c "$tmp/ok.mp4" -o "$tmp/o6.mp4" --frames 500:
+    cp "$tmp/ok.mp4" "$tmp/keep.mp4"
+    check 2 "output is the input" -c "$tmp/ok.mp4" -o "$tmp/ok.mp4"
+    cmp -s "$tmp/ok.mp4" "$tmp/keep.mp4" || fail "the input was changed"
     for o in o1.mp4 o2.mp4 o3.mp4 o4.mp4 o5.png o6.mp4; do
       [ ! -e "$tmp/$o" ] || fail "$o was written"
     done ;;

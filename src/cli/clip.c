@@ -454,6 +454,21 @@ static clstyle_status frames(clip *c, int *n)
     return st;
 }
 
+/* The output must not be the clip it is made from (or one of the styles). */
+static clstyle_status check_output(const cs_options *o)
+{
+    struct stat out, in;
+    if (stat(o->output, &out) != 0) return CLSTYLE_OK;
+    const char *inputs[CS_CLI_MAX_STYLES + 1] = { o->content };
+    for (int k = 0; k < o->n_styles; k++) inputs[k + 1] = o->styles[k];
+    for (int k = 0; k <= o->n_styles; k++)
+        if (stat(inputs[k], &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino)
+            return cs_fail(CLSTYLE_ERR_USAGE, "-o %s is an input (%s): write the result elsewhere", o->output, inputs[k]);
+    if (cs_video_path_is_clip(o->output) && !S_ISREG(out.st_mode))
+        return cs_fail(CLSTYLE_ERR_USAGE, "-o %s: exists and is not a regular file", o->output);
+    return CLSTYLE_OK;
+}
+
 clstyle_status cs_clip_run(const cs_options *o)
 {
     clip c;
@@ -464,6 +479,7 @@ clstyle_status cs_clip_run(const cs_options *o)
     double t0 = cs_now();
     clstyle_status st;
     CS_TRY(cs_env_weights(o->weights, weights, sizeof weights));
+    CS_TRY(check_output(o));
     c.weights = weights;
     if (!cs_flow_available() && o->temporal_weight > 0)
         return cs_fail(CLSTYLE_ERR_USAGE, "%s: styling a clip without flicker needs optical flow, and this clstyle was built without "
