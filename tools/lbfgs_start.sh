@@ -4,6 +4,7 @@
 # one run of N iterations each (the loss at 50 is read from the same log),
 # for two builds; then a table of the losses and evaluations side by side.
 #   usage: tools/lbfgs_start.sh run OUTDIR LABEL CLSTYLE [SIZES] [N] [clstyle options]
+#          tools/lbfgs_start.sh oracle OUTDIR LABEL [SIZES] [N] [oracle options]
 #          tools/lbfgs_start.sh table OUTDIR LABEL_A LABEL_B [SIZES] [N]
 #   env:   IMAGES (default ../shared/images), PAIRS (CONTENT:STYLE ..., default the four
 #          below); runs use the default device
@@ -13,10 +14,17 @@
 #   tools/lbfgs_start.sh run /tmp/ls before old/clstyle "64 256" 200
 #   tools/lbfgs_start.sh run /tmp/ls after build/clstyle "64 256" 200
 #   tools/lbfgs_start.sh table /tmp/ls before after "64 256" 200
+# `oracle` runs the same jobs with PyTorch's L-BFGS on the same loss
+# (tools/pytorch_oracle.py: torch.optim.LBFGS, history 100, lr 1, no line
+# search, one thread; /usr/bin/python3 with Debian's python3-torch, or set
+# PYTHON); its logs are in clstyle's format, so `table` compares it with
+# either build:
+#   tools/lbfgs_start.sh oracle /tmp/ls pytorch "64 256" 200
+#   tools/lbfgs_start.sh table /tmp/ls after pytorch "64 256" 200
 set -eu
 pairs=${PAIRS:-"tubingen:starry_night golden_gate:the_scream tubingen:shipwreck golden_gate:woman-with-hat-matisse"}
 images=${IMAGES:-../shared/images}
-cmd=${1:?usage: tools/lbfgs_start.sh run|table OUTDIR ...}
+cmd=${1:?usage: tools/lbfgs_start.sh run|oracle|table OUTDIR ...}
 out=${2:?OUTDIR}
 
 run() {
@@ -29,6 +37,21 @@ run() {
       local start=$(date +%s.%N)
       "$bin" -c "$images/$c.png" -s "$images/$s.png" -o "$out/$label/$name.png" --size "$size" --iterations "$n" \
         --log "$out/$label/$name.jsonl" -q "$@"
+      echo "$name $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')" >> "$out/$label/wall.txt"
+    done
+  done
+}
+
+oracle() {
+  local label=$1 sizes=${2:-64 256} n=${3:-200}
+  shift $(( $# < 3 ? $# : 3 ))
+  mkdir -p "$out/$label"
+  for size in $sizes; do
+    for p in $pairs; do
+      local c=${p%%:*} s=${p#*:} name=${p%%:*}_${p#*:}_$size
+      local start=$(date +%s.%N)
+      "${PYTHON:-/usr/bin/python3}" "$(dirname "$0")/pytorch_oracle.py" -c "$images/$c.png" -s "$images/$s.png" \
+        --size "$size" --iterations "$n" --log "$out/$label/$name.jsonl" -q "$@" > "$out/$label/$name.json"
       echo "$name $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')" >> "$out/$label/wall.txt"
     done
   done
@@ -63,6 +86,7 @@ table() {
 shift 2
 case $cmd in
   run) run "$@" ;;
+  oracle) oracle "$@" ;;
   table) table "$@" ;;
-  *) echo "usage: tools/lbfgs_start.sh run|table OUTDIR ..." >&2; exit 2 ;;
+  *) echo "usage: tools/lbfgs_start.sh run|oracle|table OUTDIR ..." >&2; exit 2 ;;
 esac
