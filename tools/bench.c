@@ -9,6 +9,11 @@
  * --conv runs each size once per convolution algorithm, side by side (auto:
  * the device's measured choice, printed with its times).
  * Sizes are the longer side; images are 4:3 like the examples (--square: 1:1).
+ * Each row also gives the effective rate of the direct-convolution work of an
+ * iteration (forward and input gradient of every 3x3 convolution, counted
+ * as 2 x 9 x Cin x Cout x H x W FLOP each, whatever algorithm runs) and its
+ * share of the device's FMA peak (clstyle-peak's kernel, measured first):
+ * Winograd and fused passes can take it past 100%.
  * --profile (or CLSTYLE_PROFILE=1) adds where each iteration's device time
  * goes (convolutions, Gram products, element-wise kernels, optimizer) and the
  * GFLOP/s of the convolutions and Gram products; it serializes the queue, so
@@ -25,17 +30,30 @@
 #include "cli.h"
 #include "optim.h"
 #include "clock.h"
+#include "fma_peak.h"
 #include "rng.h"
 
 typedef struct {
     double setup_s, ms_per_iter;
     size_t peak;
     double loss0, loss_end;
+    double flop;       /* direct-convolution FLOP of an evaluation (forward and input gradient) */
     cs_profile prof;   /* per iteration, when profiling */
 } result;
 
 static int square;  /* --square: size x size instead of 4:3 */
 static int profile; /* --profile: the per-family breakdown */
+
+/* The direct-convolution work of one evaluation: each 3x3 convolution forward and its input gradient. */
+static double conv_flop(const cs_acts *a, const cs_weights *w)
+{
+    double f = 0;
+    for (int i = 0; i < a->n; i++) {
+        const cs_node *n = &a->nodes[i];
+        if (n->type == NODE_CONV) f += 2.0 * 9 * w->cin[n->conv] * n->c * (double)n->h * n->w;
+    }
+    return 2 * f;
+}
 
 static clstyle_status run_one(cs_backend *be, const cs_weights *w, int size, int iters, result *r)
 {
@@ -64,6 +82,7 @@ static clstyle_status run_one(cs_backend *be, const cs_weights *w, int size, int
     CS_CHECK(cs_eval_run(&L, x, g)); /* first evaluation: lazy driver work lands here */
     r->setup_s = cs_now() - t0;
     r->loss0 = L.terms.total;
+    r->flop = conv_flop(&L.acts, w);
     /* The OpenCL backend answers (dropping the setup's share); the reference has no profile. */
     int prof = profile && cs_backend_opencl_profile(be, &r->prof) == CLSTYLE_OK;
     double t1 = cs_now();
@@ -157,6 +176,9 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("device: %s\n", be->device);
+    cs_fma_peak_result peak = { 0 };
+    if (cs_fma_peak(device, 100000, &peak) == CLSTYLE_OK) printf("FMA peak: %.0f GFLOP/s (clstyle-peak's kernel)\n", peak.gflops);
+    else printf("FMA peak: not measured (%s)\n", clstyle_last_error());
     cs_backend_destroy(be);
     cs_backend_create("opencl", &params, &be); /* fills the cache if it was empty */
     cs_backend_destroy(be);
@@ -165,8 +187,8 @@ int main(int argc, char **argv)
     double cached_s = cs_now() - t0;
     printf("setup (program build and convolution choice): %.3f s first run, %.3f s from the cache\n%s", compile_s, cached_s,
            be->notes);
-    printf("%-6s %-10s %-7s %12s %12s %12s %14s %s\n", "net", "size", "conv", "ms/iter", "setup s", "peak MiB", "reference",
-           "loss 0 -> end");
+    printf("%-6s %-10s %-7s %12s %16s %12s %12s %14s %s\n", "net", "size", "conv", "ms/iter", "conv GFLOP/s", "setup s",
+           "peak MiB", "reference", "loss 0 -> end");
     for (int a = 0; a < n_arch && st == CLSTYLE_OK; a++) {
         cs_weights w;
         if ((st = cs_weights_synthetic(archs[a], 42, &w)) != CLSTYLE_OK) break;
@@ -187,8 +209,12 @@ int main(int argc, char **argv)
                 if ((st = cs_backend_create("opencl", &params, &be)) != CLSTYLE_OK) break;
                 if ((st = run_one(be, &w, sizes[k], iters, &r)) != CLSTYLE_OK) break;
                 if (ref) snprintf(refcol, sizeof refcol, "%.0f ms (%.1fx)", rr.ms_per_iter, rr.ms_per_iter / r.ms_per_iter);
-                printf("vgg%-3d %-10s %-7s %12.1f %12.2f %12.0f %14s %.7g -> %.4g", archs[a], shape, convs[v], r.ms_per_iter,
-                       r.setup_s, r.peak / 1048576.0, refcol, r.loss0, r.loss_end);
+                char rate[32];
+                double gflops = r.flop / r.ms_per_iter * 1e-6;
+                if (peak.gflops > 0) snprintf(rate, sizeof rate, "%.0f (%.0f%%)", gflops, 100 * gflops / peak.gflops);
+                else snprintf(rate, sizeof rate, "%.0f", gflops);
+                printf("vgg%-3d %-10s %-7s %12.1f %16s %12.2f %12.0f %14s %.7g -> %.4g", archs[a], shape, convs[v], r.ms_per_iter,
+                       rate, r.setup_s, r.peak / 1048576.0, refcol, r.loss0, r.loss_end);
                 if (ref) printf("  (reference loss 0 %.7g, rel. %.1e)", rr.loss0, fabs(r.loss0 - rr.loss0) / rr.loss0);
                 printf("\n");
                 if (profile) print_profile(&r.prof, iters);
