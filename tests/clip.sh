@@ -5,6 +5,8 @@
 #              20%; the video plays (frames, size, rate decoded back) and carries the clip's audio
 #   resume:    a run stopped by SIGINT writes a playable video of the frames done and exits 130; the rerun
 #              goes on from there; a numbered pattern in and a folder out
+#   cut:       four frames of one clip, then four of another: the fifth is a new shot (styled as a
+#              first frame, no temporal term), no other frame is
 #   bad-input: not a clip, no video stream, a truncated file, a pattern with a gap, a .png output
 set -u
 bin=$1 ex=$2 case=$3
@@ -76,6 +78,17 @@ case $case in
     "$bin" -c "$tmp/frames" --clip -s "$style" -o "$tmp/styled" --size 32 --iterations 6 --frame-iterations 3 --frames 2:4 \
       2> "$tmp/err"
     [ $? -eq 2 ] && grep -q "holds frames of another run" "$tmp/err" || fail "other options into the same folder: $(cat "$tmp/err")" ;;
+  cut)
+    tree=/usr/share/doc/opencv-doc/examples/data/tree.avi
+    [ -r "$real" ] && [ -r "$tree" ] || skip "needs $real and $tree (Debian: opencv-doc)"
+    mkdir "$tmp/f"
+    ffmpeg -v error -i "$real" -frames:v 4 -vf scale=64:48 -start_number 1 "$tmp/f/%03d.png" || fail "ffmpeg: frames"
+    ffmpeg -v error -i "$tree" -frames:v 4 -vf scale=64:48 -start_number 5 "$tmp/f/%03d.png" || fail "ffmpeg: frames"
+    "$bin" -c "$tmp/f/%03d.png" -s "$style" -o "$tmp/out" --size 48 --iterations 10 --frame-iterations 5 --log "$tmp/l.jsonl" \
+      2> "$tmp/err" || fail "run failed: $(tail -3 "$tmp/err")"
+    cuts=$(python3 -c "import json; print([json.loads(l)['frame'] for l in open('$tmp/l.jsonl') if '\"cut\":true' in l])")
+    [ "$cuts" = "[5]" ] || fail "new shots at frames $cuts, want [5]: $(grep -v '^iter' "$tmp/err")"
+    grep -q "frame 5 (a new shot" "$tmp/err" || fail "no message for the new shot" ;;
   bad-input)
     echo "not a video" > "$tmp/notes.mp4"
     ffmpeg -v error -f lavfi -i sine=frequency=440 -t 1 "$tmp/tone.m4a" || fail "ffmpeg could not make a tone"

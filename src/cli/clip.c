@@ -35,6 +35,15 @@ extern clstyle_session *volatile cs_cli_session;
 
 enum { RING = 5 }; /* frames kept back: the longest --temporal-frames reach is 4 */
 
+/* A new shot: where the content frames differ by more than this after the
+ * warp (reliability-weighted mean absolute difference, RGB in [0,1]), the
+ * flow joins two pictures that have nothing to do with each other, and
+ * holding the result to the previous one would paint the old shot over the
+ * new. Measured: 0.004-0.006 between frames of a shot (vtest.avi,
+ * Megamind.avi), 0.128 across Megamind.avi's cut from black. A frame of
+ * which less than a tenth is reliable starts a new shot too. */
+#define SCENE_CUT 0.05
+
 typedef struct {
     const cs_options *o;
     cs_clip_in in;
@@ -50,7 +59,7 @@ typedef struct {
     int frame, done;             /* the frame being styled (1-based); frames found done on disk */
     cs_image content[RING], result[RING]; /* frame k at k % RING */
     double flow_ms, style_ms, temporal_sum, motion_sum;
-    int measured, styled;
+    int measured, styled, cuts;
     char key[65];
 } clip;
 
@@ -166,6 +175,7 @@ typedef struct {
     cs_image warped[4], reliable[4];
     cs_flow back1;               /* frame k -> k-1, for the flicker measure */
     float *mask1;
+    int cut;                     /* frame k starts a new shot: no temporal term */
 } temporal;
 
 static void temporal_free(temporal *t)
@@ -227,6 +237,19 @@ static clstyle_status make_temporal(clip *c, int k, temporal *t)
     }
     long_term_masks(t, (size_t)c->w * c->h);
     c->flow_ms += (cs_now() - t0) * 1e3;
+    if (t->mask1) {
+        cs_image wc = { 0 };
+        CS_TRY(cs_flow_warp(slot(c->content, k - 1), &t->back1, &wc));
+        double e = cs_flicker(slot(c->content, k), &wc, t->mask1), reliable = 0;
+        size_t hw = (size_t)c->w * c->h;
+        for (size_t p = 0; p < hw; p++) reliable += t->mask1[p];
+        cs_image_free(&wc);
+        if (e > SCENE_CUT || reliable < 0.1 * (double)hw) { /* or hardly anything follows from the previous frame */
+            temporal_free(t);
+            t->cut = 1;
+            c->cuts++;
+        }
+    }
     return CLSTYLE_OK;
 }
 
@@ -273,7 +296,7 @@ static void frame_job(clip *c, int k, temporal *t, clstyle_job_options *jo, cons
     }
     jo->callback = on_event;
     jo->user = c;
-    if (k == 1) return;
+    if (k == 1 || t->cut) return; /* a first frame, or the first of a new shot */
     jo->n_sizes = 0;
     jo->iterations = NULL;
     jo->iteration_count = c->o->frame_iterations;
@@ -305,15 +328,16 @@ static void measure(clip *c, int k, const temporal *t, double *te, double *me)
     cs_image_free(&wr);
 }
 
-static clstyle_status log_frame(clip *c, int k, double ms, double te, double me, int interrupted)
+static clstyle_status log_frame(clip *c, int k, double ms, double te, double me, int cut, int interrupted)
 {
     if (!c->o->quiet)
-        fprintf(stderr, "clstyle: frame %d%s: %.1f s%s", k, interrupted ? " (interrupted)" : "", ms / 1e3, te >= 0 ? "" : "\n");
+        fprintf(stderr, "clstyle: frame %d%s%s: %.1f s%s", k, cut ? " (a new shot: styled as a first frame)" : "",
+                interrupted ? " (interrupted)" : "", ms / 1e3, te >= 0 ? "" : "\n");
     if (!c->o->quiet && te >= 0) fprintf(stderr, ", temporal error %.4f (content frames %.4f)\n", te, me);
     if (!c->log) return CLSTYLE_OK;
     fprintf(c->log, "{\"event\":\"frame\",\"frame\":%d,\"ms\":%.1f", k, ms);
     if (te >= 0) fprintf(c->log, ",\"temporal_error\":%.6g,\"content_error\":%.6g", te, me);
-    fprintf(c->log, "%s}\n", interrupted ? ",\"interrupted\":true" : "");
+    fprintf(c->log, "%s%s}\n", cut ? ",\"cut\":true" : "", interrupted ? ",\"interrupted\":true" : "");
     return cs_log_check(c->log, c->o->log_path);
 }
 
@@ -342,7 +366,7 @@ static clstyle_status style_frame(clip *c, int k)
             measure(c, k, &t, &te, &me);
             c->styled++;
             c->style_ms += (cs_now() - t0) * 1e3;
-            clstyle_status l = log_frame(c, k, (cs_now() - t0) * 1e3, te, me, st == CLSTYLE_ERR_INTERRUPTED);
+            clstyle_status l = log_frame(c, k, (cs_now() - t0) * 1e3, te, me, t.cut, st == CLSTYLE_ERR_INTERRUPTED);
             if (st == CLSTYLE_OK) st = l;
         }
     }
@@ -416,13 +440,15 @@ static void summary(clip *c, double seconds)
     if (c->measured)
         fprintf(stderr, "; temporal error %.4f on average (content frames %.4f)", c->temporal_sum / c->measured,
                 c->motion_sum / c->measured);
+    if (c->cuts) fprintf(stderr, "; %d new shot%s", c->cuts, c->cuts > 1 ? "s" : "");
     fputc('\n', stderr);
 }
 
 static clstyle_status log_summary(clip *c, double seconds)
 {
     if (!c->log) return CLSTYLE_OK;
-    fprintf(c->log, "{\"event\":\"clip\",\"frames\":%d,\"seconds\":%.2f,\"flow_ms\":%.1f", c->styled, seconds, c->flow_ms);
+    fprintf(c->log, "{\"event\":\"clip\",\"frames\":%d,\"seconds\":%.2f,\"flow_ms\":%.1f,\"cuts\":%d", c->styled, seconds,
+            c->flow_ms, c->cuts);
     if (c->measured)
         fprintf(c->log, ",\"temporal_error\":%.6g,\"content_error\":%.6g", c->temporal_sum / c->measured, c->motion_sum / c->measured);
     fputs("}\n", c->log);
