@@ -175,6 +175,8 @@ typedef struct {
     cs_image warped[4], reliable[4];
     cs_flow back1;               /* frame k -> k-1, for the flicker measure */
     float *mask1;
+    int i1;                      /* warped[i1] is the previous result warped here */
+    double motion;               /* the content frames' error after the warp */
     int cut;                     /* frame k starts a new shot: no temporal term */
 } temporal;
 
@@ -202,6 +204,7 @@ static clstyle_status warp_from(clip *c, int k, int j, temporal *t)
         st = cs_flow_warp(slot(c->result, k - j), &back, &t->warped[t->n]);
     }
     if (st == CLSTYLE_OK && j == 1) {
+        t->i1 = t->n;
         t->back1 = back, back = (cs_flow){ 0 };
         if (!(t->mask1 = malloc((size_t)c->w * c->h * sizeof *t->mask1))) st = cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
         else memcpy(t->mask1, t->reliable[t->n].p, (size_t)c->w * c->h * sizeof *t->mask1);
@@ -240,11 +243,12 @@ static clstyle_status make_temporal(clip *c, int k, temporal *t)
     if (t->mask1) {
         cs_image wc = { 0 };
         CS_TRY(cs_flow_warp(slot(c->content, k - 1), &t->back1, &wc));
-        double e = cs_flicker(slot(c->content, k), &wc, t->mask1), reliable = 0;
+        double reliable = 0;
         size_t hw = (size_t)c->w * c->h;
+        t->motion = cs_flicker(slot(c->content, k), &wc, t->mask1);
         for (size_t p = 0; p < hw; p++) reliable += t->mask1[p];
         cs_image_free(&wc);
-        if (e > SCENE_CUT || reliable < 0.1 * (double)hw) { /* or hardly anything follows from the previous frame */
+        if (t->motion > SCENE_CUT || reliable < 0.1 * (double)hw) { /* or hardly anything follows from the previous frame */
             temporal_free(t);
             t->cut = 1;
             c->cuts++;
@@ -315,17 +319,11 @@ static void measure(clip *c, int k, const temporal *t, double *te, double *me)
 {
     *te = *me = -1;
     if (!t->mask1) return;
-    cs_image wc = { 0 }, wr = { 0 };
-    if (cs_flow_warp(slot(c->content, k - 1), &t->back1, &wc) == CLSTYLE_OK &&
-        cs_flow_warp(slot(c->result, k - 1), &t->back1, &wr) == CLSTYLE_OK) {
-        *te = cs_flicker(slot(c->result, k), &wr, t->mask1);
-        *me = cs_flicker(slot(c->content, k), &wc, t->mask1);
-        c->temporal_sum += *te;
-        c->motion_sum += *me;
-        c->measured++;
-    }
-    cs_image_free(&wc);
-    cs_image_free(&wr);
+    *te = cs_flicker(slot(c->result, k), &t->warped[t->i1], t->mask1);
+    *me = t->motion;
+    c->temporal_sum += *te;
+    c->motion_sum += *me;
+    c->measured++;
 }
 
 static clstyle_status log_frame(clip *c, int k, double ms, double te, double me, int cut, int interrupted)
