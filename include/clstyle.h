@@ -239,6 +239,9 @@ typedef struct {
     const clstyle_image *const *temporal_reliable;
     int n_temporal;              /* at most 4 */
     double temporal_weight;      /* delta (SPEC); 0 */
+    /* alpha of each scale of a pyramid (n_sizes of them), or NULL:
+     * content_weight at every scale (docs/large-pictures.md). */
+    const double *scale_content_weights;
 } clstyle_job_options;
 
 void clstyle_job_options_default(clstyle_job_options *o);

@@ -118,6 +118,42 @@ static void new_options(void)
     usage_error("-c c.png -s s.png -o o.png --content-layers relu4_2,relu4_2:2", "without weights");
 }
 
+/* --size N alone over 512 px plans N/4, N/2, N (the last half the count,
+ * each smaller one twice the next one's, at most twice the count); --single,
+ * a list, 512 px or --iterations 0 keep what they say. */
+static void auto_pyramid(void)
+{
+    cs_options o;
+    int a;
+    CHECK_OK(parse("-c c.png -s s.png -o o.png --size 1024 --iterations 100", &o, &a));
+    CHECK(o.auto_pyramid && o.n_sizes == 3 && o.sizes[0] == 256 && o.sizes[1] == 512 && o.sizes[2] == 1024 && o.size == 1024,
+          "1024 px: %d scales from %d", o.n_sizes, o.sizes[0]);
+    CHECK(o.n_scale_iterations == 3 && o.scale_iterations[0] == 200 && o.scale_iterations[1] == 100 &&
+          o.scale_iterations[2] == 50, "1024 px: %d, %d, %d iterations", o.scale_iterations[0], o.scale_iterations[1],
+          o.scale_iterations[2]);
+    CHECK(o.n_scale_content_weights == 3 && o.scale_content_weights[0] == 2 && o.scale_content_weights[2] == 1,
+          "1024 px: content weights %g .. %g", o.scale_content_weights[0], o.scale_content_weights[2]);
+    CHECK_OK(parse("-c c.png -s s.png -o o.png --size 2048 --iterations 99", &o, &a));
+    CHECK(o.n_sizes == 4 && o.sizes[0] == 256 && o.scale_iterations[0] == 198 && o.scale_iterations[1] == 198 &&
+          o.scale_iterations[3] == 50, "2048 px: %d scales, %d at the first", o.n_sizes, o.scale_iterations[0]);
+    CHECK_OK(parse("-c c.png -s s.png -o o.png --size 1000", &o, &a));
+    CHECK(o.n_sizes == 2 && o.sizes[0] == 500 && o.scale_iterations[0] == 500 && o.scale_iterations[1] == 250,
+          "1000 px: %d scales", o.n_sizes);
+    const char *single[] = { "--size 512", "--size 1024 --single", "--size 1024 --iterations 0", "--size 300,1024" };
+    for (int i = 0; i < 4; i++) {
+        char line[128];
+        snprintf(line, sizeof line, "-c c.png -s s.png -o o.png %s", single[i]);
+        CHECK_OK(parse(line, &o, &a));
+        CHECK(!o.auto_pyramid && o.n_sizes == (i == 3 ? 2 : 0), "'%s' planned %d scales", single[i], o.n_sizes);
+    }
+    usage_error("-c c.png -s s.png -o o.png --size 256,1024 --single", "--single: --size gives a list");
+    usage_error("-c c.png -s s.png -o o.png --size 1024 --iterations 100,50", "2 counts given for 1 size");
+    usage_error("-c c.png -s s.png -o o.png --size 1024 --content-weight 2,1", "2 weights given for 1 size");
+    CHECK_OK(parse("-c c.png -s s.png -o o.png --size 256,512 --content-weight 3,1.5", &o, &a));
+    CHECK(o.n_scale_content_weights == 2 && o.scale_content_weights[0] == 3 && o.content_weight == 1.5,
+          "content weight per scale");
+}
+
 /* The library's job and style-set defaults are the command line's: one set of defaults. */
 static void library_defaults(void)
 {
@@ -144,6 +180,7 @@ int main(void)
     cs_options o;
     int a;
     library_defaults();
+    auto_pyramid();
     CHECK_OK(parse("-c c.png -s s.png -o out.png", &o, &a));
     CHECK(a == 0 && !strcmp(o.content, "c.png") && o.n_styles == 1 && !strcmp(o.output, "out.png"), "basic");
     CHECK(o.size == 512 && o.iterations == 500 && o.optimizer == CLSTYLE_LBFGS && o.lbfgs_history == 100, "defaults");

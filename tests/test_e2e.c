@@ -325,12 +325,28 @@ static double first_loss(const char *file, const char *needle)
     return l;
 }
 
+/* Whether the line of `file` holding both needles has loss = alpha content + 10 style + 10 tv (the default beta, gamma). */
+static int weighs_content(const char *file, const char *a, const char *b, double alpha)
+{
+    FILE *f = fopen(file, "r");
+    char line[1024];
+    double l = NAN, c = NAN, st = NAN, tv = NAN;
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, a) && strstr(line, b) &&
+            sscanf(line, "{\"iter\":%*d,\"loss\":%lf,\"content\":%lf,\"style\":%lf,\"tv\":%lf", &l, &c, &st, &tv) == 4)
+            break;
+    if (f) fclose(f);
+    fprintf(stderr, "%s %s: loss %.9g, content %.9g (alpha %g)\n", a, b, l, c, alpha);
+    return c > 0 && fabs(l - (alpha * c + 10 * st + 10 * tv)) < 1e-5 * l;
+}
+
 static void case_pyramid(void)
 {
     cs_options o;
     base_options(&o, path("pyr.png"), 48, 0);
     o.sizes[0] = 32; o.sizes[1] = 48; o.n_sizes = 2;
     o.scale_iterations[0] = 10; o.scale_iterations[1] = 3; o.n_scale_iterations = 2;
+    o.scale_content_weights[0] = 3; o.scale_content_weights[1] = 1; o.n_scale_content_weights = 2; /* as --content-weight 3,1 */
     o.save_every = 2;
     o.log_path = path("pyr.jsonl");
     CHECK_OK(cs_cli_run(&o));
@@ -349,6 +365,8 @@ static void case_pyramid(void)
     CHECK(access(path("pyr_s1_2.png"), R_OK) == 0 && access(path("pyr_s1_10.png"), R_OK) == 0, "scale 1 snapshots missing");
     CHECK(access(path("pyr_s2_2.png"), R_OK) == 0, "scale 2 snapshot missing");
     CHECK(access(path("pyr_2.png"), R_OK) != 0, "pyramid snapshots name the scale");
+    CHECK(weighs_content(log, "{\"iter\":10,", "\"scale\":1,", 3) && weighs_content(log, "{\"iter\":3,", "\"scale\":2,", 1),
+          "each scale weighs the content by its own alpha");
     /* scale 2 starts from scale 1's result, not from the content: its first loss is far below a fresh start's */
     double pyr0 = first_loss(log, "\"scale\":2,"), fresh[4];
     base_options(&o, path("single.png"), 48, 0);

@@ -34,7 +34,7 @@ typedef struct {
     int next, finished;           /* the queue: the next job to take; jobs ended */
     pthread_mutex_t mu;           /* the queue, the log, the counters */
     FILE *log;
-    char log_options[512];
+    char log_options[1024];
 } batch;
 
 typedef struct {
@@ -103,7 +103,7 @@ static int on_event(const clstyle_event *e, void *user)
     }
     if (e->kind != CLSTYLE_EVENT_MESSAGE && (w->job ? claimed_by_other(w) : queue_done(b))) return 1;
     if (b->log && w->job && (e->kind == CLSTYLE_EVENT_START || e->kind == CLSTYLE_EVENT_EVAL)) {
-        char extra[3000], name[2100];
+        char extra[3300], name[2100];
         cs_json_escape(w->job->name, name, sizeof name);
         snprintf(extra, sizeof extra, "%s,\"picture\":\"%s\",\"worker\":%d", e->kind == CLSTYLE_EVENT_START ? b->log_options : "",
                  name, w->id);
@@ -361,11 +361,7 @@ static void begin_log(batch *b)
     fprintf(b->log, "{\"event\":\"batch\",\"version\":\"%s\",\"results\":%d,\"all_results\":%d,\"shard\":\"%d/%d\","
             "\"skipped\":%d,\"workers\":%d}\n", CLSTYLE_VERSION, b->p.r.n_jobs, b->p.r.n_all, b->p.r.shard.n ? b->p.r.shard.k : 1,
             b->p.r.shard.n ? b->p.r.shard.n : 1, skipped, b->p.r.n_workers);
-    static const char *const line_searches[] = { "none", "backtrack", "wolfe" };
-    snprintf(b->log_options, sizeof b->log_options,
-             ",\"optimizer\":\"%s\",\"line_search\":\"%s\",\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g",
-             o->optimizer == CLSTYLE_ADAM ? "adam" : "lbfgs", line_searches[o->line_search], o->content_weight, o->style_weight,
-             o->tv_weight);
+    cs_cli_log_options(o, b->log_options, sizeof b->log_options);
 }
 
 /* Whole batch: OK when something was done or nothing was to do (*failed

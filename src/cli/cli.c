@@ -14,6 +14,7 @@
 #include "error.h"
 #include "image.h"
 #include "inputs.h"
+#include "pyramid.h"
 #include "shard.h"
 #include "vgg.h"
 
@@ -267,6 +268,19 @@ static clstyle_status p_iterations(const cs_option *d, cs_parse *p, const char *
     return CLSTYLE_OK;
 }
 
+/* --content-weight X[,Y..]: `content_weight` is the last (the picture's); a single value leaves the list empty. */
+static clstyle_status p_content_weights(const cs_option *d, cs_parse *p, const char *v)
+{
+    cs_options *o = p->o;
+    const char *items[CS_MAX_SCALES];
+    int n;
+    CS_TRY(split(d, p, v, items, CS_MAX_SCALES, &n));
+    for (int i = 0; i < n; i++) CS_TRY(num_in(d, items[i], 0, &o->scale_content_weights[i]));
+    o->content_weight = o->scale_content_weights[n - 1];
+    o->n_scale_content_weights = n > 1 ? n : 0;
+    return CLSTYLE_OK;
+}
+
 /* --temporal-frames J,..: earlier frames, nearest first, each 1..4. */
 static clstyle_status p_temporal_frames(const cs_option *d, cs_parse *p, const char *v)
 {
@@ -366,8 +380,9 @@ static const cs_option table[] = {
     { "--crf", NULL, "N", "18", "H.264 quality of a video output: 0 lossless .. 51", p_int, F(crf), 0, 51 },
     { "--bits", NULL, "8|16", "8", "bits per channel of a PNG result", p_bits, F(output_bits), 0, 0 },
     { "--quality", NULL, "N", "92", "JPEG quality of a .jpg/.jpeg result, 1 to 100", p_int, F(jpeg_quality), 1, 100 },
-    { "--size", NULL, "N[,N..]", "512", "longer side of the result in px; a list optimizes\nat each size in turn",
+    { "--size", NULL, "N[,N..]", "512", "longer side of the result in px; a list optimizes\nat each size in turn; one size over 512 plans\nsizes N/4, N/2, N... itself (--single: not)",
       p_sizes, F(size), 16, 16384 },
+    { "--single", NULL, NULL, NULL, "one scale at --size, without the automatic pyramid", p_flag, F(single), 0, 0 },
     { "--iterations", NULL, "N[,N..]", "500", "optimizer steps, one count or one per --size;\n0 evaluates the initial image", p_iterations, F(iterations), 0, 1000000 },
     { "--optimizer", NULL, "lbfgs|adam", "lbfgs", "", p_choice, F(optimizer), 0, 0 },
     { "--learning-rate", NULL, "X", "0.02", "Adam step size", p_positive, F(learning_rate), ANY },
@@ -378,7 +393,7 @@ static const cs_option table[] = {
       p_num, F(tolerance), 0, 1 },
     { "--tolerance-window", NULL, "N", "50", "iterations the --tolerance rule looks back", p_int, F(tolerance_window),
       1, 100000 },
-    { "--content-weight", NULL, "X", "1", "alpha", p_num, F(content_weight), ANY },
+    { "--content-weight", NULL, "X[,X..]", "1", "alpha, one or one per --size", p_content_weights, F(content_weight), ANY },
     { "--style-weight", NULL, "X", "10", "beta", p_num, F(style_weight), ANY },
     { "--tv-weight", NULL, "X", "10", "gamma, total variation", p_num, F(tv_weight), ANY },
     { "--style-blend", NULL, "W,W..", NULL, "blend weights of the style images (equal)", p_blend, F(blend), ANY },
@@ -567,6 +582,17 @@ static clstyle_status validate(cs_options *o)
     if (o->n_scale_iterations && o->n_scale_iterations != scales)
         return cs_fail(CLSTYLE_ERR_USAGE, "--iterations: %d counts given for %d size(s); give one count, or one per --size",
                        o->n_scale_iterations, scales);
+    if (o->n_scale_content_weights && o->n_scale_content_weights != scales)
+        return cs_fail(CLSTYLE_ERR_USAGE, "--content-weight: %d weights given for %d size(s); give one, or one per --size",
+                       o->n_scale_content_weights, scales);
+    if (o->single && o->n_sizes) return cs_fail(CLSTYLE_ERR_USAGE, "--single: --size gives a list of sizes; give one size");
+    if (!o->n_sizes && !o->single && o->iterations > 0) {
+        int n = cs_pyramid_plan(o->size, o->iterations, o->sizes, o->scale_iterations, CS_MAX_SCALES);
+        o->auto_pyramid = n > 1;
+        o->n_sizes = o->n_scale_iterations = o->n_scale_content_weights = n > 1 ? n : 0; /* one weight: checked above */
+        for (int k = 0; k < o->n_sizes; k++)
+            o->scale_content_weights[k] = cs_pyramid_content_weight(o->content_weight, o->sizes[k], o->size);
+    }
     return CLSTYLE_OK;
 }
 

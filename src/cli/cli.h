@@ -48,6 +48,10 @@ typedef struct {
      * counts per scale (0 or 1 of them: `iterations` for every scale). */
     int sizes[CS_MAX_SCALES];
     int n_sizes;
+    double scale_content_weights[CS_MAX_SCALES]; /* --content-weight A,B,..: alpha per scale ... */
+    int n_scale_content_weights;                 /* ... (0: content_weight at every scale) */
+    int single;                                  /* --single: one scale even where --size N alone plans a pyramid */
+    int auto_pyramid;                            /* sizes and counts were planned by cs_pyramid_plan */
     int scale_iterations[CS_MAX_SCALES];
     int n_scale_iterations;
     int tile;                                    /* --tile PX (multiple of 16); 0 = pieces only when memory needs them */

@@ -29,7 +29,7 @@ typedef struct {
     int progress_on;
     int iterations, iter;          /* of the current scale; the last iteration reported */
     const char *phase;
-    char log_options[256];         /* the job's options in the start events */
+    char log_options[1024];        /* the job's options in the start events */
     clstyle_status failed;         /* a write of ours failed (log, snapshot): the job was stopped for it */
     char why[1024];
 } cli;
@@ -223,16 +223,7 @@ clstyle_status cs_cli_run(const cs_options *o)
     CS_CHECK(open_session(&c, &in, weights, cache_dir, sizeof cache_dir));
     if (o->log_path) CS_CHECK(cs_log_open(o->log_path, &c.log));
     job_options(o, &in, &c, &jo);
-    static const char *const line_searches[] = { "none", "backtrack", "wolfe" };
-    snprintf(c.log_options, sizeof c.log_options,
-             ",\"optimizer\":\"%s\",\"line_search\":\"%s\",\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g",
-             o->optimizer == CLSTYLE_ADAM ? "adam" : "lbfgs", line_searches[o->line_search], o->content_weight, o->style_weight,
-             o->tv_weight);
-    if (o->tolerance > 0) {
-        size_t n = strlen(c.log_options);
-        snprintf(c.log_options + n, sizeof c.log_options - n, ",\"tolerance\":%.9g,\"tolerance_window\":%d", o->tolerance,
-                 o->tolerance_window);
-    }
+    cs_cli_log_options(o, c.log_options, sizeof c.log_options);
     st = clstyle_job_run(in.s, in.st, in.content, &jo, &in.result);
     st = finish(&c, st, in.result);
 done:

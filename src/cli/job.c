@@ -1,5 +1,6 @@
 #include "job.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "env.h"
@@ -51,6 +52,7 @@ void cs_cli_job_options(const cs_options *o, const clstyle_image *init, clstyle_
     jo->lbfgs_history = o->lbfgs_history;
     jo->line_search = o->line_search;
     jo->content_weight = o->content_weight;
+    jo->scale_content_weights = o->n_scale_content_weights ? o->scale_content_weights : NULL;
     jo->style_weight = o->style_weight;
     jo->tv_weight = o->tv_weight;
     jo->content_layers = o->content_layers;
@@ -63,4 +65,32 @@ void cs_cli_job_options(const cs_options *o, const clstyle_image *init, clstyle_
     jo->tile = o->tile;
     jo->tolerance = o->tolerance;
     jo->tolerance_window = o->tolerance_window;
+}
+
+/* ,"key":[a,b,..] of n numbers. */
+static size_t json_list(char *out, size_t n, const char *key, const double *v, int k)
+{
+    size_t len = (size_t)snprintf(out, n, ",\"%s\":[", key);
+    for (int i = 0; i < k && len < n; i++) len += (size_t)snprintf(out + len, n - len, "%s%.6g", i ? "," : "", v[i]);
+    return len < n ? len + (size_t)snprintf(out + len, n - len, "]") : len;
+}
+
+void cs_cli_log_options(const cs_options *o, char *out, size_t n)
+{
+    static const char *const line_searches[] = { "none", "backtrack", "wolfe" };
+    size_t len = (size_t)snprintf(out, n,
+        ",\"optimizer\":\"%s\",\"line_search\":\"%s\",\"content_weight\":%.9g,\"style_weight\":%.9g,\"tv_weight\":%.9g",
+        o->optimizer == CLSTYLE_ADAM ? "adam" : "lbfgs", line_searches[o->line_search], o->content_weight, o->style_weight,
+        o->tv_weight);
+    if (o->tolerance > 0 && len < n)
+        len += (size_t)snprintf(out + len, n - len, ",\"tolerance\":%.9g,\"tolerance_window\":%d", o->tolerance,
+                                o->tolerance_window);
+    if (o->auto_pyramid && len < n) { /* the plan (docs/large-pictures.md) */
+        double sizes[CS_MAX_SCALES], counts[CS_MAX_SCALES];
+        for (int k = 0; k < o->n_sizes; k++) sizes[k] = o->sizes[k], counts[k] = o->scale_iterations[k];
+        len += (size_t)snprintf(out + len, n - len, ",\"pyramid\":\"auto\"");
+        if (len < n) len += json_list(out + len, n - len, "sizes", sizes, o->n_sizes);
+        if (len < n) len += json_list(out + len, n - len, "scale_iterations", counts, o->n_sizes);
+        if (len < n) json_list(out + len, n - len, "scale_content_weights", o->scale_content_weights, o->n_sizes);
+    }
 }

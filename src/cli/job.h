@@ -16,5 +16,8 @@ void cs_cli_styles_options(const cs_options *o, int k, clstyle_image *const *ima
                            const char *const **own, clstyle_styles_options *yo);
 /* Job options (the content masks, picture interval and callback are the caller's). */
 void cs_cli_job_options(const cs_options *o, const clstyle_image *init, clstyle_job_options *jo);
+/* The job's options for the log's start events: JSON fields, each with its
+ * leading comma (optimizer, weights, tolerance, a planned pyramid's scales). */
+void cs_cli_log_options(const cs_options *o, char *out, size_t n);
 
 #endif

@@ -51,6 +51,16 @@ static void install_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* The automatic pyramid, said once (also in the log: a start line per scale). */
+static void print_plan(const cs_options *o)
+{
+    fprintf(stderr, "clstyle: %d px in %d scales:", o->size, o->n_sizes);
+    for (int k = 0; k < o->n_sizes; k++)
+        fprintf(stderr, "%s %d px x %d (content weight %.3g)", k ? "," : "", o->sizes[k], o->scale_iterations[k],
+                o->scale_content_weights[k]);
+    fprintf(stderr, "; --single for one scale\n");
+}
+
 int main(int argc, char **argv)
 {
     cs_options o;
@@ -65,6 +75,7 @@ int main(int argc, char **argv)
     if (action == 3) st = clstyle_list_devices();
     else {
         install_handlers();
+        if (o.auto_pyramid && !o.quiet) print_plan(&o);
         st = o.clip_mode ? cs_clip_run(&o) : o.batch ? cs_batch_run(&o, &failed) : cs_cli_run(&o);
     }
     if (st == CLSTYLE_OK) return failed ? EXIT_PARTIAL : 0; /* a batch in which some results failed */

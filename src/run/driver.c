@@ -153,6 +153,13 @@ static clstyle_status prepare_images(job *j, int s)
     return CLSTYLE_OK;
 }
 
+/* alpha at this scale. */
+static double content_weight(const job *j)
+{
+    const clstyle_job_options *o = j->o;
+    return o->scale_content_weights && o->n_sizes ? o->scale_content_weights[j->scale] : o->content_weight;
+}
+
 /* What the state is built from: the session's weights, the job's losses and optimizer. */
 static void make_spec(job *j)
 {
@@ -165,7 +172,7 @@ static void make_spec(job *j)
     p->loss = (cs_loss_spec){ o->content_layers ? o->content_layers : default_content_layers,
                               o->content_layers ? o->n_content_layers : 1,
                               j->st->layers, j->st->layer_weights, j->st->n_layers,
-                              o->content_weight, o->style_weight, o->tv_weight, 0, NULL, o->temporal_weight };
+                              content_weight(j), o->style_weight, o->tv_weight, 0, NULL, o->temporal_weight };
     p->input = (cs_eval_input){ { j->content.p, j->content.w, j->content.h }, j->style_in, j->st->blend, j->st->n,
                                 j->targets ? j->targets->targets : NULL, o->tile,
                                 o->style_masks ? j->content_mask_p : NULL,

@@ -12,6 +12,21 @@ int cs_pyramid_style_size(int size, double style_scale)
     return want < 16 ? 16 : want;
 }
 
+int cs_pyramid_plan(int size, int iterations, int *sizes, int *counts, int max)
+{
+    int n = 1;
+    while (size > CS_PYRAMID_FROM && n < max && (int)lround(size / (double)(1 << n)) >= CS_PYRAMID_FIRST) n++;
+    for (int k = 0; k < n; k++) {
+        int up = n - 1 - k; /* scales above this one */
+        sizes[k] = (int)lround(size / (double)(1 << up));
+        long c = ((long)iterations + 1) / 2 << up;
+        counts[k] = n == 1 ? iterations : (int)(c < 2L * iterations ? c : 2L * iterations);
+    }
+    return n;
+}
+
+double cs_pyramid_content_weight(double alpha, int scale, int size) { return alpha * sqrt((double)size / scale); }
+
 clstyle_status cs_pyramid_fit(const cs_image *src, int longer, cs_image *out)
 {
     int w, h;

@@ -19,4 +19,18 @@ clstyle_status cs_pyramid_init(const cs_image *content, int init_kind, const cs_
  * it the last scale's few iterations leave edges blurred (docs/defaults.md). */
 clstyle_status cs_pyramid_enlarge(const cs_image *prev, const cs_image *content, int add_detail, cs_image *out);
 
+/* The automatic pyramid of `--size N` alone (docs/large-pictures.md): N,
+ * N/2, N/4 ... while at least CS_PYRAMID_FIRST px, smallest first, when N is
+ * over CS_PYRAMID_FROM; the last scale gets half of `iterations` (rounded
+ * up), each smaller one twice the next one's but at most 2 x iterations, so
+ * that the whole costs less than `iterations` at N. Fills sizes and counts
+ * (at most `max`) and returns the number of scales; 1 means N alone. */
+enum { CS_PYRAMID_FIRST = 256, CS_PYRAMID_FROM = 512 };
+int cs_pyramid_plan(int size, int iterations, int *sizes, int *counts, int max);
+/* alpha of a planned scale of `scale` px on the way to `size`: alpha x
+ * sqrt(size / scale), twice alpha at N/4, so that the coarse scales lay the
+ * painting's large strokes over the photo's large shapes instead of
+ * replacing them (docs/large-pictures.md, "The automatic pyramid"). */
+double cs_pyramid_content_weight(double alpha, int scale, int size);
+
 #endif
