@@ -325,7 +325,7 @@ static clstyle_status download(job *j, cs_image *out, int colors)
 }
 
 /* The EVAL event of an evaluation whose terms are in `terms` (the picture
- * rides along every picture_every iterations); a nonzero answer asks to stop. */
+ * rides along every picture_every iterations and at the scale's last); a nonzero answer asks to stop. */
 static clstyle_status report(job *j, int iter, const cs_terms *terms, double ms, int trial, int restored)
 {
     const clstyle_job_options *o = j->o;
@@ -334,7 +334,7 @@ static clstyle_status report(job *j, int iter, const cs_terms *terms, double ms,
                         .width = j->content.w, .height = j->content.h, .loss = terms->total, .content = terms->content,
                         .style = terms->style, .tv = terms->tv, .ms = ms, .trial = trial, .restored = restored,
                         .temporal = terms->temporal };
-    if (!trial && o->picture_every > 0 && iter > 0 && iter % o->picture_every == 0) {
+    if (!trial && o->picture_every > 0 && iter > 0 && (iter % o->picture_every == 0 || iter == j->iterations)) {
         CS_TRY(download(j, &pic, 1));
         e.picture = &pic;
     }
