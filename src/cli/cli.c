@@ -380,7 +380,7 @@ static const cs_option table[] = {
     { "--crf", NULL, "N", "18", "H.264 quality of a video output: 0 lossless .. 51", p_int, F(crf), 0, 51 },
     { "--bits", NULL, "8|16", "8", "bits per channel of a PNG result", p_bits, F(output_bits), 0, 0 },
     { "--quality", NULL, "N", "92", "JPEG quality of a .jpg/.jpeg result, 1 to 100", p_int, F(jpeg_quality), 1, 100 },
-    { "--size", NULL, "N[,N..]", "512", "longer side of the result in px; a list optimizes\nat each size in turn; one size over 512 plans\nsizes N/4, N/2, N... itself (--single: not)",
+    { "--size", NULL, "N[,N..]", "512", "longer side of the result in px; a list optimizes\nat each size in turn; one size over 512 plans\nN/4, N/2, N itself (--single: one scale)",
       p_sizes, F(size), 16, 16384 },
     { "--single", NULL, NULL, NULL, "one scale at --size, without the automatic pyramid", p_flag, F(single), 0, 0 },
     { "--iterations", NULL, "N[,N..]", "500", "optimizer steps, one count or one per --size;\n0 evaluates the initial image", p_iterations, F(iterations), 0, 1000000 },
