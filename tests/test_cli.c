@@ -120,7 +120,7 @@ static void new_options(void)
 
 /* --size N alone over 512 px plans N/4, N/2, N (the last half the count,
  * each smaller one twice the next one's, at most twice the count); --single,
- * a list, 512 px or --iterations 0 keep what they say. */
+ * a list, 512 px, --iterations 0 or an --init picture keep one scale. */
 static void auto_pyramid(void)
 {
     cs_options o;
@@ -139,12 +139,13 @@ static void auto_pyramid(void)
     CHECK_OK(parse("-c c.png -s s.png -o o.png --size 1000", &o, &a));
     CHECK(o.n_sizes == 2 && o.sizes[0] == 500 && o.scale_iterations[0] == 500 && o.scale_iterations[1] == 250,
           "1000 px: %d scales", o.n_sizes);
-    const char *single[] = { "--size 512", "--size 1024 --single", "--size 1024 --iterations 0", "--size 300,1024" };
-    for (int i = 0; i < 4; i++) {
+    const char *single[] = { "--size 1024 --init r.png", "--size 512", "--size 1024 --single", "--size 1024 --iterations 0",
+                             "--size 300,1024" };
+    for (int i = 0; i < 5; i++) {
         char line[128];
         snprintf(line, sizeof line, "-c c.png -s s.png -o o.png %s", single[i]);
         CHECK_OK(parse(line, &o, &a));
-        CHECK(!o.auto_pyramid && o.n_sizes == (i == 3 ? 2 : 0), "'%s' planned %d scales", single[i], o.n_sizes);
+        CHECK(!o.auto_pyramid && o.n_sizes == (i == 4 ? 2 : 0), "'%s' planned %d scales", single[i], o.n_sizes);
     }
     usage_error("-c c.png -s s.png -o o.png --size 256,1024 --single", "--single: --size gives a list");
     usage_error("-c c.png -s s.png -o o.png --size 1024 --iterations 100,50", "2 counts given for 1 size");
