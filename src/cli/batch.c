@@ -330,7 +330,7 @@ static clstyle_status read_styles(batch *b)
         if (k < o->n_style_image_masks && o->style_image_masks[k])
             CS_TRY(clstyle_image_load(o->style_image_masks[k], o->max_input_megapixels, &b->style_masks[k]));
     }
-    if (strcmp(o->init, "content") && strcmp(o->init, "random"))
+    if (cs_options_init_file(o))
         CS_TRY(clstyle_image_load(o->init, o->max_input_megapixels, &b->init));
     return CLSTYLE_OK;
 }

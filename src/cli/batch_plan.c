@@ -105,7 +105,7 @@ void cs_options_result_key(const cs_options *o, char *key, size_t n)
     }
     if (o->auto_pyramid) /* the plan's rule, so that results made before it (one scale) are redone */
         len += snprintf(key + len, n - (size_t)len, "\nauto pyramid 1");
-    if (strcmp(o->init, "content") && strcmp(o->init, "random")) cs_record_key_file(key, n, o->init);
+    if (cs_options_init_file(o)) cs_record_key_file(key, n, o->init);
     else snprintf(key + len, n - (size_t)len, "\n--init=%s", o->init);
 }
 

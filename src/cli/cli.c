@@ -586,8 +586,8 @@ static clstyle_status validate(cs_options *o)
         return cs_fail(CLSTYLE_ERR_USAGE, "--content-weight: %d weights given for %d size(s); give one, or one per --size",
                        o->n_scale_content_weights, scales);
     if (o->single && o->n_sizes) return cs_fail(CLSTYLE_ERR_USAGE, "--single: --size gives a list of sizes; give one size");
-    int init_file = strcmp(o->init, "content") && strcmp(o->init, "random"); /* a picture to go on from, at its size */
-    if (!o->n_sizes && !o->single && o->iterations > 0 && !init_file) {
+    /* an --init picture is one to go on from, at its size */
+    if (!o->n_sizes && !o->single && o->iterations > 0 && !cs_options_init_file(o)) {
         int n = cs_pyramid_plan(o->size, o->iterations, o->sizes, o->scale_iterations, CS_MAX_SCALES);
         o->auto_pyramid = n > 1;
         o->n_sizes = o->n_scale_iterations = o->n_scale_content_weights = n > 1 ? n : 0; /* one weight: checked above */
@@ -635,6 +635,8 @@ clstyle_status cs_parse_args(int argc, char **argv, cs_options *o, int *action)
         return cs_fail(CLSTYLE_ERR_USAGE, "--quality: %s is a PNG output, which is lossless (write a .jpg for JPEG quality)", o->output);
     return CLSTYLE_OK;
 }
+
+int cs_options_init_file(const cs_options *o) { return o->init && strcmp(o->init, "content") && strcmp(o->init, "random"); }
 
 void cs_options_loss_spec(const cs_options *o, cs_loss_spec *spec)
 {

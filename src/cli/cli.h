@@ -101,6 +101,8 @@ typedef struct {
 clstyle_status cs_parse_args(int argc, char **argv, cs_options *o, int *action);
 void cs_options_default(cs_options *o);
 const char *cs_usage(void);
+/* Whether --init names a picture (not "content" or "random"). */
+int cs_options_init_file(const cs_options *o);
 /* The options' losses (for tests and tools that evaluate them directly). */
 void cs_options_loss_spec(const cs_options *o, cs_loss_spec *spec);
 /* An evaluator of the options' losses (whole unless o->tile) for these images. */

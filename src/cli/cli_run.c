@@ -160,7 +160,7 @@ static clstyle_status read_images(cli *c, inputs *in)
             CS_TRY(clstyle_image_load(o->style_image_masks[k], o->max_input_megapixels, &in->style_masks[k]));
     }
     CS_TRY(phase(c, "preparing the initial image"));
-    if (strcmp(o->init, "content") && strcmp(o->init, "random"))
+    if (cs_options_init_file(o))
         CS_TRY(clstyle_image_load(o->init, o->max_input_megapixels, &in->init));
     return CLSTYLE_OK;
 }

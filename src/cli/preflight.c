@@ -95,7 +95,7 @@ clstyle_status cs_preflight(const cs_options *o, const char *weights_path)
     for (int k = 0; k < o->n_style_masks; k++) in[n++] = (named_file){ .role = "a --style-mask", .path = o->style_masks[k] };
     for (int k = 0; k < o->n_style_image_masks; k++)
         if (o->style_image_masks[k]) in[n++] = (named_file){ .role = "a --style-image-mask", .path = o->style_image_masks[k] };
-    if (o->init && strcmp(o->init, "content") && strcmp(o->init, "random"))
+    if (cs_options_init_file(o))
         in[n++] = (named_file){ .role = "the --init image", .path = o->init };
     in[n++] = (named_file){ .role = "the weights file", .path = weights_path };
     for (int i = 0; i < n; i++) CS_TRY(check_input(&in[i]));
