@@ -121,6 +121,11 @@ typedef struct {
      * "interrupted" (a stop was asked for) */
     const char *reason;
     double temporal;             /* EVAL, END: the unweighted temporal term (0 without earlier frames) */
+    /* EVAL, END: the coarse term's unweighted content and style losses, one
+     * per earlier scale, the smallest first (n_coarse 0 at a scale without
+     * it; docs/large-pictures.md); valid during the call */
+    const double *coarse_content, *coarse_style;
+    int n_coarse;
 } clstyle_event;
 
 /* Returns nonzero to stop: during the setup nothing is kept; during the
@@ -242,6 +247,11 @@ typedef struct {
     /* alpha of each scale of a pyramid (n_sizes of them), or NULL:
      * content_weight at every scale (docs/large-pictures.md). */
     const double *scale_content_weights;
+    /* The coarse term (docs/large-pictures.md): at every later scale of a
+     * pyramid whose sizes double from the first, for each earlier scale,
+     * coarse_weight x (its alpha x content + beta x style) of the picture
+     * shrunk to its size; 0: off. */
+    double coarse_weight;
 } clstyle_job_options;
 
 void clstyle_job_options_default(clstyle_job_options *o);

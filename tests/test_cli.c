@@ -2,6 +2,7 @@
 #include "testutil.h"
 #include "clstyle.h"
 #include "cli.h"
+#include "pyramid.h"
 
 /* Parses a space-separated command line (no quoting needed here). */
 static clstyle_status parse(const char *line, cs_options *o, int *action)
@@ -121,6 +122,24 @@ static void new_options(void)
 /* --size N alone over 512 px plans N/4, N/2, N (the last half the count,
  * each smaller one twice the next one's, at most twice the count); --single,
  * a list, 512 px, --iterations 0 or an --init picture keep one scale. */
+/* The coarse term: on in the automatic pyramid, off with a list unless asked, refused where it cannot apply. */
+static void coarse_weight(void)
+{
+    cs_options o;
+    int a;
+    CHECK_OK(parse("-c c.png -s s.png -o o.png --size 1024", &o, &a));
+    CHECK(o.coarse_weight == CS_PYRAMID_COARSE_WEIGHT, "automatic pyramid: coarse weight %g", o.coarse_weight);
+    CHECK_OK(parse("-c c.png -s s.png -o o.png --size 1024 --coarse-weight 0", &o, &a));
+    CHECK(o.coarse_weight == 0 && o.n_sizes == 3, "--coarse-weight 0 turns it off (%g)", o.coarse_weight);
+    CHECK_OK(parse("-c c.png -s s.png -o o.png --size 256,512,1024", &o, &a));
+    CHECK(o.coarse_weight == 0, "a --size list without --coarse-weight: %g", o.coarse_weight);
+    CHECK_OK(parse("-c c.png -s s.png -o o.png --size 300,600,1201 --coarse-weight 0.5", &o, &a));
+    CHECK(o.coarse_weight == 0.5, "a list that halves (floored) to its first size takes it: %g", o.coarse_weight);
+    usage_error("-c c.png -s s.png -o o.png --size 256,700 --coarse-weight 1", "700 px does not halve to 256 px");
+    usage_error("-c c.png -s s.png -o o.png --size 512 --coarse-weight 1", "one scale has no coarse term");
+    usage_error("-c c.png -s s.png -o o.png --size 1024 --single --coarse-weight 1", "one scale has no coarse term");
+}
+
 static void auto_pyramid(void)
 {
     cs_options o;
@@ -153,6 +172,7 @@ static void auto_pyramid(void)
     CHECK_OK(parse("-c c.png -s s.png -o o.png --size 256,512 --content-weight 3,1.5", &o, &a));
     CHECK(o.n_scale_content_weights == 2 && o.scale_content_weights[0] == 3 && o.content_weight == 1.5,
           "content weight per scale");
+    coarse_weight();
 }
 
 /* The library's job and style-set defaults are the command line's: one set of defaults. */

@@ -375,6 +375,62 @@ static void case_pyramid(void)
     CHECK(pyr0 < 0.7 * fresh[0], "scale 2 did not start from scale 1's result (%g vs %g)", pyr0, fresh[0]);
 }
 
+/* Scale s's logged losses add the coarse term: for each earlier scale e,
+ * coarse x (alpha_e x coarse_content[e] + beta x coarse_style[e]) to its own
+ * alpha x content + beta x style + gamma x tv; scale 1 has none. Returns
+ * the evaluations checked of scale s, or -1 when one is wrong. */
+static int weighs_coarse(const char *file, int scale, const double *alpha, double coarse)
+{
+    FILE *f = fopen(file, "r");
+    char line[1024], tag[32];
+    int n = 0, bad = 0;
+    snprintf(tag, sizeof tag, "\"scale\":%d,", scale);
+    while (f && fgets(line, sizeof line, f)) {
+        double l, c, st, tv, ms, cc[3] = { 0 }, cs[3] = { 0 };
+        int it;
+        if (strncmp(line, "{\"iter\":", 8) || !strstr(line, tag)) continue;
+        const char *pc = strstr(line, "\"coarse_content\":["), *ps = strstr(line, "\"coarse_style\":[");
+        if (sscanf(line, "{\"iter\":%d,\"loss\":%lf,\"content\":%lf,\"style\":%lf,\"tv\":%lf,\"ms\":%lf", &it, &l, &c, &st,
+                   &tv, &ms) != 6 || (scale == 1) != !pc || !pc != !ps) {
+            bad++;
+            continue;
+        }
+        int kc = pc ? sscanf(pc, "\"coarse_content\":[%lf,%lf,%lf", &cc[0], &cc[1], &cc[2]) : 0;
+        int ks = ps ? sscanf(ps, "\"coarse_style\":[%lf,%lf,%lf", &cs[0], &cs[1], &cs[2]) : 0;
+        double want = alpha[scale - 1] * c + 10 * st + 10 * tv;
+        for (int e = 0; e < kc; e++) want += coarse * (alpha[e] * cc[e] + 10 * cs[e]);
+        bad += kc != scale - 1 || ks != kc || fabs(l - want) > 1e-5 * l;
+        n++;
+    }
+    if (f) fclose(f);
+    fprintf(stderr, "coarse term at scale %d: %d evaluations checked, %d wrong\n", scale, n, bad);
+    return bad ? -1 : n;
+}
+
+/* --size 32,64,128 --coarse-weight 2 --content-weight 3,2,1: scale 2
+ * holds the picture shrunk to 32 px to scale 1's losses, scale 3 to 64 and
+ * 32 px to scales 2's and 1's, each logged and in the total. */
+static void case_coarse(void)
+{
+    cs_options o;
+    double alpha[3] = { 3, 2, 1 };
+    base_options(&o, path("coarse.png"), 128, 0);
+    o.n_sizes = o.n_scale_iterations = o.n_scale_content_weights = 3;
+    for (int k = 0; k < 3; k++) {
+        o.sizes[k] = 32 << k;
+        o.scale_iterations[k] = 6 >> k;
+        o.scale_content_weights[k] = alpha[k];
+    }
+    o.coarse_weight = 2;
+    o.log_path = path("coarse.jsonl");
+    CHECK_OK(cs_cli_run(&o));
+    char log[600];
+    snprintf(log, sizeof log, "%s", path("coarse.jsonl"));
+    CHECK(count(log, "\"coarse_weight\":2,") == 3, "the start events carry the coarse weight");
+    for (int s = 1; s <= 3; s++)
+        CHECK(weighs_coarse(log, s, alpha, 2) >= 2, "scale %d's losses: its own terms plus 2 x each earlier scale's", s);
+}
+
 /* The end event's reason and iteration ("" and -1 when the log has none). */
 static void end_event(const char *file, char *reason, size_t n, int *iter)
 {
@@ -552,6 +608,7 @@ int main(int argc, char **argv)
     else if (!strcmp(which, "backends")) case_backends();
     else if (!strcmp(which, "monotone")) case_monotone();
     else if (!strcmp(which, "pyramid")) case_pyramid();
+    else if (!strcmp(which, "coarse")) case_coarse();
     else if (!strcmp(which, "tolerance")) case_tolerance();
     else if (!strcmp(which, "budget")) case_budget();
     else if (!strcmp(which, "lean")) case_lean();

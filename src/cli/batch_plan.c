@@ -103,8 +103,8 @@ void cs_options_result_key(const cs_options *o, char *key, size_t n)
         const char *v = o->given[i] ? o->given[i] : t[i].def;
         if (!skip && v) len += snprintf(key + len, n - (size_t)len, "\n%s=%s", t[i].name, v);
     }
-    if (o->auto_pyramid) /* the plan's rule, so that results made before it (one scale) are redone */
-        len += snprintf(key + len, n - (size_t)len, "\nauto pyramid 1");
+    if (o->auto_pyramid) /* the plan's rule, so that results made before it (one scale, no coarse term) are redone */
+        len += snprintf(key + len, n - (size_t)len, "\nauto pyramid 2");
     if (cs_options_init_file(o)) cs_record_key_file(key, n, o->init);
     else snprintf(key + len, n - (size_t)len, "\n--init=%s", o->init);
 }

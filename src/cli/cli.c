@@ -393,6 +393,8 @@ static const cs_option table[] = {
       p_num, F(tolerance), 0, 1 },
     { "--tolerance-window", NULL, "N", "50", "iterations the --tolerance rule looks back", p_int, F(tolerance_window),
       1, 100000 },
+    { "--coarse-weight", NULL, "X", NULL, "at a pyramid's later scales, X x each earlier\nscale's losses of the picture shrunk to its size\n(1 in the automatic pyramid, 0 with a --size list)",
+      p_num, F(coarse_weight), ANY },
     { "--content-weight", NULL, "X[,X..]", "1", "alpha, one or one per --size", p_content_weights, F(content_weight), ANY },
     { "--style-weight", NULL, "X", "10", "beta", p_num, F(style_weight), ANY },
     { "--tv-weight", NULL, "X", "10", "gamma, total variation", p_num, F(tv_weight), ANY },
@@ -540,6 +542,31 @@ static clstyle_status validate_batch(const cs_options *o)
     return CLSTYLE_OK;
 }
 
+static const cs_option *find(const char *opt)
+{
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (!strcmp(opt, table[i].name) || (table[i].short_name && !strcmp(opt, table[i].short_name)))
+            return &table[i];
+    return NULL;
+}
+
+/* --coarse-weight: the automatic pyramid's unless given; given, only for a pyramid whose sizes double. */
+static clstyle_status validate_coarse(cs_options *o)
+{
+    if (!o->given[find("--coarse-weight") - table]) {
+        o->coarse_weight = o->auto_pyramid ? CS_PYRAMID_COARSE_WEIGHT : 0;
+        return CLSTYLE_OK;
+    }
+    if (o->coarse_weight > 0 && o->n_sizes < 2)
+        return cs_fail(CLSTYLE_ERR_USAGE, "--coarse-weight: one scale has no coarse term; give a --size list or one size over 512");
+    for (int s = 1; s < o->n_sizes && o->coarse_weight > 0; s++)
+        if (!cs_pyramid_halvings(o->sizes[0], o->sizes[s]))
+            return cs_fail(CLSTYLE_ERR_USAGE, "--coarse-weight: %d px does not halve to %d px; give sizes that double (256,512,1024)",
+                           o->sizes[s], o->sizes[0]);
+    return CLSTYLE_OK;
+}
+
+
 /* Checks that need several options together. */
 static clstyle_status validate(cs_options *o)
 {
@@ -594,15 +621,7 @@ static clstyle_status validate(cs_options *o)
         for (int k = 0; k < o->n_sizes; k++)
             o->scale_content_weights[k] = cs_pyramid_content_weight(o->content_weight, o->sizes[k], o->size);
     }
-    return CLSTYLE_OK;
-}
-
-static const cs_option *find(const char *opt)
-{
-    for (int i = 0; i < N_OPTIONS; i++)
-        if (!strcmp(opt, table[i].name) || (table[i].short_name && !strcmp(opt, table[i].short_name)))
-            return &table[i];
-    return NULL;
+    return validate_coarse(o);
 }
 
 clstyle_status cs_parse_args(int argc, char **argv, cs_options *o, int *action)

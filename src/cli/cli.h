@@ -52,6 +52,7 @@ typedef struct {
     int n_scale_content_weights;                 /* ... (0: content_weight at every scale) */
     int single;                                  /* --single: one scale even where --size N alone plans a pyramid */
     int auto_pyramid;                            /* sizes and counts were planned by cs_pyramid_plan */
+    double coarse_weight;                        /* --coarse-weight; the automatic pyramid's own unless given */
     int scale_iterations[CS_MAX_SCALES];
     int n_scale_iterations;
     int tile;                                    /* --tile PX (multiple of 16); 0 = pieces only when memory needs them */

@@ -58,7 +58,7 @@ static void print_plan(const cs_options *o)
     for (int k = 0; k < o->n_sizes; k++)
         fprintf(stderr, "%s %d px x %d (content weight %.3g)", k ? "," : "", o->sizes[k], o->scale_iterations[k],
                 o->scale_content_weights[k]);
-    fprintf(stderr, "; --single for one scale\n");
+    fprintf(stderr, "; coarse weight %.3g; --single for one scale\n", o->coarse_weight);
 }
 
 int main(int argc, char **argv)

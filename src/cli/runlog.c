@@ -87,13 +87,25 @@ clstyle_status cs_log_start(FILE *f, const char *path, const clstyle_scale_info 
     return cs_log_check(f, path);
 }
 
+/* The terms only some runs have: the temporal term, the coarse term. */
+static void extra_terms(FILE *f, const clstyle_event *e)
+{
+    if (e->temporal > 0) fprintf(f, ",\"temporal\":%.9g", e->temporal);
+    for (int t = 0; t < 2 && e->n_coarse > 0; t++) {
+        const double *v = t ? e->coarse_style : e->coarse_content;
+        fprintf(f, ",\"coarse_%s\":[", t ? "style" : "content");
+        for (int k = 0; k < e->n_coarse; k++) fprintf(f, "%s%.9g", k ? "," : "", v[k]);
+        fprintf(f, "]");
+    }
+}
+
 clstyle_status cs_log_eval(FILE *f, const char *path, const clstyle_event *e) { return cs_log_eval_tagged(f, path, e, ""); }
 
 clstyle_status cs_log_eval_tagged(FILE *f, const char *path, const clstyle_event *e, const char *extra)
 {
     fprintf(f, "{\"iter\":%d,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g,\"ms\":%.3f", e->iteration, e->loss,
             e->content, e->style, e->tv, e->ms);
-    if (e->temporal > 0) fprintf(f, ",\"temporal\":%.9g", e->temporal);
+    extra_terms(f, e);
     if (e->scales > 1) fprintf(f, ",\"scale\":%d,\"width\":%d,\"height\":%d", e->scale, e->width, e->height);
     if (e->trial) fprintf(f, ",\"trial\":true,\"rejected\":true");
     if (e->restored) fprintf(f, ",\"restored\":true");
@@ -105,7 +117,7 @@ clstyle_status cs_log_end(FILE *f, const char *path, const clstyle_event *e)
 {
     fprintf(f, "{\"event\":\"end\",\"reason\":\"%s\",\"iter\":%d,\"loss\":%.9g,\"content\":%.9g,\"style\":%.9g,\"tv\":%.9g",
             e->reason, e->iteration, e->loss, e->content, e->style, e->tv);
-    if (e->temporal > 0) fprintf(f, ",\"temporal\":%.9g", e->temporal);
+    extra_terms(f, e);
     if (e->scales > 1) fprintf(f, ",\"scale\":%d", e->scale);
     fprintf(f, "}\n");
     return cs_log_check(f, path);

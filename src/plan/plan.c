@@ -165,9 +165,10 @@ static clstyle_status measure(void *ctx, int tile, int history, size_t budget, s
     if (history > 0) spec.history = history;
     cs_state s;
     clstyle_status st = cs_state_create(nb, NULL, &spec, &s);
-    if (st == CLSTYLE_OK) st = cs_eval_run(&s.eval, s.x, s.g);
+    if (st == CLSTYLE_OK) st = cs_state_evaluate(&s);
     *bytes = nb->bytes_peak;
     mc->host = s.eval.host_bytes;
+    for (int k = 1; k <= s.coarse.levels; k++) mc->host += s.coarse.eval[k].host_bytes;
     cs_state_free(nb, &s);
     cs_backend_destroy(nb);
     return st;
@@ -226,6 +227,7 @@ clstyle_status cs_plan_job(cs_backend *be, cs_job_spec *spec, const cs_plan_requ
     size_t limit = budget(be, req), bytes;
     measure_ctx mc = { be, *spec, { 0, 0 }, 0, 0 };
     mc.spec.input.content.pixels = NULL; /* shapes without pixels: only counted */
+    for (int k = 0; k < mc.spec.n_coarse; k++) mc.spec.coarse[k].input.content.pixels = NULL;
     if (be->mem) mc.device = be->mem->default_mode(be);
     CS_TRY(plan_levels(&mc, req, history, limit, out));
     CS_TRY(measure(&mc, out->tile, out->history, limit, &bytes)); /* the host bytes of the plan chosen */
@@ -243,6 +245,7 @@ clstyle_status cs_plan_explain_oom(cs_backend *be, const cs_job_spec *spec, int 
     snprintf(msg, sizeof msg, "%s", clstyle_last_error());
     size_t limit = be->mem_limit, bytes;
     measure_ctx mc = { be, *spec, { 0, 0 }, 0, 0 };
+    for (int k = 0; k < mc.spec.n_coarse; k++) mc.spec.coarse[k].input.content.pixels = NULL; /* sized to each smaller picture tried */
     if (be->mem) mc.device = be->mem->default_mode(be);
     cs_eval_image styles[CS_MAX_STYLES];
     for (double scale = 0.9; limit && scale > 0.05; scale *= 0.9) {

@@ -4,6 +4,7 @@
  * which is why plans match the device to the byte. */
 #ifndef CS_STATE_H
 #define CS_STATE_H
+#include "coarse.h"
 #include "eval.h"
 #include "optim.h"
 
@@ -17,18 +18,24 @@ typedef struct {
     double learning_rate;     /* Adam's; L-BFGS takes unit steps */
     int history;              /* L-BFGS pairs kept */
     int line_search;          /* CLSTYLE_LS_* */
+    /* The coarse term (model/coarse.h), one level per earlier scale; none when n_coarse is 0. */
+    cs_coarse_level coarse[CS_COARSE_MAX_LEVELS];
+    int n_coarse;
 } cs_job_spec;
 
 typedef struct {
     cs_net own;               /* when no network was given */
     cs_net *net;
     cs_eval eval;
+    cs_coarse coarse;         /* levels 0: none */
     cs_optim *opt;
     cs_buf *x, *g;            /* (3,h,w) */
 } cs_state;
 
 /* net: the session's network on be, or NULL to upload one for this state. */
 clstyle_status cs_state_create(cs_backend *be, cs_net *net, const cs_job_spec *spec, cs_state *s);
+/* The loss at x into eval.terms (total: with the coarse term's) and its gradient into g. */
+clstyle_status cs_state_evaluate(cs_state *s);
 void cs_state_free(cs_backend *be, cs_state *s);
 
 #endif

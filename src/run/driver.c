@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "coarse_keep.h"
 #include "colors.h"
 #include "error.h"
 #include "plan.h"
@@ -41,6 +42,7 @@ typedef struct {
     cs_image content_rgb;        /* luminance mode: the content in colour, whose colours go back into the result */
     cs_targets own;              /* targets made from styles recoloured for this content: the job's own, not the set's */
     clstyle_scale_info info;
+    cs_kept kept;                /* the finished scales, for the coarse term */
 } job;
 
 static int emit(job *j, const clstyle_event *e) { return cs_session_emit(j->s, j->o->callback, j->o->user, e); }
@@ -123,6 +125,25 @@ static clstyle_status prepare_temporal(job *j)
     return CLSTYLE_OK;
 }
 
+/* alpha at this scale. */
+static double content_weight(const job *j)
+{
+    const clstyle_job_options *o = j->o;
+    return o->scale_content_weights && o->n_sizes ? o->scale_content_weights[j->scale] : o->content_weight;
+}
+
+/* ---- the coarse term (model/coarse.h) ---- */
+
+static int wants_coarse(const job *j) { return j->o->coarse_weight > 0 && j->n_scales > 1; }
+
+/* A finished scale, kept for the later scales' coarse terms. */
+static clstyle_status keep_scale(job *j)
+{
+    if (!wants_coarse(j) || j->scale == j->n_scales - 1) return CLSTYLE_OK;
+    return cs_kept_add(&j->kept, j->size, &j->content, j->content_masks, j->o->style_masks ? j->st->n : 0,
+                       j->targets->targets, cs_terms_target_floats(&j->state.eval.terms), content_weight(j));
+}
+
 /* The images of scale s: the content, the styles (unless their targets are
  * kept for this size) and the start. */
 static clstyle_status prepare_images(job *j, int s)
@@ -147,17 +168,11 @@ static clstyle_status prepare_images(job *j, int s)
     }
     CS_TRY(recolor(j));
     CS_TRY(prepare_temporal(j));
+    if (wants_coarse(j)) CS_TRY(cs_kept_fit(&j->kept, j->size, j->content.h, j->content.w));
     if (s > 0) return cs_pyramid_enlarge(&j->result, &j->content, o->init == CLSTYLE_INIT_CONTENT, &j->start);
     CS_TRY(cs_pyramid_init(&j->content, o->init, o->init_image, o->seed, &j->start));
     if (j->colors == CLSTYLE_COLORS_LUMINANCE) cs_colors_luminance(&j->start); /* an --init image too */
     return CLSTYLE_OK;
-}
-
-/* alpha at this scale. */
-static double content_weight(const job *j)
-{
-    const clstyle_job_options *o = j->o;
-    return o->scale_content_weights && o->n_sizes ? o->scale_content_weights[j->scale] : o->content_weight;
 }
 
 /* What the state is built from: the session's weights, the job's losses and optimizer. */
@@ -183,6 +198,7 @@ static void make_spec(job *j)
     p->learning_rate = o->learning_rate;
     p->history = o->lbfgs_history;
     p->line_search = o->line_search;
+    p->n_coarse = wants_coarse(j) ? cs_kept_levels(&j->kept, &p->loss, &p->input, o->coarse_weight, p->coarse) : 0;
 }
 
 /* The network deep enough for the job's layers (uploaded once per session). */
@@ -301,7 +317,7 @@ static void describe(job *j)
 static clstyle_status evaluate(job *j, double *ms)
 {
     double t0 = cs_now();
-    CS_TRY(cs_eval_run(&j->state.eval, j->state.x, j->state.g));
+    CS_TRY(cs_state_evaluate(&j->state));
     *ms = (cs_now() - t0) * 1e3;
     return CLSTYLE_OK;
 }
@@ -324,6 +340,17 @@ static clstyle_status download(job *j, cs_image *out, int colors)
     return st;
 }
 
+/* The coarse term's losses of the last evaluation, into an event (cc, cs: its storage), the smallest level first. */
+static void coarse_terms(const job *j, clstyle_event *e, double *cc, double *cs)
+{
+    const cs_coarse *C = &j->state.coarse;
+    e->n_coarse = 0;
+    for (int k = C->levels; k >= 1; k--)
+        if (C->eval[k].ops) cc[e->n_coarse] = C->eval[k].terms.content, cs[e->n_coarse++] = C->eval[k].terms.style;
+    e->coarse_content = cc;
+    e->coarse_style = cs;
+}
+
 /* The EVAL event of an evaluation whose terms are in `terms` (the picture
  * rides along every picture_every iterations and at the scale's last); a nonzero answer asks to stop. */
 static clstyle_status report(job *j, int iter, const cs_terms *terms, double ms, int trial, int restored)
@@ -334,6 +361,8 @@ static clstyle_status report(job *j, int iter, const cs_terms *terms, double ms,
                         .width = j->content.w, .height = j->content.h, .loss = terms->total, .content = terms->content,
                         .style = terms->style, .tv = terms->tv, .ms = ms, .trial = trial, .restored = restored,
                         .temporal = terms->temporal };
+    double cc[CS_COARSE_MAX_LEVELS], cs[CS_COARSE_MAX_LEVELS];
+    coarse_terms(j, &e, cc, cs);
     if (!trial && o->picture_every > 0 && iter > 0 && (iter % o->picture_every == 0 || iter == j->iterations)) {
         CS_TRY(download(j, &pic, 1));
         e.picture = &pic;
@@ -374,6 +403,8 @@ static void report_end(job *j, const char *reason)
     clstyle_event e = { .kind = CLSTYLE_EVENT_END, .iteration = j->iter, .scale = j->scale + 1, .scales = j->n_scales,
                         .width = j->content.w, .height = j->content.h, .loss = T->total, .content = T->content,
                         .style = T->style, .tv = T->tv, .reason = reason, .temporal = T->temporal };
+    double cc[CS_COARSE_MAX_LEVELS], cs[CS_COARSE_MAX_LEVELS];
+    coarse_terms(j, &e, cc, cs);
     if (emit(j, &e)) j->s->stop.requested = 1;
 }
 
@@ -423,6 +454,7 @@ static clstyle_status run_scale(job *j, int s)
     CS_TRY(iterations(j));
     cs_image_free(&j->result);
     CS_TRY(download(j, &j->result, 0)); /* the next scale starts from it as it is */
+    CS_TRY(keep_scale(j));
     cs_state_free(j->s->be, &j->state);
     return CLSTYLE_OK;
 }
@@ -442,6 +474,18 @@ void clstyle_job_options_default(clstyle_job_options *o)
     o->style_weight = 10.0;
     o->tv_weight = 10.0;
     o->tolerance_window = 50;
+}
+
+/* The coarse term needs later sizes that double from the first. */
+static clstyle_status check_coarse(const clstyle_job_options *o)
+{
+    if (o->struct_size <= offsetof(clstyle_job_options, coarse_weight) || o->coarse_weight == 0) return CLSTYLE_OK;
+    if (!(o->coarse_weight > 0)) return cs_fail(CLSTYLE_ERR_USAGE, "coarse weight %g is negative", o->coarse_weight);
+    for (int s = 1; s < o->n_sizes; s++)
+        if (!cs_pyramid_halvings(o->sizes[0], o->sizes[s]))
+            return cs_fail(CLSTYLE_ERR_USAGE, "the coarse term needs sizes that double from the first (like 256,512,1024); "
+                                              "%d px does not halve to %d px", o->sizes[s], o->sizes[0]);
+    return CLSTYLE_OK;
 }
 
 static clstyle_status check_job(const clstyle_job_options *o, const cs_image *content)
@@ -464,7 +508,7 @@ static clstyle_status check_job(const clstyle_job_options *o, const cs_image *co
         if (!(o->temporal_weight >= 0)) return cs_fail(CLSTYLE_ERR_USAGE, "temporal weight %g is negative", o->temporal_weight);
     }
     if (o->n_sizes < 0 || (o->n_sizes == 0 && o->size < 16)) return cs_fail(CLSTYLE_ERR_USAGE, "size %d is below 16 px", o->size);
-    return CLSTYLE_OK;
+    return check_coarse(o);
 }
 
 static void job_free(job *j)
@@ -475,6 +519,7 @@ static void job_free(job *j)
     cs_image_free(&j->result);
     cs_image_free(&j->content_rgb);
     free(j->own.targets);
+    cs_kept_free(&j->kept);
     for (int k = 0; k < CS_MAX_STYLES; k++) {
         cs_image_free(&j->styles[k]);
         cs_image_free(&j->content_masks[k]);

@@ -62,3 +62,10 @@ clstyle_status cs_pyramid_enlarge(const cs_image *prev, const cs_image *content,
     cs_image_free(&blurred);
     return CLSTYLE_OK;
 }
+
+int cs_pyramid_halvings(int first, int size)
+{
+    for (int k = 1; k <= 6; k++)
+        if (size >> k == first) return k;
+    return 0;
+}

@@ -23,8 +23,10 @@ clstyle_status cs_pyramid_enlarge(const cs_image *prev, const cs_image *content,
  * N/2, N/4 ... while at least CS_PYRAMID_FIRST px, smallest first, when N is
  * over CS_PYRAMID_FROM; the last scale gets half of `iterations` (rounded
  * up), each smaller one twice the next one's but at most 2 x iterations, so
- * that the whole costs less than `iterations` at N. Fills sizes and counts
- * (at most `max`) and returns the number of scales; 1 means N alone. */
+ * that the scales alone cost 0.875 of `iterations` at N in pixels (1024 px;
+ * the coarse term's evaluations at the smaller sizes add 0.22: timings in
+ * docs/large-pictures.md). Fills sizes and counts (at most `max`) and
+ * returns the number of scales; 1 means N alone. */
 enum { CS_PYRAMID_FIRST = 256, CS_PYRAMID_FROM = 512 };
 int cs_pyramid_plan(int size, int iterations, int *sizes, int *counts, int max);
 /* alpha of a planned scale of `scale` px on the way to `size`: alpha x
@@ -32,5 +34,10 @@ int cs_pyramid_plan(int size, int iterations, int *sizes, int *counts, int max);
  * painting's large strokes over the photo's large shapes instead of
  * replacing them (docs/large-pictures.md, "The automatic pyramid"). */
 double cs_pyramid_content_weight(double alpha, int scale, int size);
+/* The halvings (1 to 6) that take `size` to `first` (pooling's floor each
+ * time), or 0 when none do: a later scale has a coarse term only then. */
+int cs_pyramid_halvings(int first, int size);
+/* The coarse term's weight in the automatic pyramid (docs/large-pictures.md). */
+#define CS_PYRAMID_COARSE_WEIGHT 1.0
 
 #endif
