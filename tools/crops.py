@@ -26,7 +26,7 @@ def main(argv):
         out.paste(im.resize((w, h), Image.LANCZOS), (ox, 0))
         ImageDraw.Draw(out).rectangle([ox + x // 2, y // 2, ox + (x + w) // 2, (y + h) // 2], outline="white", width=2)
         out.paste(im.crop((x, y, x + w, y + h)), (ox, h + GAP))
-    out.save(argv[3], quality=88)
+    out.save(argv[3], quality=85)
 
 
 if __name__ == "__main__":

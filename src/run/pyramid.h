@@ -24,7 +24,7 @@ clstyle_status cs_pyramid_enlarge(const cs_image *prev, const cs_image *content,
  * over CS_PYRAMID_FROM; the last scale gets half of `iterations` (rounded
  * up), each smaller one twice the next one's but at most 2 x iterations, so
  * that the scales alone cost 0.875 of `iterations` at N in pixels (1024 px;
- * the coarse term's evaluations at the smaller sizes add 0.22: timings in
+ * the coarse term's evaluations at the smaller sizes add 0.22; timings in
  * docs/large-pictures.md). Fills sizes and counts (at most `max`) and
  * returns the number of scales; 1 means N alone. */
 enum { CS_PYRAMID_FIRST = 256, CS_PYRAMID_FROM = 512 };
