@@ -1,4 +1,5 @@
-/* Winograd F(2x2, 3x3) convolution (Lavin and Gray, 2016): each 2x2 output
+/* Winograd convolution (Lavin and Gray, 2016), F(2x2, 3x3) first, F(4x4,
+ * 3x3) at the end of the file. F(2x2, 3x3): each 2x2 output
  * tile costs 16 multiplications per input/output channel pair instead of 36.
  * Weights U = G g G^T (once per weight buffer), input tiles V = B^T d B, a
  * product per tile position xi (16 GEMMs summing over input channels), and
@@ -64,26 +65,28 @@ inline void cols18(__global const float *xc, int yy, int h, int w, int x0, float
 /* Offset of tile t of channel c in a (tp / 16, n, 16) plane of tiles. */
 inline size_t tile_at(int t, int n, int c) { return ((size_t)(t / 16) * n + c) * 16 + t % 16; }
 
-/* Tiles t0 .. t0 + n - 1 (n <= 8) of channel c: one vector store when they
- * share a block of 16. */
-inline void store8(__global float *p, float8 r, int t0, int n, int nc, int c)
-{
-    if (n == 8 && t0 % 16 <= 8) {
-        vstore8(r, 0, p + tile_at(t0, nc, c));
-        return;
+/* store8/load8 and store4/load4: tiles t0 .. t0 + n - 1 (n <= N) of channel
+ * c, one vector access when they share a block of 16. */
+#define TILE_IO(N)                                                                                                               \
+    inline void store##N(__global float *p, float##N r, int t0, int n, int nc, int c)                                            \
+    {                                                                                                                            \
+        if (n == N && t0 % 16 <= 16 - N) {                                                                                       \
+            vstore##N(r, 0, p + tile_at(t0, nc, c));                                                                             \
+            return;                                                                                                              \
+        }                                                                                                                        \
+        float t[N];                                                                                                              \
+        vstore##N(r, 0, t);                                                                                                      \
+        for (int k = 0; k < n; k++) p[tile_at(t0 + k, nc, c)] = t[k];                                                            \
+    }                                                                                                                            \
+    inline float##N load##N(__global const float *p, int t0, int n, int nc, int c)                                               \
+    {                                                                                                                            \
+        if (n == N && t0 % 16 <= 16 - N) return vload##N(0, p + tile_at(t0, nc, c));                                            \
+        float t[N] = { 0 };                                                                                                      \
+        for (int k = 0; k < n; k++) t[k] = p[tile_at(t0 + k, nc, c)];                                                            \
+        return vload##N(0, t);                                                                                                   \
     }
-    float t[8];
-    vstore8(r, 0, t);
-    for (int k = 0; k < n; k++) p[tile_at(t0 + k, nc, c)] = t[k];
-}
-
-inline float8 load8(__global const float *p, int t0, int n, int nc, int c)
-{
-    if (n == 8 && t0 % 16 <= 8) return vload8(0, p + tile_at(t0, nc, c));
-    float t[8] = { 0 };
-    for (int k = 0; k < n; k++) t[k] = p[tile_at(t0 + k, nc, c)];
-    return vload8(0, t);
-}
+TILE_IO(8)
+TILE_IO(4)
 
 /* v (16, tp / 16, n_in, 16): v[xi][t / 16][c][t % 16] for the input tiles of
  * the band of tile rows [ty0, ty0 + nty) (tile t = (ty - ty0) * ntx + x, ntx =
@@ -153,6 +156,21 @@ __kernel void wino_gemm(__global const float *u, __global const float *v, __glob
     for (int k = 0; k < WOB; k++) vstore16(acc[k], 0, mo + (size_t)k * 16);
 }
 
+/* 16 output pixels of a row from x (left: pixels to the row's end), + the
+ * bias of channel o if epi & 1, ReLU if epi & 2; one vector store when whole. */
+inline void store_row(float16 row, __global float *yo, int left, __global const float *bias, int o, int epi)
+{
+    if (epi & 1) row += bias[o];
+    if (epi & 2) row = fmax(row, 0.0f);
+    if (left >= 16) {
+        vstore16(row, 0, yo);
+        return;
+    }
+    float t[16];
+    vstore16(row, 0, t);
+    for (int k = 0; k < left; k++) yo[k] = t[k];
+}
+
 /* y (n_out, h, w) for the band's tiles from m (16, tp / 16, op, 16): A^T m A,
  * A^T rows (1 1 1 0), (0 1 -1 -1), then + bias[o] if epi & 1 and the ReLU if
  * epi & 2; 8 neighbouring tiles per work-item as vectors, global
@@ -178,15 +196,153 @@ __kernel void wino_out(__global const float *m, __global float *y, int n_out, in
     for (int i = 0; i < 2 && y0 + i < h; i++) {
         float8 p = r[i][0], q = r[i][1];
         float16 row = (float16)(p.s0, q.s0, p.s1, q.s1, p.s2, q.s2, p.s3, q.s3, p.s4, q.s4, p.s5, q.s5, p.s6, q.s6, p.s7, q.s7);
-        if (epi & 1) row += bias[o];
-        if (epi & 2) row = fmax(row, 0.0f);
-        __global float *yo = y + ((size_t)o * h + y0 + i) * w + x0;
-        if (x0 + 16 <= w) {
-            vstore16(row, 0, yo);
-        } else {
-            float t[16];
-            vstore16(row, 0, t);
-            for (int k = 0; k < w - x0; k++) yo[k] = t[k];
+        store_row(row, y + ((size_t)o * h + y0 + i) * w + x0, w - x0, bias, o, epi);
+    }
+}
+
+/* ---- F(4x4, 3x3) ----
+ * Interpolation points 0, 1, -1, 2, -2 and infinity: each 4x4 output tile
+ * costs 36 multiplications per input/output channel pair instead of 144, 4x
+ * fewer (F(2x2, 3x3): 2.25x). Same scheme and layouts as above, with the same
+ * helpers (cols18, tile_at) and product kernel (wino_gemm, with 36 planes):
+ * U = G g G^T, V = B^T d B over 6x6 input patches, Y = A^T M A. The larger
+ * transforms round more (their entries reach 8 and 1/24): the error is
+ * measured against the reference in docs/benchmarks.md. */
+
+/* v = B^T d for the six rows (or columns) d0 .. d5 of a patch. */
+#define WINO4_BT(T, d0, d1, d2, d3, d4, d5, v)                                                                                    \
+    do {                                                                                                                         \
+        T p_ = d4 - 4.0f * d2, q_ = d3 - 4.0f * d1, r_ = d4 - d2, s_ = 2.0f * (d3 - d1);                                        \
+        v[0] = 4.0f * d0 - 5.0f * d2 + d4;                                                                                      \
+        v[1] = p_ + q_;                                                                                                          \
+        v[2] = p_ - q_;                                                                                                          \
+        v[3] = r_ + s_;                                                                                                          \
+        v[4] = r_ - s_;                                                                                                          \
+        v[5] = 4.0f * d1 - 5.0f * d3 + d5;                                                                                      \
+    } while (0)
+
+/* The four rows of A^T m for the six values m0 .. m5 of one column (or row). */
+#define WINO4_AT(T, m0, m1, m2, m3, m4, m5, r)                                                                                    \
+    do {                                                                                                                         \
+        T a_ = m1 + m2, b_ = m1 - m2, c_ = m3 + m4, d_ = m3 - m4;                                                               \
+        r[0] = m0 + a_ + c_;                                                                                                     \
+        r[1] = b_ + 2.0f * d_;                                                                                                   \
+        r[2] = a_ + 4.0f * c_;                                                                                                   \
+        r[3] = b_ + 8.0f * d_ + m5;                                                                                              \
+    } while (0)
+
+/* u (36, op / ob, n_in, ob) as wino_wprep's, with G's rows (1/4 0 0),
+ * -(1 1 1)/6, (-1 1 -1)/6, (1/24 1/12 1/6), (1/24 -1/12 1/6), (0 0 1). */
+__kernel void wino4_wprep(__global const float *wt, __global float *u, int n_in, int n_out, int flip, int ob)
+{
+    int op = (n_out + ob - 1) / ob * ob, c = get_global_id(0) / op, o = get_global_id(0) - c * op;
+    if (c >= n_in) return;
+    float g[9], t[18], r[36];
+    int oc = min(o, n_out - 1); /* a clamped load, scaled by 0: see wino_wprep */
+    float keep = o < n_out ? 1.0f : 0.0f;
+    for (int k = 0; k < 9; k++)
+        g[k] = keep * (flip ? wt[((size_t)c * n_out + oc) * 9 + 8 - k] : wt[((size_t)oc * n_in + c) * 9 + k]);
+    for (int j = 0; j < 3; j++) { /* t = G g, 6x3 */
+        float a = g[j], b = g[3 + j], d = g[6 + j];
+        t[j] = 0.25f * a;
+        t[3 + j] = -(a + b + d) / 6.0f;
+        t[6 + j] = -(a - b + d) / 6.0f;
+        t[9 + j] = a / 24.0f + b / 12.0f + d / 6.0f;
+        t[12 + j] = a / 24.0f - b / 12.0f + d / 6.0f;
+        t[15 + j] = d;
+    }
+    for (int i = 0; i < 6; i++) { /* r = t G^T, 6x6 */
+        float a = t[3 * i], b = t[3 * i + 1], d = t[3 * i + 2];
+        r[6 * i] = 0.25f * a;
+        r[6 * i + 1] = -(a + b + d) / 6.0f;
+        r[6 * i + 2] = -(a - b + d) / 6.0f;
+        r[6 * i + 3] = a / 24.0f + b / 12.0f + d / 6.0f;
+        r[6 * i + 4] = a / 24.0f - b / 12.0f + d / 6.0f;
+        r[6 * i + 5] = d;
+    }
+    int blk = o / ob;
+    size_t at = ((size_t)blk * n_in + c) * ob + (o - blk * ob);
+    for (int xi = 0; xi < 36; xi++) u[(size_t)xi * n_in * op + at] = r[xi];
+}
+
+/* v (36, tp / 16, n_in, 16) for the band of tile rows [ty0, ty0 + nty)
+ * (tile t = (ty - ty0) * ntx + x, ntx = ceil(w / 4)): B^T d B of the 6x6
+ * input patch at (4 ty - 1, 4 x - 1), zero outside the image. Each
+ * work-item transforms 4 neighbouring tiles from six 18-column rows: B^T down
+ * the columns as float16, then B along the rows with one float4 per patch
+ * column across the 4 tiles; global (ceil(ntx / 4), nty, n_in). */
+__kernel void wino4_in(__global const float *x, __global float *v, int n_in, int h, int w, int ty0, int nty, int tp)
+{
+    int tx0 = get_global_id(0) * 4, ty = get_global_id(1), c = get_global_id(2), ntx = (w + 3) / 4;
+    if (tx0 >= ntx || ty >= nty || c >= n_in) return;
+    int y0 = 4 * (ty0 + ty) - 1, x0 = 4 * tx0 - 1;
+    __global const float *xc = x + (size_t)c * h * w;
+    float16 d[6];
+    float a[6], b[6];
+    for (int i = 0; i < 6; i++) cols18(xc, y0 + i, h, w, x0, &d[i], &a[i], &b[i]);
+    float16 t[6];
+    float ta[6], tb[6];
+    WINO4_BT(float16, d[0], d[1], d[2], d[3], d[4], d[5], t);
+    WINO4_BT(float, a[0], a[1], a[2], a[3], a[4], a[5], ta);
+    WINO4_BT(float, b[0], b[1], b[2], b[3], b[4], b[5], tb);
+    int t0 = ty * ntx + tx0, n = min(4, ntx - tx0);
+    size_t plane = (size_t)n_in * tp;
+    for (int i = 0; i < 6; i++) {
+#ifndef CS_OCLGRIND
+        /* column j of tile k is element 4k + j of the row (16 and 17: ta, tb) */
+        float4 c0 = t[i].s048c, c1 = t[i].s159d, c2 = t[i].s26ae, c3 = t[i].s37bf;
+        float4 c4 = (float4)(t[i].s4, t[i].s8, t[i].sc, ta[i]), c5 = (float4)(t[i].s5, t[i].s9, t[i].sd, tb[i]);
+        float4 r[6];
+        WINO4_BT(float4, c0, c1, c2, c3, c4, c5, r);
+        for (int j = 0; j < 6; j++) store4(v + (6 * i + j) * plane, r[j], t0, n, n_in, c);
+#else
+        /* One tile at a time through a private row: the vectors above are
+         * shuffles with undef lanes, which Oclgrind 21.10 reports (see wino_in). */
+        float row[18], r[6];
+        vstore16(t[i], 0, row);
+        row[16] = ta[i];
+        row[17] = tb[i];
+        for (int k = 0; k < n; k++) {
+            const float *e = row + 4 * k;
+            WINO4_BT(float, e[0], e[1], e[2], e[3], e[4], e[5], r);
+            for (int j = 0; j < 6; j++) v[(6 * i + j) * plane + tile_at(t0 + k, n_in, c)] = r[j];
         }
+#endif
+    }
+}
+
+/* y (n_out, h, w) for the band's tiles from m (36, tp / 16, op, 16): A^T m A,
+ * A^T rows (1 1 1 1 1 0), (0 1 -1 2 -2 0), (0 1 1 4 4 0), (0 1 -1 8 -8 1),
+ * then the bias and ReLU as wino_out's epi says; 4 neighbouring tiles per
+ * work-item, global (ceil(ntx / 4), nty, n_out). */
+__kernel void wino4_out(__global const float *m, __global float *y, int n_out, int h, int w, int ty0, int nty, int op, int tp,
+                        __global const float *bias, int epi)
+{
+    int tx0 = get_global_id(0) * 4, ty = get_global_id(1), o = get_global_id(2), ntx = (w + 3) / 4;
+    if (tx0 >= ntx || ty >= nty || o >= n_out) return;
+    int t0 = ty * ntx + tx0, n = min(4, ntx - tx0);
+    size_t plane = (size_t)op * tp;
+    float4 cols[4][6]; /* cols[i][j]: row i of A^T m, column j, across the 4 tiles */
+    for (int j = 0; j < 6; j++) {
+        float4 s[6], r[4];
+        for (int k = 0; k < 6; k++) s[k] = load4(m + (6 * k + j) * plane, t0, n, op, o);
+        WINO4_AT(float4, s[0], s[1], s[2], s[3], s[4], s[5], r);
+        for (int i = 0; i < 4; i++) cols[i][j] = r[i];
+    }
+    int y0 = 4 * (ty0 + ty), x0 = 4 * tx0;
+    for (int i = 0; i < 4 && y0 + i < h; i++) {
+        float4 q[4];
+        WINO4_AT(float4, cols[i][0], cols[i][1], cols[i][2], cols[i][3], cols[i][4], cols[i][5], q);
+        /* pixel 4k + j of the row is q[j] of tile k */
+#ifndef CS_OCLGRIND
+        float16 row = (float16)(q[0].s0, q[1].s0, q[2].s0, q[3].s0, q[0].s1, q[1].s1, q[2].s1, q[3].s1, q[0].s2, q[1].s2, q[2].s2,
+                                q[3].s2, q[0].s3, q[1].s3, q[2].s3, q[3].s3);
+#else
+        float p[16], qs[4][4]; /* as in wino4_in: no vectors built from lanes */
+        for (int j = 0; j < 4; j++) vstore4(q[j], 0, qs[j]);
+        for (int k = 0; k < 16; k++) p[k] = qs[k % 4][k / 4];
+        float16 row = vload16(0, p);
+#endif
+        store_row(row, y + ((size_t)o * h + y0 + i) * w + x0, w - x0, bias, o, epi);
     }
 }

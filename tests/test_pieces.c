@@ -233,7 +233,7 @@ static void model_cases(void)
     static const struct { const char *conv, *gram; int lean; } algos[] = {
         { NULL, "own", 0 },      { NULL, "own", 1 },      { NULL, "own", 2 },      { NULL, "blas", 0 },
         { "gemm", "blas", 0 },   { "direct", "own", 0 },  { "winograd", "own", 0 }, { "direct+winograd", "blas", 0 },
-        { "winograd", "own", 1 },
+        { "winograd", "own", 1 }, { "winograd4", "own", 0 }, { "direct+winograd4", "own", 0 },
     };
     /* The style image smaller than the picture: the picture's Gram matrices then need the most scratch. */
     static const pieces_case shapes[] = { { "whole", 1, 0, 48, 80, 0, 70 }, { "pieces", 1, 0, 48, 80, 32, 70 } };

@@ -7,7 +7,8 @@
 typedef struct {
     char device[512];
     unsigned compute_units;
-    double flop, seconds, gflops;  /* best of 3 launches of `iters` loop trips */
+    int lanes;                      /* the vector width that reached it (float16, float8 or float4) */
+    double flop, seconds, gflops;  /* best of 3 launches of `iters` loop trips, at the best width */
     double cpu_seconds, cpu_gflops; /* CPU devices: per core busy, and the peak by CPU time (0 on others) */
 } cs_fma_peak_result;
 

@@ -29,7 +29,7 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("device: %s, %u compute units\n", r.device, r.compute_units);
-    printf("FMA peak: %.0f GFLOP/s (best of 3, %.3f s for %.3g FLOP)\n", r.gflops, r.seconds, r.flop);
+    printf("FMA peak: %.0f GFLOP/s (float%d chains; best of 3, %.3f s for %.3g FLOP)\n", r.gflops, r.lanes, r.seconds, r.flop);
     if (r.cpu_gflops > 0) /* the figure clstyle-convbench --cpu-time compares with */
         printf("FMA peak by CPU time: %.0f GFLOP/s (%u cores busy for %.3f s each)\n", r.cpu_gflops, r.compute_units, r.cpu_seconds);
     return 0;

@@ -96,9 +96,11 @@ static clstyle_status build_family(cl_be *c, int family, const char *options, in
 static clstyle_status build_core(cl_be *c, char *opts, size_t n, int *from_cache)
 {
     c->wg = reduction_wg(c, MAX_WG);
+    c->wob = cl_wino_block(&c->dev);
     for (int attempt = 0; attempt < 2; attempt++) {
         /* CS_OCLGRIND: no shuffles with undef lanes, on which Oclgrind 21.10's uninitialized-value checker crashes */
-        snprintf(opts, n, "-DWG_SIZE=%d -DCOB=%d%s", c->wg, CS_DIRECT_COB, strstr(c->dev.tags, "oclgrind") ? " -DCS_OCLGRIND" : "");
+        snprintf(opts, n, "-DWG_SIZE=%d -DCOB=%d -DWOB=%d%s", c->wg, CS_DIRECT_COB, c->wob,
+                 strstr(c->dev.tags, "oclgrind") ? " -DCS_OCLGRIND" : "");
         CS_TRY(build_family(c, CL_CORE, opts, from_cache));
         cl_kernel reductions[] = { c->k.dot, c->k.sqdiff, c->k.tv, c->k.masked_sqdiff, c->k.multi_dot };
         size_t reduce_max = MAX_WG;

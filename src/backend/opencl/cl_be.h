@@ -35,7 +35,8 @@ enum { CL_CORE, CL_DIRECT, CL_WINO, CL_GRAM, CL_FAMILIES };
     X(multi_dot, "multi_dot", CL_CORE) X(combine, "combine", CL_CORE) X(window, "window", CL_CORE)                             \
     X(wprep, "conv_wprep", CL_DIRECT) X(direct, "conv3x3_direct", CL_DIRECT)                                                     \
     X(wino_wprep, "wino_wprep", CL_WINO) X(wino_in, "wino_in", CL_WINO) X(wino_gemm, "wino_gemm", CL_WINO)                     \
-    X(wino_out, "wino_out", CL_WINO)                                                                                             \
+    X(wino_out, "wino_out", CL_WINO) X(wino4_wprep, "wino4_wprep", CL_WINO) X(wino4_in, "wino4_in", CL_WINO)                   \
+    X(wino4_out, "wino4_out", CL_WINO)                                                                                           \
     X(gram_blocks, "gram_blocks", CL_GRAM) X(gram_sum, "gram_sum", CL_GRAM) X(gram_bwd16, "gram_bwd16", CL_GRAM)
 
 /* A weight buffer's copy rearranged for one convolution algorithm (made
@@ -47,7 +48,7 @@ typedef struct {
 } cl_prep;
 
 /* Prep slots: an algorithm's forward copy, and + 1 its backward one. */
-enum { PREP_DIRECT = 0, PREP_WINO = 2, PREP_SLOTS = 4 };
+enum { PREP_DIRECT = 0, PREP_WINO = 2, PREP_WINO4 = 4, PREP_SLOTS = 6 };
 
 struct cs_buf {
     cl_mem m;
@@ -78,6 +79,7 @@ typedef struct cl_be {
     int from_cache;            /* every program came from the disk cache */
     int conv_algo[CS_CONV_CLASSES]; /* per shape class (cl_choose.c): index into cl_conv_algos[] */
     int wg;                    /* work-group size of the reductions (WG_SIZE): a power of two <= MAX_WG the device runs */
+    int wob;                   /* output channels per work-item of wino_gemm (WOB; cl_wino_block) */
     size_t local1d;            /* work-group size of the 1-D launches: <= 64 and every kernel's CL_KERNEL_WORK_GROUP_SIZE */
     int gram_own;              /* Gram products by cl/gram.cl instead of CLBlast (cl_gram.c) */
     /* The memory mode (cs_mem_mode), set only through the memory interface's set_mode */
@@ -176,14 +178,23 @@ clstyle_status cl_direct_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int c
  * backward: *prep floats of weight copies; scratch[CS_SCRATCH_*] raised to
  * the floats it needs (see cs_backend_mem.conv_memory). */
 void cl_direct_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
-/* cl_winograd.c: Winograd F(2x2, 3x3) (cl/winograd.cl). */
+/* cl_winograd.c: Winograd F(2x2, 3x3) (cl/winograd.cl) and F(4x4, 3x3)
+ * (cl/winograd4.cl); "hybrid": Winograd on the layers with many channels,
+ * direct on the others. */
 clstyle_status cl_wino_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
 clstyle_status cl_wino_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
 void cl_wino_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
-/* Winograd on the layers with many channels, direct on the others. */
 clstyle_status cl_hybrid_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
 clstyle_status cl_hybrid_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
 void cl_hybrid_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
+clstyle_status cl_wino4_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
+clstyle_status cl_wino4_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+void cl_wino4_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
+clstyle_status cl_hybrid4_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
+clstyle_status cl_hybrid4_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
+void cl_hybrid4_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
+/* WOB for this device: its float16 accumulators must fit in the registers. */
+int cl_wino_block(const cs_cl_device *d);
 void cl_scratch_free(cl_be *c, cl_mem *m, size_t *have);
 
 /* cl_gemm.c */

@@ -208,7 +208,8 @@ static uint64_t hash_str(uint64_t h, const char *s)
 }
 
 /* Path of the cache file for this device, driver, version, kernels (and
- * which failed to build) and tables; 0 when there is no cache. */
+ * which failed to build), the Winograd products' block and the tables; 0
+ * when there is no cache. */
 static int cache_path(const cl_be *c, char *out, size_t n)
 {
     if (!c->params.cl.cache_dir[0]) return 0;
@@ -217,6 +218,9 @@ static int cache_path(const cl_be *c, char *out, size_t n)
     for (size_t i = 0; i < sizeof dev / sizeof *dev; i++) h = hash_str(h, dev[i]);
     for (int i = 0; i < cs_cl_count; i++) h = hash_str(h, cs_cl_sources[i]);
     for (int f = 0; f < CL_FAMILIES; f++) h = hash_str(h, c->family_error[f][0] ? "off" : "on");
+    char wob[16];
+    snprintf(wob, sizeof wob, "wob %d", c->wob);
+    h = hash_str(h, wob);
     for (int a = 0; a < cl_n_conv_algos; a++) h = hash_str(hash_str(h, cl_conv_algos[a].name), cl_conv_algos[a].forced_only ? "forced" : "");
     for (const cl_conv_shape *sh = cl_conv_classes; sh < cl_conv_classes + CS_CONV_CLASSES; sh++) {
         char shape[96];

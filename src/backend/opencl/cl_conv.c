@@ -91,17 +91,24 @@ const cl_conv_algo cl_conv_algos[] = {
      * OpenCL-vs-reference L-BFGS run 3e-4 apart by iteration 2 (e2e-backends). */
     { "winograd", cl_wino_fwd, cl_wino_bwd, 1, cl_wino_memory, 0, 1u << CL_WINO },
     { "direct+winograd", cl_hybrid_fwd, cl_hybrid_bwd, 0, cl_hybrid_memory, 0, 1u << CL_DIRECT | 1u << CL_WINO },
+    { "winograd4", cl_wino4_fwd, cl_wino4_bwd, 1, cl_wino4_memory, 0, 1u << CL_WINO },
+    { "direct+winograd4", cl_hybrid4_fwd, cl_hybrid4_bwd, 0, cl_hybrid4_memory, 0, 1u << CL_DIRECT | 1u << CL_WINO },
 };
 const int cl_n_conv_algos = (int)(sizeof cl_conv_algos / sizeof *cl_conv_algos);
 
 /* One shape per class, as the VGG layers with that many input channels have
  * at small image sizes: each costs 10-600 MFLOP (fwd + bwd), so the whole
- * measurement takes 0.5 s on PoCL (2 cores) and ~5 s on rusticl/llvmpipe,
+ * measurement takes 1-2 s on PoCL (2 cores) and ~5-10 s on rusticl/llvmpipe,
  * besides compiling CLBlast's kernels, which the job would compile anyway.
- * Widths of 16 or more, as the direct kernel works on 16 pixels. */
+ * Widths of 16 or more, as the direct kernel works on 16 pixels. The deep
+ * classes have at least 32 tiles of F(4x4, 3x3) (256 output pixels): on
+ * smaller shapes its three launches per pass and tiles padded to blocks of
+ * 16 cost more than its products save, and the choice mispredicted the
+ * pictures (16x4 at 512 channels: 2.3x the direct kernel's time there, 0.7x
+ * on a 256 px picture's layers). */
 const cl_conv_shape cl_conv_classes[CS_CONV_CLASSES] = {
-    { "ci<=16", 16, 3, 64, 32, 32 },       { "ci<=64", 64, 64, 64, 32, 32 },    { "ci<=128", 128, 128, 128, 16, 16 },
-    { "ci<=256", 256, 256, 256, 8, 16 },   { "ci>256", INT_MAX, 512, 512, 4, 16 },
+    { "ci<=16", 16, 3, 64, 32, 32 },       { "ci<=64", 64, 64, 64, 32, 32 },    { "ci<=128", 128, 128, 128, 32, 32 },
+    { "ci<=256", 256, 256, 256, 16, 32 },  { "ci>256", INT_MAX, 512, 512, 16, 16 },
 };
 
 int cl_conv_class(int ci)

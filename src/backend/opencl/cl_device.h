@@ -14,6 +14,7 @@ typedef struct {
     cl_ulong global_mem, max_alloc, local_mem;
     size_t max_wg;              /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     cl_uint compute_units;
+    cl_uint native_float;       /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT: 8 on AVX2, 16 on AVX-512 */
     int cl_major, cl_minor;     /* OpenCL C version */
 } cs_cl_device;
 
