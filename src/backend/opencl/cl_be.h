@@ -178,9 +178,8 @@ clstyle_status cl_direct_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int c
  * backward: *prep floats of weight copies; scratch[CS_SCRATCH_*] raised to
  * the floats it needs (see cs_backend_mem.conv_memory). */
 void cl_direct_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
-/* cl_winograd.c: Winograd F(2x2, 3x3) (cl/winograd.cl) and F(4x4, 3x3)
- * (cl/winograd4.cl); "hybrid": Winograd on the layers with many channels,
- * direct on the others. */
+/* cl_winograd.c: Winograd F(2x2, 3x3) and F(4x4, 3x3) (cl/winograd.cl);
+ * "hybrid": Winograd on the layers with many channels, direct on the others. */
 clstyle_status cl_wino_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
 clstyle_status cl_wino_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
 void cl_wino_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);

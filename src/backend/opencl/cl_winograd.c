@@ -1,5 +1,5 @@
-/* Winograd convolution, F(2x2, 3x3) (cl/winograd.cl) and F(4x4, 3x3)
- * (cl/winograd4.cl): 2.25x and 4x fewer multiplications than the direct
+/* Winograd convolution, F(2x2, 3x3) and F(4x4, 3x3) (both in
+ * cl/winograd.cl): 2.25x and 4x fewer multiplications than the direct
  * kernel, at the price of transforms that pass over the data (tiles 4x and
  * 2.25x the input's size) and of rounding in them. The weights are
  * transformed once per buffer and direction (cl_prepared); the tiles run in
@@ -136,7 +136,7 @@ static int wino_wins(int ci, int co) { return (long)ci * co >= 128L * 256; }
  * they do not, the hybrids take the direct kernel for that layer. */
 static int fits(const cl_be *c, const wino_variant *v, int ci, int co)
 {
-    size_t most = wino_prep(c, v, ci, co) > wino_prep(c, v, co, ci) ? wino_prep(c, v, ci, co) : wino_prep(c, v, co, ci);
+    size_t fwd = wino_prep(c, v, ci, co), bwd = wino_prep(c, v, co, ci), most = fwd > bwd ? fwd : bwd;
     return !c->base.max_alloc || most * sizeof(float) <= c->base.max_alloc;
 }
 
