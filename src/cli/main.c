@@ -1,6 +1,7 @@
 /* clstyle command line: parse, run, map the status to the exit code. */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,14 +21,18 @@ extern volatile sig_atomic_t cs_cli_pending_set;
 extern clstyle_session *volatile cs_cli_workers[];
 extern const int cs_cli_max_workers;
 
-static volatile sig_atomic_t signals_seen;
+/* Atomic, not a volatile counter: the runtime's threads (PoCL's workers)
+ * take signals too, so two signals sent together can run the handler in two
+ * threads at once, and a plain ++ let both see 0 and neither leave. */
+static atomic_int signals_seen;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the handler needs a lock-free counter");
 
 /* First signal: ask the run to stop (it keeps the picture when iterating).
  * Second: leave now, removing the half-written temporary file, if any. */
 static void on_signal(int sig)
 {
     (void)sig;
-    if (signals_seen++ == 0) {
+    if (atomic_fetch_add(&signals_seen, 1) == 0) {
         cs_cli_stop = 1;
         clstyle_session_cancel(cs_cli_session);
         for (int i = 0; i < cs_cli_max_workers; i++) clstyle_session_cancel(cs_cli_workers[i]);
@@ -80,7 +85,7 @@ int main(int argc, char **argv)
     }
     if (st == CLSTYLE_OK) return failed ? EXIT_PARTIAL : 0; /* a batch in which some results failed */
     /* A step cut short by the signal (EINTR) counts as the interrupt it is. */
-    if (signals_seen && st != CLSTYLE_ERR_INTERRUPTED) {
+    if (atomic_load(&signals_seen) && st != CLSTYLE_ERR_INTERRUPTED) {
         fprintf(stderr, "clstyle: interrupted (%s)\n", clstyle_last_error());
         return EXIT_INTERRUPTED;
     }
