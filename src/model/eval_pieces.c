@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "eval_interior.h"
 
 enum { GRID = 16 }; /* four 2x2 poolings: piece origins on this grid see the same pooling windows */
 
@@ -53,16 +54,6 @@ static cs_window feature_window(const cs_acts *a, int node, piece p)
                         y1 - y0, x1 - x0 };
 }
 
-/* Rows of window win between a (c,H,W) host array and a contiguous one. */
-static void host_window(float *big, float *small, cs_window win, int to_small)
-{
-    for (size_t ch = 0; ch < win.c; ch++)
-        for (size_t r = 0; r < win.h; r++) {
-            float *b = big + (ch * win.H + win.y0 + r) * win.W + win.x0, *sm = small + (ch * win.h + r) * win.w;
-            memcpy(to_small ? sm : b, to_small ? b : sm, win.w * sizeof(float));
-        }
-}
-
 /* An image to cut into pieces: on the device (the generated image) or on the
  * host (targets); neither when only sizing a job (the pieces are not loaded). */
 typedef struct {
@@ -80,7 +71,7 @@ static clstyle_status forward_piece(cs_eval *E, source src, piece p)
     if (src.dev) {
         CS_TRY(CS_OP(be, crop, src.dev, win, E->piece));
     } else if (src.host) {
-        host_window((float *)src.host, E->host_piece, win, 1);
+        cs_host_window((float *)src.host, E->host_piece, win, 1);
         CS_TRY(CS_OP(be, upload, E->piece, 0, E->host_piece, 3 * win.h * win.w));
     }
     cs_acts_reshape(&E->acts, p.win.h, p.win.w);
@@ -119,31 +110,19 @@ typedef struct {
     cs_buf **masks;
 } gram_sink;
 
-/* Window (y0, x0, h, w) of piece p's interior at a layer of stride s, in a
- * one-channel map of the whole image's H x W there: where its mask lies. */
-static cs_window mask_window(source src, piece p, cs_window fw, int s)
+/* Piece p's interior at term i's layer (feature window fw of the piece's
+ * map) as a window of the whole image's map there. */
+static cs_window interior_at(const cs_eval *E, int i, int h, int w, piece p, cs_window fw)
 {
-    return (cs_window){ 1, (size_t)(src.h / s), (size_t)(src.w / s), (size_t)(p.in.y0 / s), (size_t)(p.in.x0 / s), fw.h, fw.w };
+    size_t s = (size_t)E->terms.t[i].stride;
+    return (cs_window){ fw.c, (size_t)h / s, (size_t)w / s, (size_t)p.in.y0 / s, (size_t)p.in.x0 / s, fw.h, fw.w };
 }
 
-/* The piece's interior Gram of group g (its features masked by `mask`
- * unless NULL), normalized by its own positions, scaled by its share of the
- * whole image's positions and added into the group's target or Gram. */
 static clstyle_status add_group_gram(cs_eval *E, int i, int g, cs_buf *mask, source src, piece p, cs_window fw,
                                      const gram_sink *k)
 {
-    cs_term *t = &E->terms.t[i];
-    cs_backend *be = E->terms.be;
-    size_t m = fw.h * fw.w, m_all = (size_t)(src.h / t->stride) * (size_t)(src.w / t->stride), cc = fw.c * fw.c;
-    cs_buf *f = E->fwin;
-    if (mask) {
-        CS_TRY(CS_OP(be, crop, mask, mask_window(src, p, fw, t->stride), E->mwin));
-        CS_TRY(CS_OP(be, mask_mul, E->fwin, E->mwin, E->dwin, (int)fw.c, m, 0));
-        f = E->dwin;
-    }
-    CS_TRY(CS_OP(be, gram, f, t->g[g].dgram, (int)fw.c, (int)m));
-    return CS_OP(be, axpy, (float)(k->weight * (double)m / (double)m_all), t->g[g].dgram,
-                 k->into_target ? t->g[g].target : t->g[g].gram, cc);
+    const cs_group_term *q = &E->terms.t[i].g[g];
+    return cs_interior_gram(E, i, g, mask, interior_at(E, i, src.h, src.w, p, fw), k->weight, k->into_target ? q->target : q->gram);
 }
 
 static clstyle_status add_gram(cs_eval *E, int i, source src, piece p, cs_window fw, void *ctx)
@@ -209,10 +188,8 @@ static clstyle_status style_target(cs_eval *E, const cs_eval_input *in, int k)
 static clstyle_status keep_target(cs_eval *E, int i, source src, piece p, cs_window fw, void *ctx)
 {
     (void)ctx;
-    int s = cs_terms_stride(E->acts.net->host, E->terms.t[i].node);
     CS_TRY(CS_OP(E->terms.be, download, E->fwin, 0, E->host_piece, fw.c * fw.h * fw.w));
-    cs_window whole = { fw.c, (size_t)(src.h / s), (size_t)(src.w / s), (size_t)(p.in.y0 / s), (size_t)(p.in.x0 / s), fw.h, fw.w };
-    host_window(E->content_host[i], E->host_piece, whole, 0);
+    cs_host_window(E->content_host[i], E->host_piece, interior_at(E, i, src.h, src.w, p, fw), 0);
     return CLSTYLE_OK;
 }
 
@@ -238,42 +215,9 @@ static size_t largest_interior(const cs_eval *E, int what)
  * and, for host images and the content targets, on the host. */
 static clstyle_status alloc_scratch(cs_eval *E, const cs_eval_input *in)
 {
-    cs_backend *be = E->terms.be;
-    size_t px = (size_t)3 * E->acts.h * E->acts.w, feat = largest_interior(E, ANY), target = largest_interior(E, CONTENT_ONLY);
-    CS_TRY(CS_OP(be, alloc, px, &E->piece));
-    CS_TRY(CS_OP(be, alloc, feat, &E->fwin));
-    CS_TRY(CS_OP(be, alloc, feat, &E->dwin));
-    if (target) CS_TRY(CS_OP(be, alloc, target, &E->twin));
-    int style_masked = 0;
-    for (int k = 0; k < in->n_styles && in->style_masks && !in->targets; k++) style_masked |= in->style_masks[k] != NULL;
-    if (in->content_masks || style_masked) CS_TRY(CS_OP(be, alloc, largest_interior(E, POSITIONS), &E->mwin));
-    if (in->content_masks) CS_TRY(CS_OP(be, alloc, feat, &E->gwin));
-    size_t host = px > feat ? px : feat;
-    E->host_bytes += host * sizeof(float);
-    E->host_piece = calloc(host, sizeof(float));
-    if (!E->host_piece) return cs_fail(CLSTYLE_ERR_NOMEM, "out of host memory for a %zu-float piece", host);
-    return CLSTYLE_OK;
-}
-
-/* The host arrays of the content targets. */
-static clstyle_status content_arrays(cs_eval *E)
-{
-    for (int i = 0; i < E->terms.n; i++) {
-        const cs_term *t = &E->terms.t[i];
-        if (!t->is_content) continue;
-        E->host_bytes += t->n * sizeof(float);
-        if (!(E->content_host[i] = calloc(t->n ? t->n : 1, sizeof(float))))
-            return cs_fail(CLSTYLE_ERR_NOMEM, "out of host memory for the %s content target (%zu floats)",
-                           E->acts.nodes[t->node].name, t->n);
-    }
-    return CLSTYLE_OK;
-}
-
-static double sum_squares(const float *v, size_t n)
-{
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += (double)v[i] * v[i];
-    return s;
+    size_t px = (size_t)3 * E->acts.h * E->acts.w, feat = largest_interior(E, ANY);
+    CS_TRY(CS_OP(E->terms.be, alloc, px, &E->piece));
+    return cs_interior_alloc(E, in, feat, largest_interior(E, CONTENT_ONLY), largest_interior(E, POSITIONS), px > feat ? px : feat);
 }
 
 static clstyle_status pieces_init(cs_eval *E, cs_net *net, const cs_eval_input *in)
@@ -290,25 +234,19 @@ static clstyle_status pieces_init(cs_eval *E, cs_net *net, const cs_eval_input *
     }
     CS_TRY(cs_acts_create(net, r.h, r.w, T->last, T->tapped, &E->acts));
     CS_TRY(cs_terms_alloc(T, net->host, E->h, E->w));
-    CS_TRY(content_arrays(E));
+    CS_TRY(cs_interior_content_arrays(E));
     CS_TRY(alloc_scratch(E, in));
     for (int k = 0; k < in->n_styles && !in->targets; k++) CS_TRY(style_target(E, in, k));
     if (!in->content.pixels) return CLSTYLE_OK; /* sizing only: the style targets ran every piece */
     CS_TRY(each_interior(E, (source){ NULL, in->content.pixels, E->h, E->w }, 0, keep_target, NULL));
-    for (int i = 0; i < T->n; i++)
-        if (T->t[i].is_content) cs_terms_set_content_norm(&T->t[i], sum_squares(E->content_host[i], T->t[i].n));
+    cs_interior_content_norms(E);
     return CLSTYLE_OK;
 }
 
 static void pieces_free(cs_eval *E)
 {
-    cs_backend *be = E->terms.be;
-    cs_buf_release(be, E->piece);
-    cs_buf_release(be, E->fwin);
-    cs_buf_release(be, E->dwin);
-    cs_buf_release(be, E->twin);
-    free(E->host_piece);
-    for (int i = 0; i < E->terms.n; i++) free(E->content_host[i]);
+    cs_buf_release(E->terms.be, E->piece);
+    cs_interior_free(E);
 }
 
 /* The backward hook of one piece: the loss gradients at the interior only. */
@@ -317,37 +255,6 @@ typedef struct {
     piece p;
     double sums[2 * CS_MAX_LAYERS]; /* content sums of this piece, filled at finish() */
 } piece_ctx;
-
-static clstyle_status content_grad(cs_eval *E, int i, piece p, cs_window fw, double *sum)
-{
-    const cs_term *t = &E->terms.t[i];
-    size_t n = fw.c * fw.h * fw.w;
-    int s = cs_terms_stride(E->acts.net->host, t->node);
-    cs_window whole = { fw.c, (size_t)(E->h / s), (size_t)(E->w / s), (size_t)(p.in.y0 / s), (size_t)(p.in.x0 / s), fw.h, fw.w };
-    host_window(E->content_host[i], E->host_piece, whole, 1);
-    CS_TRY(CS_OP(E->terms.be, upload, E->twin, 0, E->host_piece, n));
-    return CS_OP(E->terms.be, sqdiff, E->fwin, E->twin, n, cs_terms_content_scale(&E->terms, t), E->dwin, sum);
-}
-
-/* Group g's style gradient at the piece's interior, into E->dwin. gram_bwd
- * normalizes by this piece's positions; the Gram is the whole image's. A
- * mask's gradient is (dG f) m^2 (eval_whole.c), through E->gwin. */
-static clstyle_status group_grad(cs_eval *E, const cs_term *t, int g, piece p, cs_window fw)
-{
-    cs_backend *be = E->terms.be;
-    const cs_group_term *q = &t->g[g];
-    size_t m = fw.h * fw.w, n = fw.c * m;
-    float share = (float)((double)m / (double)t->m);
-    if (!q->mask) {
-        CS_TRY(CS_OP(be, gram_bwd, q->dgram, E->fwin, E->dwin, (int)fw.c, (int)m));
-        return CS_OP(be, scale, share, E->dwin, n); /* the only group: dwin held nothing else */
-    }
-    CS_TRY(CS_OP(be, fill, E->gwin, 0.0f, n));
-    CS_TRY(CS_OP(be, gram_bwd, q->dgram, E->fwin, E->gwin, (int)fw.c, (int)m));
-    CS_TRY(CS_OP(be, scale, share, E->gwin, n));
-    CS_TRY(CS_OP(be, crop, q->mask2, mask_window((source){ NULL, NULL, E->h, E->w }, p, fw, t->stride), E->mwin));
-    return CS_OP(be, mask_mul, E->gwin, E->mwin, E->dwin, (int)fw.c, m, 1);
-}
 
 static clstyle_status piece_grads(void *ctx, int node, cs_buf *grad)
 {
@@ -358,13 +265,9 @@ static clstyle_status piece_grads(void *ctx, int node, cs_buf *grad)
         const cs_term *t = &E->terms.t[i];
         if (t->node != node) continue;
         cs_window fw = feature_window(&E->acts, node, pc->p);
-        size_t m = fw.h * fw.w, n = fw.c * m;
-        if (m == 0) continue;
+        if (fw.h * fw.w == 0) continue;
         CS_TRY(CS_OP(be, crop, E->acts.nodes[node].out, fw, E->fwin));
-        CS_TRY(CS_OP(be, fill, E->dwin, 0.0f, n));
-        for (int g = 0; g < E->terms.n_groups; g++)
-            if (t->g[g].on && !t->g[g].empty) CS_TRY(group_grad(E, t, g, pc->p, fw));
-        if (t->is_content) CS_TRY(content_grad(E, i, pc->p, fw, &pc->sums[i]));
+        CS_TRY(cs_interior_grads(E, i, interior_at(E, i, E->h, E->w, pc->p, fw), &pc->sums[i]));
         CS_TRY(CS_OP(be, paste_add, E->dwin, fw, grad));
     }
     return CLSTYLE_OK;
