@@ -93,6 +93,7 @@ typedef struct {
     int width, height, style_width, style_height, styles;
     int scale, scales, iterations;
     int pieces, tile, halo, lbfgs_history, lbfgs_history_wanted;
+    int band;                    /* layer-wise bands of this many rows (pieces: how many); 0: none */
     double budget_bytes;         /* -1: no bound */
     size_t planned_device_bytes, peak_device_bytes, host_bytes;
     const char *conv_memory;     /* "chosen", "no-winograd", "gemm": how much the convolutions traded for memory */
@@ -223,6 +224,7 @@ typedef struct {
     unsigned long seed;
     int original_colors;         /* keep the content's colours (luminance transfer) in the pictures handed out */
     int tile;                    /* pieces of this many px (multiple of 16); 0 = only when memory needs them */
+    int band;                    /* bands of this many rows (multiple of 16); 0 = only when memory needs them */
     int picture_every;           /* EVAL events carry the picture every N iterations (0: never) */
     clstyle_callback callback;   /* NULL: the session's */
     void *user;

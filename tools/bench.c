@@ -6,6 +6,7 @@
  *   clstyle-bench [--device SPEC] [--arch 16,19] [--sizes 256,512,1024]
  *                 [--iterations N] [--reference] [--reference-iterations N] [--square]
  *                 [--conv auto,gemm,direct] [--profile]
+ *                 [--budgets 400,1024,4096 [--layouts bands,pieces] [--evals N]]
  * --conv runs each size once per convolution algorithm, side by side (auto:
  * the device's measured choice, printed with its times).
  * Sizes are the longer side; images are 4:3 like the examples (--square: 1:1).
@@ -17,7 +18,13 @@
  * --profile (or CLSTYLE_PROFILE=1) adds where each iteration's device time
  * goes (convolutions, Gram products, element-wise kernels, optimizer) and the
  * GFLOP/s of the convolutions and Gram products; it serializes the queue, so
- * ms/iter is then a little higher. */
+ * ms/iter is then a little higher.
+ * --budgets plans each size within each device memory budget (MiB) the way
+ * clstyle does, once per layout (layer-wise bands, halo pieces; the
+ * planner's own choice is whichever it predicts faster), and times one
+ * evaluation (ms/eval, the mean of --evals after a first) beside the whole
+ * picture's within the device's own memory: the ratio, the plan, the
+ * planner's predicted seconds, device peak and host memory. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +36,7 @@
 #include "error.h"
 #include "cli.h"
 #include "optim.h"
+#include "plan.h"
 #include "clock.h"
 #include "fma_peak.h"
 #include "rng.h"
@@ -105,6 +113,96 @@ done:
     return st;
 }
 
+/* One planned evaluation: the plan, ms per evaluation, device peak. */
+typedef struct {
+    cs_plan plan;
+    double ms;
+    size_t peak;
+} planned;
+
+/* Plans a size x 3/4 picture (synthetic content and style) within budget
+ * bytes (0: the device's) to layouts (CS_PLAN_* bits) and times evals
+ * evaluations after a first. */
+static clstyle_status run_planned(cs_backend *be, const cs_weights *w, int size, size_t budget, unsigned layouts, int evals,
+                                  planned *r)
+{
+    int W = size, H = square ? size : size * 3 / 4;
+    size_t n = (size_t)3 * W * H;
+    float *c = malloc(n * sizeof *c), *s = malloc(n * sizeof *s);
+    cs_rng rng;
+    cs_rng_seed(&rng, 1);
+    for (size_t i = 0; i < n; i++) { c[i] = cs_rng_uniform(&rng); s[i] = cs_rng_uniform(&rng); }
+    cs_options o;
+    cs_options_default(&o);
+    double blend = 1;
+    cs_eval_image si = { s, W, H };
+    cs_job_spec spec = { .weights = w, .net_last = -1, .optimizer = CLSTYLE_LBFGS, .learning_rate = 1, .history = 100,
+                         .line_search = CLSTYLE_LS_BACKTRACK };
+    cs_options_loss_spec(&o, &spec.loss);
+    spec.input = (cs_eval_input){ .content = { c, W, H }, .styles = &si, .blend = &blend, .n_styles = 1 };
+    cs_plan_request req = { .limit = budget, .explicit_limit = budget > 0, .levels = CS_LEAN_LEVELS, .iterations = 100,
+                            .layouts = layouts };
+    cs_state state;
+    memset(&state, 0, sizeof state);
+    be->bytes_peak = be->bytes_in_use;
+    clstyle_status st = cs_plan_job(be, &spec, &req, &r->plan);
+    if (st == CLSTYLE_OK) st = cs_state_create(be, NULL, &spec, &state);
+    if (st == CLSTYLE_OK) st = CS_OP(be, upload, state.x, 0, c, n);
+    if (st == CLSTYLE_OK) st = cs_state_evaluate(&state);
+    double t0 = cs_now();
+    for (int k = 0; k < evals && st == CLSTYLE_OK; k++) st = cs_state_evaluate(&state);
+    r->ms = (cs_now() - t0) * 1e3 / evals;
+    r->peak = be->bytes_peak;
+    cs_state_free(be, &state);
+    free(c);
+    free(s);
+    return st;
+}
+
+static void describe_plan(const cs_plan *p, char *out, size_t n)
+{
+    if (p->band) snprintf(out, n, "%d bands of %d rows", p->pieces, p->band);
+    else if (p->tile) snprintf(out, n, "%d pieces of %d px", p->pieces, p->tile);
+    else snprintf(out, n, "whole");
+    snprintf(out + strlen(out), n - strlen(out), ", %s, %d pairs", cs_lean_name(p->mode.lean), p->history);
+}
+
+/* For each size: the whole picture, then each budget x layout. */
+static clstyle_status budget_rows(const cs_backend_params *params, const cs_weights *w, int arch, const int *sizes, int n_sizes, const int *budgets,
+                                  int n_budgets, const char *const *layouts, int n_layouts, int evals)
+{
+    printf("%-6s %-10s %-8s %-7s %10s %7s %10s %9s %9s  %s\n", "net", "size", "budget", "layout", "ms/eval", "x whole",
+           "predicted", "peak MiB", "host MiB", "plan");
+    for (int k = 0; k < n_sizes; k++) {
+        double whole_ms = 0;
+        for (int b = -1; b < n_budgets; b++)
+            for (int l = 0; l < (b < 0 ? 1 : n_layouts); l++) {
+                const char *name = b < 0 ? "whole" : layouts[l];
+                unsigned bits = b < 0 ? CS_PLAN_WHOLE : !strcmp(name, "bands") ? CS_PLAN_BANDS : !strcmp(name, "pieces") ? CS_PLAN_PIECES : 0;
+                size_t budget = b < 0 ? 0 : (size_t)budgets[b] << 20;
+                planned r = { 0 };
+                char shape[32], bud[16], plan[96];
+                snprintf(shape, sizeof shape, "%dx%d", sizes[k], square ? sizes[k] : sizes[k] * 3 / 4);
+                snprintf(bud, sizeof bud, b < 0 ? "device" : "%d", b < 0 ? 0 : budgets[b]);
+                cs_backend *be; /* a fresh one per row: the peak is this row's alone (scratch buffers included) */
+                CS_TRY(cs_backend_create("opencl", params, &be));
+                clstyle_status st = run_planned(be, w, sizes[k], budget, bits, evals, &r);
+                cs_backend_destroy(be);
+                if (st == CLSTYLE_ERR_NOMEM) {
+                    printf("vgg%-3d %-10s %-8s %-7s does not fit: %s\n", arch, shape, bud, name, clstyle_last_error());
+                    continue;
+                }
+                CS_TRY(st);
+                if (b < 0) whole_ms = r.ms;
+                describe_plan(&r.plan, plan, sizeof plan);
+                printf("vgg%-3d %-10s %-8s %-7s %10.1f %7.2f %10.2f %9.0f %9.0f  %s\n", arch, shape, bud, name, r.ms,
+                       whole_ms > 0 ? r.ms / whole_ms : 0, r.plan.seconds, r.peak / 1048576.0, r.plan.host_bytes / 1048576.0, plan);
+                fflush(stdout);
+            }
+    }
+    return CLSTYLE_OK;
+}
+
 /* One line under a result: ms per iteration per family, GFLOP/s of the products. */
 static void print_profile(const cs_profile *p, int iters)
 {
@@ -143,6 +241,9 @@ int main(int argc, char **argv)
     const char *convs[8] = { "auto" };
     int n_conv = 1;
     int archs[4] = { 16, 19 }, n_arch = 2, sizes[8] = { 256, 512, 1024 }, n_sizes = 3, iters = 10, ref = 0, ref_iters = 2;
+    int budgets[8], n_budgets = 0, evals = 1;
+    const char *layouts[4] = { "bands", "pieces", "chosen" };
+    int n_layouts = 3;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(a, "--device")) { device = v; i++; }
@@ -154,9 +255,13 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--profile")) profile = 1;
         else if (!strcmp(a, "--conv")) { n_conv = split_names((char *)v, convs, 8); i++; }
         else if (!strcmp(a, "--reference-iterations")) { ref_iters = atoi(v); i++; }
+        else if (!strcmp(a, "--budgets")) { n_budgets = parse_list(v, budgets, 8); i++; }
+        else if (!strcmp(a, "--layouts")) { n_layouts = split_names((char *)v, layouts, 4); i++; }
+        else if (!strcmp(a, "--evals")) { evals = atoi(v) > 0 ? atoi(v) : 1; i++; }
         else {
             fprintf(stderr, "usage: clstyle-bench [--device SPEC] [--arch 16,19] [--sizes 256,512,1024] [--iterations N] "
-                            "[--reference] [--reference-iterations N] [--square] [--conv auto,gemm,direct] [--profile]\n");
+                            "[--reference] [--reference-iterations N] [--square] [--conv auto,gemm,direct] [--profile] "
+                            "[--budgets MB,.. [--layouts bands,pieces,chosen] [--evals N]]\n");
             return 2;
         }
     }
@@ -187,7 +292,14 @@ int main(int argc, char **argv)
     double cached_s = cs_now() - t0;
     printf("setup (program build and convolution choice): %.3f s first run, %.3f s from the cache\n%s", compile_s, cached_s,
            be->notes);
-    printf("%-6s %-10s %-7s %12s %16s %12s %12s %14s %s\n", "net", "size", "conv", "ms/iter", "conv GFLOP/s", "setup s",
+    for (int a = 0; a < n_arch && n_budgets && st == CLSTYLE_OK; a++) {
+        cs_weights w;
+        if ((st = cs_weights_synthetic(archs[a], 42, &w)) != CLSTYLE_OK) break;
+        st = budget_rows(&params, &w, archs[a], sizes, n_sizes, budgets, n_budgets, layouts, n_layouts, evals);
+        cs_weights_free(&w);
+    }
+    if (n_budgets) n_arch = 0; /* the budgets' table only */
+    else printf("%-6s %-10s %-7s %12s %16s %12s %12s %14s %s\n", "net", "size", "conv", "ms/iter", "conv GFLOP/s", "setup s",
            "peak MiB", "reference", "loss 0 -> end");
     for (int a = 0; a < n_arch && st == CLSTYLE_OK; a++) {
         cs_weights w;

@@ -113,6 +113,8 @@ typedef struct cs_backend_mem {
     /* at the current mode: what an h x w ci->co convolution (fwd + bwd) and a Gram of c channels over m positions add */
     void (*conv_memory)(cs_backend *be, int ci, int co, int h, int w, size_t *prep, size_t scratch[CS_SCRATCH_KINDS]);
     void (*gram_memory)(cs_backend *be, int c, int m, size_t scratch[CS_SCRATCH_KINDS]);
+    /* at the current mode: the predicted seconds of one such convolution (either direction); 0: unknown */
+    double (*conv_seconds)(cs_backend *be, int ci, int co, int h, int w);
 } cs_backend_mem;
 /* (conv_memory: *prep = floats of weight copies kept with the weights;
  * gram_memory and conv_memory raise scratch[] to the floats of each scratch
@@ -127,6 +129,13 @@ struct cs_backend {
     size_t mem_limit;       /* device memory for buffers; 0 when unknown (host) */
     size_t max_alloc;       /* largest single buffer in bytes; 0 = no limit (host) */
     char notes[2048];       /* setup choices and why, for --verbose ("" if none) */
+    /* The host-device bandwidth (GB/s), measured by the planner when it
+     * needs it (0: not yet, < 0: unknown): its time model. */
+    double transfer_gbs;
+    /* Counted by the counting backend: the convolutions' FLOPs, their
+     * seconds predicted by the model's memory interface (0: unknown), and
+     * the bytes uploaded and downloaded that the operations asked for. */
+    double conv_flop, conv_seconds, moved_bytes;
 };
 
 /* Everything that configures a backend, read once at the edge (the command

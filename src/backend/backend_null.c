@@ -47,8 +47,6 @@ static void nb_release(cs_backend *be, cs_buf *b)
  * only uses them for normalisations). The parameters are there for the table. */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #define NOP(name, ...) static clstyle_status name(cs_backend *be, __VA_ARGS__) { (void)be; return CLSTYLE_OK; }
-NOP(nb_upload, cs_buf *d, size_t o, const float *s, size_t n)
-NOP(nb_download, cs_buf *s, size_t o, float *d, size_t n)
 NOP(nb_bias_relu, cs_buf *y, cs_buf *b, int c, int hw, int relu)
 NOP(nb_relu_bwd, cs_buf *y, cs_buf *dy, size_t n)
 NOP(nb_pool, cs_buf *x, cs_buf *y, int c, int h, int w, int avg)
@@ -66,6 +64,18 @@ NOP(nb_combine, cs_buf *m, int rows, const float *coef, cs_buf *out, size_t n)
 NOP(nb_adam, cs_buf *x, cs_buf *g, cs_buf *m, cs_buf *v, size_t n, float lr, float b1, float b2, float eps, int t)
 #undef NOP
 #pragma GCC diagnostic warning "-Wunused-parameter"
+
+static clstyle_status nb_upload(cs_backend *be, cs_buf *d, size_t o, const float *s, size_t n)
+{
+    (void)d; (void)o; (void)s;
+    be->moved_bytes += (double)n * sizeof(float);
+    return CLSTYLE_OK;
+}
+
+static clstyle_status nb_download(cs_backend *be, cs_buf *s, size_t o, float *d, size_t n)
+{
+    return nb_upload(be, s, o, d, n);
+}
 
 /* Grows a modelled scratch buffer to `need` floats, counting the growth like cl_scratch. */
 static void grow(cs_backend *be, size_t *have, size_t need)
@@ -106,6 +116,8 @@ static void ask_model(null_be *nb, const int key[4], size_t *prep, size_t *scrat
 static clstyle_status nb_conv(null_be *nb, cs_buf *w, int ci, int co, int h, int wd)
 {
     size_t prep = 0, scratch[CS_SCRATCH_KINDS] = { 0 };
+    nb->base.conv_flop += 2.0 * 9 * ci * co * h * wd;
+    if (nb->model) nb->base.conv_seconds += nb->model->mem->conv_seconds(nb->model, ci, co, h, wd);
     ask_model(nb, (int[4]){ ci, co, h, wd }, &prep, scratch);
     if (prep && !w->prep) {
         w->prep = prep;

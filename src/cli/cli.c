@@ -417,6 +417,8 @@ static const cs_option table[] = {
     { "--save-every", NULL, "N", NULL, "also write OUTPUT_<iter> (same format) every N\niterations", p_int, F(save_every), 0, 1000000 },
     { "--tile", NULL, "PX", NULL, "evaluate in tiles of PX px, a multiple of 16\n(only when memory needs it)",
       p_tile, F(tile), 16, 16384 },
+    { "--band", NULL, "ROWS", NULL, "evaluate layer by layer in bands of ROWS rows, a multiple\nof 16 (only when memory needs it)",
+      p_tile, F(band), 16, 16384 },
     { "--max-memory", NULL, "MB", NULL, "device memory budget (device memory less headroom)", p_positive,
       F(max_memory_mb), ANY },
     { "--max-input-mp", NULL, "X", "100", "refuse input images of more than X megapixels", p_positive,
@@ -669,6 +671,7 @@ clstyle_status cs_options_eval_init(cs_eval *E, cs_net *net, const cs_options *o
 {
     cs_loss_spec spec;
     cs_options_loss_spec(o, &spec);
-    cs_eval_input in = { .content = content, .styles = styles, .blend = blend, .n_styles = n_styles, .tile = o->tile };
+    cs_eval_input in = { .content = content, .styles = styles, .blend = blend, .n_styles = n_styles, .tile = o->tile,
+                          .band = o->band };
     return cs_eval_init(E, net, &spec, &in);
 }

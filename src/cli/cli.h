@@ -56,6 +56,7 @@ typedef struct {
     int scale_iterations[CS_MAX_SCALES];
     int n_scale_iterations;
     int tile;                                    /* --tile PX (multiple of 16); 0 = pieces only when memory needs them */
+    int band;                                    /* --band ROWS (multiple of 16); 0 = bands only when memory needs them */
     double max_memory_mb;                        /* --max-memory MB for device buffers; 0 = device memory less headroom */
     int line_search;                             /* CLSTYLE_LS_*: what L-BFGS does with a step that raises the loss */
     int jpeg_quality;                            /* --quality N for a .jpg/.jpeg output (92) */

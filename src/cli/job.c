@@ -64,6 +64,7 @@ void cs_cli_job_options(const cs_options *o, const clstyle_image *init, clstyle_
     jo->original_colors = o->original_colors;
     jo->colors = o->colors;
     jo->tile = o->tile;
+    jo->band = o->band;
     jo->tolerance = o->tolerance;
     jo->tolerance_window = o->tolerance_window;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "eval_bands.h"
 #include "eval_pieces.h"
 #include "eval_whole.h"
 
@@ -31,10 +32,11 @@ clstyle_status cs_eval_init(cs_eval *E, cs_net *net, const cs_loss_spec *spec_in
     cs_loss_spec spec_groups = *spec_in, *spec = &spec_groups;
     make_groups(in, spec, layers);
     memset(E, 0, sizeof *E);
-    E->ops = in->tile > 0 ? &cs_eval_pieces : &cs_eval_whole;
+    E->ops = in->tile > 0 ? &cs_eval_pieces : in->band > 0 ? &cs_eval_bands : &cs_eval_whole;
     E->h = in->content.h;
     E->w = in->content.w;
     E->tile = in->tile;
+    E->band = in->tile > 0 ? 0 : in->band;
     clstyle_status st;
     CS_CHECK(cs_terms_init(&E->terms, net->be, net->host, spec));
     CS_CHECK(E->ops->init(E, net, in));

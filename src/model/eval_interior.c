@@ -74,6 +74,44 @@ clstyle_status cs_interior_grads(cs_eval *E, int i, cs_window at, double *sum)
     return t->is_content ? content_grad(E, i, at, sum) : CLSTYLE_OK;
 }
 
+/* Style k's mask on its image, pooled to each style layer it names, on the device (masks[i] per term). */
+clstyle_status cs_interior_style_masks(cs_eval *E, const cs_eval_input *in, int k, cs_buf **masks)
+{
+    cs_terms *T = &E->terms;
+    const cs_eval_image *im = &in->styles[k];
+    for (int i = 0; i < T->n; i++) {
+        const cs_term *t = &T->t[i];
+        size_t m = (size_t)(im->h / t->stride) * (size_t)(im->w / t->stride);
+        double ss;
+        if (!t->g[cs_style_group(in, k)].on || !cs_term_names(t, cs_style_layers(in, k))) continue;
+        CS_TRY(CS_OP(T->be, alloc, m ? m : 1, &masks[i]));
+        if (!im->pixels) continue; /* sizing */
+        float *host = malloc((m ? m : 1) * sizeof *host);
+        if (!host) return cs_fail(CLSTYLE_ERR_NOMEM, "out of host memory for a style mask (%zu floats)", m);
+        cs_mask_for_layer(in->style_masks[k], im->h, im->w, t->stride, host, &ss);
+        clstyle_status st = CS_OP(T->be, upload, masks[i], 0, host, m);
+        free(host);
+        CS_TRY(st);
+    }
+    return CLSTYLE_OK;
+}
+
+clstyle_status cs_interior_clear_grams(cs_terms *T)
+{
+    for (int i = 0; i < T->n; i++)
+        for (int g = 0; g < T->n_groups; g++)
+            if (T->t[i].g[g].on) CS_TRY(CS_OP(T->be, fill, T->t[i].g[g].gram, 0.0f, T->t[i].c * T->t[i].c));
+    return CLSTYLE_OK;
+}
+
+clstyle_status cs_interior_style_dgs(cs_terms *T)
+{
+    for (int i = 0; i < T->n; i++)
+        for (int g = 0; g < T->n_groups; g++)
+            if (T->t[i].g[g].on && !T->t[i].g[g].empty) CS_TRY(cs_terms_style_dg(T, &T->t[i], g));
+    return CLSTYLE_OK;
+}
+
 clstyle_status cs_interior_alloc(cs_eval *E, const cs_eval_input *in, size_t feat, size_t target, size_t positions_, size_t host)
 {
     cs_backend *be = E->terms.be;

@@ -17,6 +17,13 @@ clstyle_status cs_interior_gram(cs_eval *E, int i, int g, cs_buf *mask, cs_windo
 /* E->dwin = the gradient of term i's losses at the interior `at` (E->fwin);
  * the content term's raw sum goes to *sum at the next finish(). */
 clstyle_status cs_interior_grads(cs_eval *E, int i, cs_window at, double *sum);
+/* Style k's mask on its image, pooled to each style layer it names, on the
+ * device (masks[i] per term; sizing only when the style has no pixels). */
+clstyle_status cs_interior_style_masks(cs_eval *E, const cs_eval_input *in, int k, cs_buf **masks);
+/* Before the interiors add into them: every group's Gram of the picture zeroed. */
+clstyle_status cs_interior_clear_grams(cs_terms *T);
+/* After: each group's style sum and its dG from the complete Gram matrices. */
+clstyle_status cs_interior_style_dgs(cs_terms *T);
 /* The interior scratch: E->fwin and E->dwin of `feat` floats, E->twin of
  * `target` (content interiors; 0: none), mask scratch of `positions` floats
  * when the input has masks, and host staging of `host` floats. */

@@ -145,28 +145,6 @@ static clstyle_status add_grams(cs_eval *E, source src)
     return each_interior(E, src, 1, add_gram, &k);
 }
 
-/* Style k's mask on its image, pooled to each style layer it names, on the device (masks[i] per term). */
-static clstyle_status style_masks(cs_eval *E, const cs_eval_input *in, int k, cs_buf **masks)
-{
-    cs_terms *T = &E->terms;
-    const cs_eval_image *im = &in->styles[k];
-    for (int i = 0; i < T->n; i++) {
-        const cs_term *t = &T->t[i];
-        size_t m = (size_t)(im->h / t->stride) * (size_t)(im->w / t->stride);
-        double ss;
-        if (!t->g[cs_style_group(in, k)].on || !cs_term_names(t, cs_style_layers(in, k))) continue;
-        CS_TRY(CS_OP(T->be, alloc, m ? m : 1, &masks[i]));
-        if (!im->pixels) continue; /* sizing */
-        float *host = malloc((m ? m : 1) * sizeof *host);
-        if (!host) return cs_fail(CLSTYLE_ERR_NOMEM, "out of host memory for a style mask (%zu floats)", m);
-        cs_mask_for_layer(in->style_masks[k], im->h, im->w, t->stride, host, &ss);
-        clstyle_status st = CS_OP(T->be, upload, masks[i], 0, host, m);
-        free(host);
-        CS_TRY(st);
-    }
-    return CLSTYLE_OK;
-}
-
 /* Adds b_k G(s_k) (guided by its mask, if any) into the targets of style k's group. */
 static clstyle_status style_target(cs_eval *E, const cs_eval_input *in, int k)
 {
@@ -175,7 +153,7 @@ static clstyle_status style_target(cs_eval *E, const cs_eval_input *in, int k)
     gram_sink sink = { in->blend[k], 1, cs_style_group(in, k), cs_style_layers(in, k), NULL };
     clstyle_status st = CLSTYLE_OK;
     if (in->style_masks && in->style_masks[k]) {
-        st = style_masks(E, in, k, masks);
+        st = cs_interior_style_masks(E, in, k, masks);
         sink.masks = masks;
     }
     if (st == CLSTYLE_OK) st = each_interior(E, (source){ NULL, im->pixels, im->h, im->w }, 1, add_gram, &sink);
@@ -293,14 +271,10 @@ static clstyle_status backward_piece(cs_eval *E, cs_buf *x, cs_buf *grad, int k)
 static clstyle_status pieces_run(cs_eval *E, cs_buf *x, cs_buf *grad)
 {
     cs_terms *T = &E->terms;
-    for (int i = 0; i < T->n; i++)
-        for (int g = 0; g < T->n_groups; g++)
-            if (T->t[i].g[g].on) CS_TRY(CS_OP(T->be, fill, T->t[i].g[g].gram, 0.0f, T->t[i].c * T->t[i].c));
     /* Pass 1: the whole image's Gram matrices, then their loss and its gradient dG. */
+    CS_TRY(cs_interior_clear_grams(T));
     CS_TRY(add_grams(E, (source){ x, NULL, E->h, E->w }));
-    for (int i = 0; i < T->n; i++)
-        for (int g = 0; g < T->n_groups; g++)
-            if (T->t[i].g[g].on && !T->t[i].g[g].empty) CS_TRY(cs_terms_style_dg(T, &T->t[i], g));
+    CS_TRY(cs_interior_style_dgs(T));
     /* Pass 2: every piece forward and backward. */
     CS_TRY(CS_OP(T->be, fill, grad, 0.0f, (size_t)3 * E->h * E->w));
     int count = cs_pieces_count(E->h, E->w, E->tile);

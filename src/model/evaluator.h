@@ -1,6 +1,7 @@
-/* What an evaluator of the loss is: the state both ways of evaluating keep
- * (eval_whole.c: the whole picture at once; eval_pieces.c: in pieces with a
- * halo) and the table eval.c dispatches through. Types only. */
+/* What an evaluator of the loss is: the state the three ways of evaluating
+ * keep (eval_whole.c: the whole picture at once; eval_pieces.c: in pieces
+ * with a halo; eval_bands.c: layer by layer in bands) and the table eval.c
+ * dispatches through. Types only. */
 #ifndef CS_EVALUATOR_H
 #define CS_EVALUATOR_H
 #include "loss.h"
@@ -22,6 +23,7 @@ typedef struct {
      * compute them from the style images. */
     const float *targets;
     int tile;                 /* interior of a piece, px (a multiple of 16); 0: the whole picture at once */
+    int band;                 /* with tile 0: layer by layer in bands of this many rows (a multiple of 16); 0: whole */
     /* Spatial control (SPEC "Masks"), NULL when unused. content_masks: per
      * style, its region of the content (h x w floats in [0,1]); given, each
      * style is a group of its own with guided Gram matrices. style_masks: per
@@ -66,6 +68,10 @@ struct cs_eval {
     cs_buf *mfeat;              /* whole, with content masks: a style layer's masked features, then their gradient */
     cs_buf *gwin, *mwin;        /* pieces, with masks: a group's gradient inside a piece; a mask's window */
     float *host_piece;          /* pieces: host staging for pieces of host images and content targets */
+    int band;                   /* bands: rows of the picture per band; 0 when not in bands */
+    float *host_act[CS_MAX_NODES + 1]; /* bands: the picture's preprocessed input, then each node's output, on the host */
+    float *host_grad[2];        /* bands: the gradients of a node's output and input, on the host */
+    cs_buf *bx, *by, *bz;       /* bands: a band of a layer's input or output, with its halo */
     size_t host_bytes;          /* host memory the evaluator keeps */
 };
 

@@ -62,9 +62,8 @@ int cs_net_reach(const cs_weights *w, int last)
     return reach;
 }
 
-clstyle_status cs_acts_create(cs_net *net, int h, int w, int last, const int *tapped, cs_acts *a)
+clstyle_status cs_acts_shapes(cs_net *net, int h, int w, int last, const int *tapped, cs_acts *a)
 {
-    cs_backend *be = net->be;
     cs_vgg layout;
     cs_vgg_layout(net->host->depth, &layout);
     const cs_vgg_node *d = layout.nodes;
@@ -73,31 +72,46 @@ clstyle_status cs_acts_create(cs_net *net, int h, int w, int last, const int *ta
     a->h = h;
     a->w = w;
     a->n = last + 1;
-    clstyle_status st = CS_OP(be, alloc, (size_t)3 * h * w, &a->input);
-    size_t largest = (size_t)3 * h * w;
     int c = 3;
-    if (a->n > layout.n_nodes) st = cs_fail(CLSTYLE_ERR_USAGE, "layer %d is past the end of %s", last, net->host->arch);
-    for (int i = 0; i < a->n && st == CLSTYLE_OK; i++) {
+    if (a->n > layout.n_nodes) return cs_fail(CLSTYLE_ERR_USAGE, "layer %d is past the end of %s", last, net->host->arch);
+    for (int i = 0; i < a->n; i++) {
         cs_node *nd = &a->nodes[i];
         snprintf(nd->name, sizeof nd->name, "%s", d[i].name);
         nd->type = d[i].type;
         nd->conv = d[i].conv;
         if (nd->type == NODE_CONV) c = net->host->cout[nd->conv]; /* the weights' (tests narrow them) */
         if (nd->type == NODE_POOL) { h /= 2; w /= 2; }
-        if (h < 1 || w < 1) {
-            st = cs_fail(CLSTYLE_ERR_USAGE, "a %dx%d image is too small to reach layer %s (each pooling halves it); "
-                         "use a larger --size or --style-scale", a->w, a->h, nd->name);
-            break;
-        }
+        if (h < 1 || w < 1)
+            return cs_fail(CLSTYLE_ERR_USAGE, "a %dx%d image is too small to reach layer %s (each pooling halves it); "
+                           "use a larger --size or --style-scale", a->w, a->h, nd->name);
         nd->c = c; nd->h = h; nd->w = w;
-        size_t n = (size_t)c * h * w;
-        if (n > largest) largest = n;
         /* A ReLU runs in place on its conv's buffer unless the conv's own output is read by a loss. */
         nd->shared = nd->type == NODE_RELU && !tapped[i - 1];
-        if (nd->shared) nd->out = a->nodes[i - 1].out;
-        else st = CS_OP(be, alloc, n, &nd->out);
     }
-    for (int g = 0; g < 2 && st == CLSTYLE_OK; g++) st = CS_OP(be, alloc, largest, &a->grad[g]);
+    return CLSTYLE_OK;
+}
+
+size_t cs_acts_largest(const cs_acts *a)
+{
+    size_t largest = (size_t)3 * a->h * a->w;
+    for (int i = 0; i < a->n; i++) {
+        size_t n = (size_t)a->nodes[i].c * a->nodes[i].h * a->nodes[i].w;
+        if (n > largest) largest = n;
+    }
+    return largest;
+}
+
+clstyle_status cs_acts_create(cs_net *net, int h, int w, int last, const int *tapped, cs_acts *a)
+{
+    cs_backend *be = net->be;
+    CS_TRY(cs_acts_shapes(net, h, w, last, tapped, a));
+    clstyle_status st = CS_OP(be, alloc, (size_t)3 * h * w, &a->input);
+    for (int i = 0; i < a->n && st == CLSTYLE_OK; i++) {
+        cs_node *nd = &a->nodes[i];
+        if (nd->shared) nd->out = a->nodes[i - 1].out;
+        else st = CS_OP(be, alloc, (size_t)nd->c * nd->h * nd->w, &nd->out);
+    }
+    for (int g = 0; g < 2 && st == CLSTYLE_OK; g++) st = CS_OP(be, alloc, cs_acts_largest(a), &a->grad[g]);
     if (st != CLSTYLE_OK) cs_acts_destroy(a);
     return st;
 }

@@ -46,6 +46,10 @@ void cs_net_destroy(cs_net *net);
 /* tapped[i] marks nodes whose value a loss reads (a tapped conv keeps its pre-ReLU output). */
 clstyle_status cs_acts_create(cs_net *net, int h, int w, int last, const int *tapped, cs_acts *a);
 void cs_acts_destroy(cs_acts *a);
+/* The shapes alone, no buffers (an evaluator keeping activations elsewhere). */
+clstyle_status cs_acts_shapes(cs_net *net, int h, int w, int last, const int *tapped, cs_acts *a);
+/* Floats of the largest of the input and the nodes' outputs. */
+size_t cs_acts_largest(const cs_acts *a);
 /* Uses activations made for an image of at least h x w for an h x w image
  * (a smaller piece of an image): only the shapes change. */
 void cs_acts_reshape(cs_acts *a, int h, int w);

@@ -1,9 +1,13 @@
+#define _POSIX_C_SOURCE 200809L
 #include "plan.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
+#include "clock.h"
 #include "error.h"
 #include "eval_pieces.h"
 
@@ -15,18 +19,22 @@ static const size_t BAND_MIN = (size_t)4 << 20;
 
 size_t cs_plan_band(size_t budget) { return budget / BAND_SHARE > BAND_MIN ? budget / BAND_SHARE : BAND_MIN; }
 
-/* The smallest budget that fits pieces of `tile` px with `history` pairs,
- * from a measurement `need` made within `budget`: the band-sized scratch
- * (im2col or Winograd bands, CLBlast's temporaries) shrinks with the budget,
- * so a first guess assumes it is twice the band, then every guess is measured
- * and raised until the job fits it. */
-static clstyle_status smallest_budget(cs_plan_measure measure, void *ctx, int tile, int history, size_t need, size_t budget,
-                                      size_t *out)
+/* What one measurement is of: pieces of `tile` px or bands of `band` rows (both 0: whole) with `history` pairs. */
+typedef struct { int tile, band, history; } layout;
+
+/* The smallest budget that fits layout l, from a measurement `need` made
+ * within `budget`: the band-sized scratch (im2col or Winograd bands,
+ * CLBlast's temporaries) shrinks with the budget, so a first guess assumes
+ * it is twice the band, then every guess is measured and raised until the
+ * job fits it. */
+static clstyle_status smallest_budget(cs_plan_measure measure, void *ctx, layout l, size_t need, size_t budget, size_t *out)
 {
     size_t band = 2 * cs_plan_band(budget), base = (need > band ? need - band : 0) + SLACK;
     size_t b = base / (BAND_SHARE - 2) * BAND_SHARE + BAND_SHARE;
     for (int k = 0; k < 64; k++) {
-        CS_TRY(measure(ctx, tile, history, b, &need));
+        cs_plan_cost c;
+        CS_TRY(measure(ctx, l.tile, l.band, l.history, b, &c));
+        need = c.device;
         if (need + SLACK <= b) break;
         b = need + SLACK > b + b / 64 ? need + SLACK : b + b / 64;
     }
@@ -34,22 +42,35 @@ static clstyle_status smallest_budget(cs_plan_measure measure, void *ctx, int ti
     return CLSTYLE_OK;
 }
 
-static int fits(cs_plan_measure measure, void *ctx, cs_plan *p, int tile, int history)
+/* The planner's search: the measurement, the shape and the plan being made. */
+typedef struct {
+    cs_plan_measure measure;
+    void *ctx;
+    const cs_plan_shape *shape;
+    cs_plan *p;
+} search;
+
+static int fits(search *s, int tile, int band, int history)
 {
-    size_t bytes;
-    if (measure(ctx, tile, history, p->budget, &bytes) != CLSTYLE_OK || bytes + SLACK > p->budget) return 0;
-    p->tile = tile;
-    p->history = history;
-    p->device_bytes = bytes;
+    cs_plan_cost c;
+    if (s->measure(s->ctx, tile, band, history, s->shape->budget, &c) != CLSTYLE_OK || c.device + SLACK > s->shape->budget ||
+        (s->shape->host_limit && c.host > s->shape->host_limit))
+        return 0;
+    s->p->tile = tile;
+    s->p->band = band;
+    s->p->history = history;
+    s->p->device_bytes = c.device;
+    s->p->host_bytes = c.host;
+    s->p->seconds = c.seconds;
     return 1;
 }
 
-/* The largest history from `from` down to `to` (halving) that fits with `tile`. */
-static int fit_history(cs_plan_measure measure, void *ctx, cs_plan *p, int tile, int from, int to)
+/* The largest history from `from` down to `to` (halving) that fits. */
+static int fit_history(search *s, int tile, int band, int from, int to)
 {
     for (int h = from;; h /= 2) {
         if (h < to) h = to;
-        if (fits(measure, ctx, p, tile, h)) return 1;
+        if (fits(s, tile, band, h)) return 1;
         if (h == to) return 0;
     }
 }
@@ -68,60 +89,96 @@ static int tile_sizes(int h, int w, int *out, int max)
     return n;
 }
 
-static void finish_plan(cs_plan *p, int h, int w)
+/* The largest size in sizes[0..n) (descending) with lo <= size < hi that
+ * fits (pieces of that size, or bands) with some history from `from` down
+ * to `to`. Memory grows with the size and with the history, so a binary
+ * search with `to` pairs finds it in a few measurements: at 4096 px there
+ * are ~100 sizes, and each measurement of small pieces walks thousands. */
+static int fit_size(search *s, int bands, const int *sizes, int n, int lo, int hi, int from, int to)
 {
-    p->pieces = p->tile ? cs_pieces_count(h, w, p->tile) : 1;
-}
-
-/* The largest piece in tiles[0..n) (descending) with lo <= tile < hi that
- * fits with some history from `from` down to `to`. A piece's memory grows
- * with its size (its largest window does) and with the history, so a binary
- * search with `to` pairs finds it in a few measurements: at 4096 px there are
- * ~100 sizes, and each measurement of small pieces walks thousands of them. */
-static int fit_piece(cs_plan_measure measure, void *ctx, cs_plan *p, const int *tiles, int n, int lo, int hi, int from, int to)
-{
-    int a = 0, b = n; /* candidates tiles[a..b) */
-    while (a < b && tiles[a] >= hi) a++;
-    while (b > a && tiles[b - 1] < lo) b--;
-    while (a < b) { /* invariant: tiles before a do not fit; tiles from b on fit (or are out of range) */
+    int a = 0, b = n; /* candidates sizes[a..b) */
+    while (a < b && sizes[a] >= hi) a++;
+    while (b > a && sizes[b - 1] < lo) b--;
+    while (a < b) { /* invariant: sizes before a do not fit; sizes from b on fit (or are out of range) */
         int mid = a + (b - a) / 2;
-        if (fits(measure, ctx, p, tiles[mid], to)) b = mid;
+        if (fits(s, bands ? 0 : sizes[mid], bands ? sizes[mid] : 0, to)) b = mid;
         else a = mid + 1;
     }
-    return b < n && tiles[b] >= lo && tiles[b] < hi && fit_history(measure, ctx, p, tiles[b], from, to);
+    return b < n && sizes[b] >= lo && sizes[b] < hi && fit_history(s, bands ? 0 : sizes[b], bands ? sizes[b] : 0, from, to);
 }
 
-clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, int h, int w, int halo, int forced_tile, int history,
-                            size_t budget, cs_plan *out)
+/* Pieces: stages 2-4 of cs_plan_make. */
+static int plan_pieces(search *s, int keep, int least)
 {
-    cs_plan *p = out;
-    *p = (cs_plan){ .budget = budget, .pieces = 1, .history = history, .wanted = history, .stage = 1 };
-    int keep = history < CS_PLAN_KEEP ? history : CS_PLAN_KEEP, least = history > 0 ? 1 : 0, tiles[512];
-    int n = forced_tile ? 1 : tile_sizes(h, w, tiles, 512);
-    if (forced_tile) tiles[0] = forced_tile;
+    const cs_plan_shape *sh = s->shape;
+    int tiles[512], n = sh->tile ? 1 : tile_sizes(sh->h, sh->w, tiles, 512);
+    if (sh->tile) tiles[0] = sh->tile;
     /* Pieces of at least twice the halo cost at most about 8x the whole image's work. */
-    int good = forced_tile ? 0 : 2 * halo, any = 1 << 30;
-    size_t need;
-    CS_TRY(measure(ctx, forced_tile, history, budget, &need)); /* can the job be set up at all? */
-    if (!forced_tile && fit_history(measure, ctx, p, 0, history, keep)) goto done;
-    p->stage = 2;
-    if (fit_piece(measure, ctx, p, tiles, n, good, any, keep, keep)) {
-        fit_history(measure, ctx, p, p->tile, history, keep); /* then as much history as fits */
-        goto done;
+    int good = sh->tile ? 0 : 2 * sh->halo, any = 1 << 30;
+    s->p->stage = 2;
+    if (fit_size(s, 0, tiles, n, good, any, keep, keep)) {
+        fit_history(s, s->p->tile, 0, sh->history, keep); /* then as much history as fits */
+        return 1;
     }
-    p->stage = 3;
-    if (keep > least && fit_piece(measure, ctx, p, tiles, n, good, any, keep - 1, least)) goto done;
-    p->stage = 4;
-    if (fit_piece(measure, ctx, p, tiles, n, 0, good, history, least)) goto done;
-    int smallest = tiles[n - 1];
+    s->p->stage = 3;
+    if (keep > least && fit_size(s, 0, tiles, n, good, any, keep - 1, least)) return 1;
+    s->p->stage = 4;
+    return fit_size(s, 0, tiles, n, 0, good, sh->history, least);
+}
+
+/* Bands: the largest that fit with `keep` pairs, then the history grown; or with fewer pairs. */
+static int plan_bands(search *s, int keep, int least)
+{
+    const cs_plan_shape *sh = s->shape;
+    int sizes[512], n = 0;
+    if (sh->band) sizes[n++] = sh->band;
+    for (int b = (sh->h + 15) / 16 * 16; !sh->band && b >= 16 && n < 512; b -= 16 * (1 + sh->h / (16 * 512))) sizes[n++] = b;
+    s->p->stage = 2;
+    if (fit_size(s, 1, sizes, n, 0, 1 << 30, keep, keep)) {
+        fit_history(s, 0, s->p->band, sh->history, keep);
+        return 1;
+    }
+    s->p->stage = 3;
+    return keep > least && fit_size(s, 1, sizes, n, 0, 1 << 30, keep - 1, least);
+}
+
+static clstyle_status no_fit(search *s, int least)
+{
+    const cs_plan_shape *sh = s->shape;
+    int tiles[512], n = tile_sizes(sh->h, sh->w, tiles, 512);
+    layout l = { sh->band ? 0 : sh->tile ? sh->tile : tiles[n - 1], sh->band, least };
+    cs_plan_cost c;
     size_t at_least;
-    CS_TRY(measure(ctx, smallest, least, budget, &need));
-    CS_TRY(smallest_budget(measure, ctx, smallest, least, need, budget, &at_least));
-    return cs_fail(CLSTYLE_ERR_NOMEM, "a %dx%d picture needs at least %.0f MiB of device memory (in %d px pieces%s), more than the "
+    CS_TRY(s->measure(s->ctx, l.tile, l.band, l.history, sh->budget, &c));
+    if (sh->host_limit && c.host > sh->host_limit)
+        return cs_fail(CLSTYLE_ERR_NOMEM, "a %dx%d picture needs %.0f MiB of host memory in %s of %d %s, more than the %.0f MiB this "
+                       "machine offers; lower --size", sh->w, sh->h, ceil(c.host / 1048576.0), l.band ? "bands" : "pieces",
+                       l.band ? l.band : l.tile, l.band ? "rows" : "px", sh->host_limit / 1048576.0);
+    CS_TRY(smallest_budget(s->measure, s->ctx, l, c.device, sh->budget, &at_least));
+    return cs_fail(CLSTYLE_ERR_NOMEM, "a %dx%d picture needs at least %.0f MiB of device memory (in %s of %d %s%s), more than the "
                    "budget of %.0f MiB; raise --max-memory or lower --size",
-                   w, h, ceil(at_least / 1048576.0), smallest, least ? " keeping 1 L-BFGS pair" : "", budget / 1048576.0);
+                   sh->w, sh->h, ceil(at_least / 1048576.0), l.band ? "bands" : "pieces", l.band ? l.band : l.tile,
+                   l.band ? "rows" : "px", least ? " keeping 1 L-BFGS pair" : "", sh->budget / 1048576.0);
+}
+
+clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, const cs_plan_shape *sh, cs_plan *out)
+{
+    *out = (cs_plan){ .budget = sh->budget, .pieces = 1, .history = sh->history, .wanted = sh->history, .stage = 1 };
+    int keep = sh->history < CS_PLAN_KEEP ? sh->history : CS_PLAN_KEEP, least = sh->history > 0 ? 1 : 0;
+    cs_plan pieces = *out, bands = *out;
+    search sp = { measure, ctx, sh, &pieces }, sb = { measure, ctx, sh, &bands };
+    cs_plan_cost c;
+    CS_TRY(measure(ctx, sh->tile, sh->band, sh->history, sh->budget, &c)); /* can the job be set up at all? */
+    unsigned allowed = sh->layouts ? sh->layouts : ~0u;
+    sb.p = out;
+    if (!sh->tile && !sh->band && (allowed & CS_PLAN_WHOLE) && fit_history(&sb, 0, 0, sh->history, keep)) goto done;
+    sb.p = &bands;
+    int by_pieces = !sh->band && (allowed & CS_PLAN_PIECES) && plan_pieces(&sp, keep, least);
+    int by_bands = !sh->tile && (allowed & CS_PLAN_BANDS) && plan_bands(&sb, keep, least);
+    if (!by_pieces && !by_bands) return no_fit(&sp, least);
+    *out = by_bands && (!by_pieces || bands.seconds <= pieces.seconds) ? bands : pieces;
 done:
-    finish_plan(p, h, w);
+    out->pieces = out->tile ? cs_pieces_count(sh->h, sh->w, out->tile) : out->band ? (sh->h + out->band - 1) / out->band : 1;
     return CLSTYLE_OK;
 }
 
@@ -134,7 +191,6 @@ typedef struct {
     cs_job_spec spec;
     cs_mem_mode device;      /* the backend's own mode: its band cap */
     int lean;
-    size_t host;             /* host bytes of the last measurement */
 } measure_ctx;
 
 /* The backend's mode for a budget: the level asked for, the band within a sixteenth of the budget. */
@@ -151,27 +207,71 @@ static void set_mode(cs_backend *be, cs_mem_mode m)
     if (be->mem) be->mem->set_mode(be, m);
 }
 
-/* Peak device bytes of the job with pieces of `tile` px and `history` pairs.
- * One evaluation too: the Gram matrices of the picture's own features (not
- * the style images') and the backward grow scratch only then. */
-static clstyle_status measure(void *ctx, int tile, int history, size_t budget, size_t *bytes)
+/* The host-device bandwidth, measured once per backend: 8 round trips of
+ * 4 MiB. Unknown (left 0, transfers then count as free) where it fails. */
+static void measure_bandwidth(cs_backend *be)
+{
+    enum { N = 1 << 20, TRIPS = 8 };
+    float *host = calloc(N, sizeof *host);
+    cs_buf *dev = NULL;
+    be->transfer_gbs = -1; /* tried */
+    if (host && CS_OP(be, alloc, N, &dev) == CLSTYLE_OK && CS_OP(be, upload, dev, 0, host, N) == CLSTYLE_OK) {
+        double t0 = cs_now();
+        int ok = 1;
+        for (int k = 0; k < TRIPS && ok; k++)
+            ok = CS_OP(be, upload, dev, 0, host, N) == CLSTYLE_OK && CS_OP(be, download, dev, 0, host, N) == CLSTYLE_OK;
+        double s = cs_now() - t0;
+        if (ok && s > 0) be->transfer_gbs = 2.0 * TRIPS * N * sizeof(float) / s / 1e9;
+    }
+    cs_buf_release(be, dev);
+    free(host);
+}
+
+/* One evaluation's predicted seconds from the counts of the counting
+ * backend (between two of its states): its convolutions as the device's
+ * measured rates predict them (unknown: their FLOPs at 100 GFLOP/s, only
+ * ratios matter then) and its transfers at the measured bandwidth. */
+static double predict(const cs_backend *be, const cs_backend *before, const cs_backend *after)
+{
+    double conv = after->conv_seconds - before->conv_seconds, bytes = after->moved_bytes - before->moved_bytes;
+    if (conv <= 0) conv = (after->conv_flop - before->conv_flop) / 100e9;
+    return conv + (be->transfer_gbs > 0 ? bytes / (be->transfer_gbs * 1e9) : 0);
+}
+
+/* The cost of the job in pieces of `tile` px or bands of `band` rows with
+ * `history` pairs. One evaluation too: the Gram matrices of the picture's
+ * own features (not the style images') and the backward grow scratch only
+ * then, and its work and transfers are what the prediction counts. */
+static clstyle_status measure(void *ctx, int tile, int band, int history, size_t budget, cs_plan_cost *out)
 {
     measure_ctx *mc = ctx;
     cs_backend *nb;
+    if (band && mc->be->mem && !mc->be->transfer_gbs) measure_bandwidth(mc->be);
     set_mode(mc->be, mode_for(mc, mc->lean, budget));
     CS_TRY(cs_backend_null_create(mc->be, &nb));
     cs_job_spec spec = mc->spec;
     spec.input.tile = tile;
+    spec.input.band = band;
     if (history > 0) spec.history = history;
     cs_state s;
     clstyle_status st = cs_state_create(nb, NULL, &spec, &s);
+    cs_backend before = *nb;
     if (st == CLSTYLE_OK) st = cs_state_evaluate(&s);
-    *bytes = nb->bytes_peak;
-    mc->host = s.eval.host_bytes;
-    for (int k = 1; k <= s.coarse.levels; k++) mc->host += s.coarse.eval[k].host_bytes;
+    out->device = nb->bytes_peak;
+    out->seconds = predict(mc->be, &before, nb);
+    out->host = s.eval.host_bytes;
+    for (int k = 1; k <= s.coarse.levels; k++) out->host += s.coarse.eval[k].host_bytes;
     cs_state_free(nb, &s);
     cs_backend_destroy(nb);
     return st;
+}
+
+/* Host memory a plan may keep: three quarters of the machine's (the rest
+ * for the program, its images and everything else running). */
+static size_t host_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (size_t)pages / 4 * 3 * (size_t)size : 0;
 }
 
 /* Device memory the job may use: the limit asked for exactly; otherwise the
@@ -186,11 +286,11 @@ static size_t budget(const cs_backend *be, const cs_plan_request *req)
     return be->mem_limit > 2 * head ? be->mem_limit - head : be->mem_limit / 2;
 }
 
-/* An earlier stage of cs_plan_make, then larger pieces, then more history. */
+/* Whole before anything else, then the faster, then more history. */
 static int better(const cs_plan *a, const cs_plan *b)
 {
-    if (a->stage != b->stage) return a->stage < b->stage;
-    return a->tile != b->tile ? a->tile > b->tile : a->history > b->history;
+    if ((a->stage == 1) != (b->stage == 1)) return a->stage == 1;
+    return a->seconds != b->seconds ? a->seconds < b->seconds : a->history > b->history;
 }
 
 /* The plan at the backend's memory levels: the device's choice when it fits
@@ -204,11 +304,14 @@ static clstyle_status plan_levels(measure_ctx *mc, const cs_plan_request *req, i
     const cs_job_spec *spec = &mc->spec;
     int best = -1, levels = mc->be->mem && req->levels > 0 ? req->levels : 1;
     int halo = cs_pieces_halo(spec->weights, cs_terms_last_node(spec->weights, &spec->loss));
+    size_t host = req->host_limit ? req->host_limit : host_memory();
     clstyle_status st = CLSTYLE_OK;
     for (int lean = 0; lean < levels && !(best >= 0 && (out->stage == 1 || lean == 2)); lean++) {
         cs_plan p;
         mc->lean = lean;
-        st = cs_plan_make(measure, mc, spec->input.content.h, spec->input.content.w, halo, req->tile, history, limit, &p);
+        cs_plan_shape shape = { spec->input.content.h, spec->input.content.w, halo, req->tile, req->band, history, limit, host,
+                                req->layouts };
+        st = cs_plan_make(measure, mc, &shape, &p);
         if (st != CLSTYLE_OK && st != CLSTYLE_ERR_NOMEM) return st;
         if (st == CLSTYLE_OK && (best < 0 || better(&p, out))) {
             *out = p;
@@ -224,17 +327,16 @@ clstyle_status cs_plan_job(cs_backend *be, cs_job_spec *spec, const cs_plan_requ
 {
     int its = req->iterations, wanted = spec->history < its ? spec->history : (its > 0 ? its : 1);
     int history = spec->optimizer == CLSTYLE_ADAM ? 0 : wanted;
-    size_t limit = budget(be, req), bytes;
-    measure_ctx mc = { be, *spec, { 0, 0 }, 0, 0 };
+    size_t limit = budget(be, req);
+    measure_ctx mc = { be, *spec, { 0, 0 }, 0 };
     mc.spec.input.content.pixels = NULL; /* shapes without pixels: only counted */
     for (int k = 0; k < mc.spec.n_coarse; k++) mc.spec.coarse[k].input.content.pixels = NULL;
     if (be->mem) mc.device = be->mem->default_mode(be);
     CS_TRY(plan_levels(&mc, req, history, limit, out));
-    CS_TRY(measure(&mc, out->tile, out->history, limit, &bytes)); /* the host bytes of the plan chosen */
     out->mode = mode_for(&mc, mc.lean, limit);
-    out->host_bytes = mc.host;
     set_mode(be, out->mode);
     spec->input.tile = out->tile;
+    spec->input.band = out->band;
     spec->history = history > 0 ? out->history : wanted;
     return CLSTYLE_OK;
 }
@@ -243,8 +345,8 @@ clstyle_status cs_plan_explain_oom(cs_backend *be, const cs_job_spec *spec, int 
 {
     char msg[900];
     snprintf(msg, sizeof msg, "%s", clstyle_last_error());
-    size_t limit = be->mem_limit, bytes;
-    measure_ctx mc = { be, *spec, { 0, 0 }, 0, 0 };
+    size_t limit = be->mem_limit;
+    measure_ctx mc = { be, *spec, { 0, 0 }, 0 };
     for (int k = 0; k < mc.spec.n_coarse; k++) mc.spec.coarse[k].input.content.pixels = NULL; /* sized to each smaller picture tried */
     if (be->mem) mc.device = be->mem->default_mode(be);
     cs_eval_image styles[CS_MAX_STYLES];
@@ -257,8 +359,9 @@ clstyle_status cs_plan_explain_oom(cs_backend *be, const cs_job_spec *spec, int 
         }
         mc.spec.input.styles = styles;
         /* 20% headroom for the driver, the im2col band and CLBlast's scratch */
-        if ((int)(size * scale) >= 16 && measure(&mc, spec->input.tile, spec->history, limit, &bytes) == CLSTYLE_OK &&
-            bytes < limit / 10 * 8)
+        cs_plan_cost cost;
+        if ((int)(size * scale) >= 16 && measure(&mc, spec->input.tile, spec->input.band, spec->history, limit, &cost) == CLSTYLE_OK &&
+            cost.device < limit / 10 * 8)
             return cs_fail(CLSTYLE_ERR_NOMEM, "%s; --size %d would fit this device", msg, (int)(size * scale));
     }
     return cs_fail(CLSTYLE_ERR_NOMEM, "%s", msg);

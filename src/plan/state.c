@@ -17,7 +17,9 @@ clstyle_status cs_state_create(cs_backend *be, cs_net *net, const cs_job_spec *s
         cs_coarse_level levels[CS_COARSE_MAX_LEVELS];
         for (int k = 0; k < spec->n_coarse; k++) {
             levels[k] = spec->coarse[k];
-            levels[k].input.tile = spec->input.tile; /* pieces where the picture has them, if a level needs them at all */
+            /* pieces or bands where the picture has them, if a level needs them at all */
+            levels[k].input.tile = spec->input.tile;
+            levels[k].input.band = spec->input.band;
         }
         CS_TRY(cs_coarse_init(&s->coarse, net, levels, spec->n_coarse, spec->input.content.h, spec->input.content.w));
     }

@@ -189,7 +189,7 @@ static void make_spec(job *j)
                               j->st->layers, j->st->layer_weights, j->st->n_layers,
                               content_weight(j), o->style_weight, o->tv_weight, 0, NULL, o->temporal_weight };
     p->input = (cs_eval_input){ { j->content.p, j->content.w, j->content.h }, j->style_in, j->st->blend, j->st->n,
-                                j->targets ? j->targets->targets : NULL, o->tile,
+                                j->targets ? j->targets->targets : NULL, o->tile, o->band,
                                 o->style_masks ? j->content_mask_p : NULL,
                                 j->st->any_mask ? j->style_mask_p : NULL,
                                 j->st->any_layers ? j->st->image_layers : NULL,
@@ -223,6 +223,7 @@ static clstyle_status plan(job *j)
     req.explicit_limit = req.limit != 0;
     req.levels = s->conv_forced ? 1 : CS_LEAN_LEVELS;
     req.tile = j->o->tile;
+    req.band = j->o->band;
     req.iterations = j->iterations;
     CS_TRY(cs_plan_job(s->be, &j->spec, &req, &j->plan));
     const cs_plan *p = &j->plan;
@@ -237,6 +238,10 @@ static clstyle_status plan(job *j)
     if (p->tile)
         cs_session_message(s, j->o->callback, j->o->user, 1, "evaluating in %d pieces of %d px, planned peak %.1f of %.0f MiB",
                            p->pieces, p->tile, p->device_bytes / 1048576.0, mib);
+    if (p->band)
+        cs_session_message(s, j->o->callback, j->o->user, 1, "evaluating layer by layer in %d bands of %d rows, planned peak %.1f of "
+                           "%.0f MiB, %.0f MiB of host memory", p->pieces, p->band, p->device_bytes / 1048576.0, mib,
+                           p->host_bytes / 1048576.0);
     return CLSTYLE_OK;
 }
 
@@ -297,6 +302,7 @@ static void describe(job *j)
     i->iterations = j->iterations;
     i->pieces = p->pieces;
     i->tile = p->tile;
+    i->band = p->band;
     i->halo = j->state.eval.halo;
     i->lbfgs_history = p->history;
     i->lbfgs_history_wanted = p->wanted;

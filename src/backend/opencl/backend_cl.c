@@ -175,6 +175,7 @@ static void cl_set_mode(cs_backend *be, cs_mem_mode mode)
 
 static const cs_backend_mem cl_mem_iface = {
     .default_mode = cl_default_mode, .set_mode = cl_set_mode, .conv_memory = cl_conv_memory, .gram_memory = cl_gram_memory,
+    .conv_seconds = cl_conv_seconds,
 };
 
 static const cs_backend_ops cl_ops = {

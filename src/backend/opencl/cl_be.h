@@ -78,6 +78,7 @@ typedef struct cl_be {
     } k;
     int from_cache;            /* every program came from the disk cache */
     int conv_algo[CS_CONV_CLASSES]; /* per shape class (cl_choose.c): index into cl_conv_algos[] */
+    double conv_rate[CS_CONV_CLASSES][CS_MAX_CONV_ALGOS]; /* measured GFLOP/s per class and algorithm; 0: unknown */
     int wg;                    /* work-group size of the reductions (WG_SIZE): a power of two <= MAX_WG the device runs */
     int wob;                   /* output channels per work-item of wino_gemm (WOB; cl_wino_block) */
     size_t local1d;            /* work-group size of the 1-D launches: <= 64 and every kernel's CL_KERNEL_WORK_GROUP_SIZE */
@@ -242,6 +243,7 @@ const char *cl_conv_unusable(const cl_be *c, int a);
 clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
 clstyle_status cl_conv3x3_bwd(cs_backend *be, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
 void cl_conv_memory(cs_backend *be, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
+double cl_conv_seconds(cs_backend *be, int ci, int co, int h, int w);
 
 /* cl_choose.c: c->conv_algo[] from params.cl.conv when forced, else from the
  * cache or by measurement (self-check, then timing per shape class) among

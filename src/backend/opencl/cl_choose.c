@@ -240,6 +240,16 @@ static int fastest(const measurement *m, int cl)
     return best;
 }
 
+/* Every measured rate, GFLOP/s (MFLOP per ms): the planner's time model. */
+static void keep_rates(cl_be *c, const measurement *m)
+{
+    for (int cl = 0; cl < CS_CONV_CLASSES; cl++) {
+        const cl_conv_shape *sh = &cl_conv_classes[cl];
+        for (int a = 0; a < cl_n_conv_algos; a++)
+            c->conv_rate[cl][a] = m->ms[cl][a] > 0 ? flops(sh->ci, sh->co, sh->h, sh->w) * 1e-6 / m->ms[cl][a] : 0;
+    }
+}
+
 /* The file: one line per class, "<class> <algorithm>=<ms> ..." (ms < 0: failed or skipped). */
 static int cache_read(const char *path, measurement *m)
 {
@@ -359,5 +369,6 @@ clstyle_status cl_choose_conv(cl_be *c)
                            cl_conv_algos[0].name, m.why[0][0] ? m.why[0] : "failed on the timing shape");
     }
     describe(c, &m, how);
+    keep_rates(c, &m);
     return CLSTYLE_OK;
 }

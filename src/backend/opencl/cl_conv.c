@@ -148,6 +148,18 @@ void cl_conv_memory(cs_backend *be, int ci, int co, int h, int w, size_t *prep, 
     algo_for(CB(be), ci)->memory(CB(be), ci, co, h, w, prep, scratch);
 }
 
+/* At the measured rate of the algorithm the mode uses on the shape's class;
+ * one not timed there (skipped: predicted over 4x the best) at a quarter of
+ * the best; 0 when nothing was timed (a forced algorithm). */
+double cl_conv_seconds(cs_backend *be, int ci, int co, int h, int w)
+{
+    const double *rates = CB(be)->conv_rate[cl_conv_class(ci)];
+    double rate = rates[algo_for(CB(be), ci) - cl_conv_algos], best = 0;
+    for (int a = 0; a < cl_n_conv_algos; a++) best = rates[a] > best ? rates[a] : best;
+    if (rate <= 0) rate = best / 4;
+    return rate > 0 ? 18.0 * ci * co * h * w / (rate * 1e9) : 0;
+}
+
 clstyle_status cl_conv3x3(cs_backend *be, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu)
 {
     CB(be)->conv_flop += 18.0 * ci * co * h * w;
