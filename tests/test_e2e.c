@@ -235,8 +235,13 @@ static void case_backends(void)
          * pair was mostly rounding and the runs were 10% apart at iteration
          * 2 on a 96 px pair; with 1/255 RMS they stay within 1e-3 through
          * iteration 5 (measured 3e-6; 7e-4 at iteration 20; docs/defaults.md,
-         * "The first L-BFGS step"). */
-        CHECK(r < (i < 3 ? 1e-4 : i <= 5 ? 1e-3 : 1e-2), "iteration %d: losses differ by %.2e", i, r);
+         * "The first L-BFGS step") with any one algorithm forced; but on an
+         * AVX-512 PoCL whose measured choice mixes them per class (the direct
+         * + F(2x2) hybrid at 3, 64 and 512 channels, the F(4x4) one at 128 and
+         * 256), 1.6e-5 at iteration 2 became 2.0e-3 at 3 and 1.3e-2 at 8. So
+         * after iteration 2 the bound is a gross-error check; the lock-step
+         * test holds both backends' evaluations at the same points. */
+        CHECK(r < (i < 3 ? 1e-4 : i <= 5 ? 5e-3 : 3e-2), "iteration %d: losses differ by %.2e", i, r);
     }
     cs_image a, b;
     CHECK_OK(cs_image_load(path("ref.png"), 0, &a));
@@ -250,9 +255,9 @@ static void case_backends(void)
     fprintf(stderr, "pictures: mean |diff| %.4f, max %.4f (of 1)\n", mean, worst);
     /* Measured on PoCL with the CPU defaults (direct + Winograd convolutions,
      * own Gram kernels): 0.0018 (0.0096-0.0105 with torch's first step, whose
-     * first curvature pair was mostly rounding); a wrong gradient would put
-     * the runs far further apart. */
-    CHECK(mean < 0.01, "OpenCL and reference pictures differ (mean |diff| %.4f)", mean);
+     * first curvature pair was mostly rounding; 0.0119 with the mixed choice
+     * above); a wrong gradient would put the runs far further apart. */
+    CHECK(mean < 0.02, "OpenCL and reference pictures differ (mean |diff| %.4f)", mean);
     cs_image_free(&a);
     cs_image_free(&b);
 }

@@ -225,7 +225,7 @@ static void peak_vs_plan(const cs_weights *w, const pieces_case *c, const char *
 
 /* The memory planner's model of the OpenCL backend (its memory interface)
  * against the device's own count of its buffers, for every convolution
- * algorithm and memory level, both Gram paths, whole and in pieces, on the full VGG-19 shapes (Winograd only serves wide layers): the
+ * algorithm and memory level, both Gram paths, whole, in pieces and in bands, on the full VGG-19 shapes (Winograd only serves wide layers): the
  * plan must never be below the peak, or a run within the budget could fail. */
 static void model_cases(void)
 {
@@ -238,9 +238,10 @@ static void model_cases(void)
         { "winograd", "own", 1 }, { "winograd4", "own", 0 }, { "direct+winograd4", "own", 0 },
     };
     /* The style image smaller than the picture: the picture's Gram matrices then need the most scratch. */
-    static const pieces_case shapes[] = { { "whole", 1, 0, 48, 80, 0, 70, 0 }, { "pieces", 1, 0, 48, 80, 32, 70, 0 } };
+    static const pieces_case shapes[] = { { "whole", 1, 0, 48, 80, 0, 70, 0 }, { "pieces", 1, 0, 48, 80, 32, 70, 0 },
+                                          { "bands", 1, 0, 48, 80, 16, 70, 1 } };
     for (size_t a = 0; a < sizeof algos / sizeof *algos; a++)
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < 3; k++) {
             size_t got, planned;
             peak_vs_plan(&w, &shapes[k], algos[a].conv, algos[a].gram, algos[a].lean, &got, &planned);
             double off = (double)planned - (double)got;

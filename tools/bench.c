@@ -22,7 +22,8 @@
  * --budgets plans each size within each device memory budget (MiB) the way
  * clstyle does, once per layout (layer-wise bands, halo pieces; the
  * planner's own choice is whichever it predicts faster), and times one
- * evaluation (ms/eval, the mean of --evals after a first) beside the whole
+ * evaluation (ms/eval, the mean of --evals after a first; --evals 0: plan
+ * only) beside the whole
  * picture's within the device's own memory: the ratio, the plan, the
  * planner's predicted seconds, device peak and host memory. */
 #include <math.h>
@@ -146,6 +147,11 @@ static clstyle_status run_planned(cs_backend *be, const cs_weights *w, int size,
     memset(&state, 0, sizeof state);
     be->bytes_peak = be->bytes_in_use;
     clstyle_status st = cs_plan_job(be, &spec, &req, &r->plan);
+    if (evals == 0) { /* the plan only */
+        free(c);
+        free(s);
+        return st;
+    }
     if (st == CLSTYLE_OK) st = cs_state_create(be, NULL, &spec, &state);
     if (st == CLSTYLE_OK) st = CS_OP(be, upload, state.x, 0, c, n);
     if (st == CLSTYLE_OK) st = cs_state_evaluate(&state);
@@ -257,7 +263,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--reference-iterations")) { ref_iters = atoi(v); i++; }
         else if (!strcmp(a, "--budgets")) { n_budgets = parse_list(v, budgets, 8); i++; }
         else if (!strcmp(a, "--layouts")) { n_layouts = split_names((char *)v, layouts, 4); i++; }
-        else if (!strcmp(a, "--evals")) { evals = atoi(v) > 0 ? atoi(v) : 1; i++; }
+        else if (!strcmp(a, "--evals")) { evals = atoi(v) > 0 ? atoi(v) : 0; i++; } /* 0: plan only */
         else {
             fprintf(stderr, "usage: clstyle-bench [--device SPEC] [--arch 16,19] [--sizes 256,512,1024] [--iterations N] "
                             "[--reference] [--reference-iterations N] [--square] [--conv auto,gemm,direct] [--profile] "
