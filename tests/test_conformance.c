@@ -249,6 +249,24 @@ static void window_ops(int c, int H, int W, int y0, int x0, int h, int w)
     cmp("crop", shape, small, 0);
     for (int k = 0; k < 2; k++) CHECK_OK(CS_OP(bes[k], paste_add, ON(bes[k], add), win, ON(bes[k], big)));
     cmp("paste_add", shape, big, 1e-14);
+    /* The same window between a host array and the device: exact, and nothing outside it written. */
+    float *host = malloc(nb * sizeof *host), *back = malloc(nb * sizeof *back), *want = malloc(ns * sizeof *want);
+    for (size_t i = 0; i < nb; i++) host[i] = back[i] = (float)cs_rng_uniform(&rng);
+    CHECK_OK(CS_OP(dev, upload_window, small.d, host, win));
+    CHECK_OK(CS_OP(ref, upload_window, small.r, host, win));
+    cmp("upload_window", shape, small, 0);
+    CHECK_OK(CS_OP(dev, download_window, add.d, back, win));
+    CHECK_OK(CS_OP(ref, download, add.r, 0, want, ns));
+    size_t wrong = 0;
+    for (size_t ch = 0; ch < (size_t)c; ch++)
+        for (size_t r = 0; r < (size_t)H; r++)
+            for (size_t j = 0; j < (size_t)W; j++) {
+                size_t i = (ch * H + r) * W + j;
+                int in = r >= (size_t)y0 && r < (size_t)(y0 + h) && j >= (size_t)x0 && j < (size_t)(x0 + w);
+                wrong += back[i] != (in ? want[(ch * h + r - y0) * w + j - x0] : host[i]);
+            }
+    CHECK(wrong == 0, "download_window %s: %zu values wrong", shape, wrong);
+    free(host); free(back); free(want);
     rel(big); rel(small); rel(add);
 }
 

@@ -33,6 +33,10 @@ typedef struct cs_backend_ops {
     void (*release)(cs_backend *be, cs_buf *b);
     clstyle_status (*upload)(cs_backend *be, cs_buf *dst, size_t off, const float *src, size_t n);
     clstyle_status (*download)(cs_backend *be, cs_buf *src, size_t off, float *dst, size_t n);
+    /* dst (c,h,w) = window win of the host array src (c,H,W), and the
+     * reverse: one strided transfer each (bands of a layer kept on the host). */
+    clstyle_status (*upload_window)(cs_backend *be, cs_buf *dst, const float *src, cs_window win);
+    clstyle_status (*download_window)(cs_backend *be, cs_buf *src, float *dst, cs_window win);
 
     /* y (co,h,w) = conv3x3(x (ci,h,w), wt (co,ci,3,3)), stride 1, zero pad 1,
      * + bias (co) unless bias is NULL, then ReLU if relu: one pass where the

@@ -77,6 +77,16 @@ static clstyle_status nb_download(cs_backend *be, cs_buf *s, size_t o, float *d,
     return nb_upload(be, s, o, d, n);
 }
 
+static clstyle_status nb_upload_window(cs_backend *be, cs_buf *d, const float *s, cs_window win)
+{
+    return nb_upload(be, d, 0, s, win.c * win.h * win.w);
+}
+
+static clstyle_status nb_download_window(cs_backend *be, cs_buf *s, float *d, cs_window win)
+{
+    return nb_upload(be, s, 0, d, win.c * win.h * win.w);
+}
+
 /* Grows a modelled scratch buffer to `need` floats, counting the growth like cl_scratch. */
 static void grow(cs_backend *be, size_t *have, size_t need)
 {
@@ -196,7 +206,7 @@ static const cs_backend_ops null_ops = {
     .pool_bwd = nb_pool_bwd, .gram = nb_gram, .gram_bwd = nb_gram_bwd, .sqdiff = nb_sqdiff, .tv = nb_tv, .masked_sqdiff = nb_masked_sqdiff, .affine = nb_affine, .mask_mul = nb_mask_mul,
     .dot = nb_dot, .asum = nb_asum, .axpy = nb_axpy, .scale = nb_scale, .copy = nb_copy, .copy_at = nb_copy_at,
     .multi_dot = nb_multi_dot, .combine = nb_combine, .fill = nb_fill, .adam = nb_adam, .finish = nb_finish,
-    .crop = nb_window, .paste_add = nb_window,
+    .crop = nb_window, .paste_add = nb_window, .upload_window = nb_upload_window, .download_window = nb_download_window,
 };
 
 clstyle_status cs_backend_null_create(cs_backend *model, cs_backend **out)

@@ -301,6 +301,24 @@ static clstyle_status ref_crop(cs_backend *be, cs_buf *src, cs_window win, cs_bu
     return CLSTYLE_OK;
 }
 
+static clstyle_status ref_upload_window(cs_backend *be, cs_buf *dst, const float *src, cs_window win)
+{
+    (void)be;
+    for (size_t ch = 0; ch < win.c; ch++)
+        for (size_t r = 0; r < win.h; r++)
+            memcpy(P(dst) + (ch * win.h + r) * win.w, src + window_row(win, ch, r), win.w * sizeof(float));
+    return CLSTYLE_OK;
+}
+
+static clstyle_status ref_download_window(cs_backend *be, cs_buf *src, float *dst, cs_window win)
+{
+    (void)be;
+    for (size_t ch = 0; ch < win.c; ch++)
+        for (size_t r = 0; r < win.h; r++)
+            memcpy(dst + window_row(win, ch, r), P(src) + (ch * win.h + r) * win.w, win.w * sizeof(float));
+    return CLSTYLE_OK;
+}
+
 static clstyle_status ref_paste_add(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst)
 {
     (void)be;
@@ -421,6 +439,7 @@ static const cs_backend_ops ref_ops = {
     .dot = ref_dot, .asum = ref_asum, .axpy = ref_axpy, .scale = ref_scale, .copy = ref_copy,
     .fill = ref_fill, .adam = ref_adam, .copy_at = ref_copy_at, .multi_dot = ref_multi_dot, .combine = ref_combine,
     .crop = ref_crop, .paste_add = ref_paste_add, .finish = ref_finish,
+    .upload_window = ref_upload_window, .download_window = ref_download_window,
 };
 
 clstyle_status cs_backend_reference_create(cs_backend **out)

@@ -35,20 +35,16 @@ static cs_window win_rows(int c, int h, int w, int y0, int n)
 }
 
 /* Window win of the host map arr onto the device as a contiguous (c, n, w)
- * band, through the staging buffer; arr NULL: only sizing the job. */
+ * band, and the reverse: one strided transfer (arr NULL only when sizing
+ * the job, on the counting backend). */
 static clstyle_status put_rows(cs_eval *E, const float *arr, cs_window win, cs_buf *dev)
 {
-    if (arr) cs_host_window((float *)arr, E->host_piece, win, 1);
-    return CS_OP(E->terms.be, upload, dev, 0, E->host_piece, win.c * win.h * win.w);
+    return CS_OP(E->terms.be, upload_window, dev, arr, win);
 }
 
-/* The inverse: a contiguous band on the device into window win of arr. The
- * band stays in the staging buffer (the content targets are copied from it). */
 static clstyle_status get_rows(cs_eval *E, cs_buf *dev, cs_window win, float *arr)
 {
-    CS_TRY(CS_OP(E->terms.be, download, dev, 0, E->host_piece, win.c * win.h * win.w));
-    if (arr) cs_host_window(arr, E->host_piece, win, 0);
-    return CLSTYLE_OK;
+    return CS_OP(E->terms.be, download_window, dev, arr, win);
 }
 
 /* The input's channels, rows and columns at node i (the image's before node 0). */
@@ -146,12 +142,12 @@ static clstyle_status gram_band(cs_eval *E, int node, cs_window at, void *ctx)
     return CLSTYLE_OK;
 }
 
-/* A band of the content image: into the host content targets (from the staging buffer get_rows left it in). */
+/* A band of the content image: into the host content targets. */
 static clstyle_status content_band(cs_eval *E, int node, cs_window at, void *ctx)
 {
     (void)ctx;
     for (int i = 0; i < E->terms.n; i++)
-        if (E->terms.t[i].node == node && E->terms.t[i].is_content) cs_host_window(E->content_host[i], E->host_piece, at, 0);
+        if (E->terms.t[i].node == node && E->terms.t[i].is_content) CS_TRY(get_rows(E, E->fwin, at, E->content_host[i]));
     return CLSTYLE_OK;
 }
 

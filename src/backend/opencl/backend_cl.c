@@ -180,6 +180,7 @@ static const cs_backend_mem cl_mem_iface = {
 
 static const cs_backend_ops cl_ops = {
     .destroy = cl_destroy, .alloc = cl_alloc, .release = cl_release, .upload = cl_upload, .download = cl_download,
+    .upload_window = cl_upload_window, .download_window = cl_download_window,
     .conv3x3 = cl_conv3x3, .conv3x3_bwd = cl_conv3x3_bwd, .bias_relu = cl_bias_relu, .relu_bwd = cl_relu_bwd,
     .pool = cl_pool, .pool_bwd = cl_pool_bwd, .gram = cl_gram, .gram_bwd = cl_gram_bwd, .sqdiff = cl_sqdiff, .masked_sqdiff = cl_masked_sqdiff,
     .tv = cl_tv, .affine = cl_affine, .mask_mul = cl_mask_mul, .dot = cl_dot, .asum = cl_asum, .axpy = cl_axpy, .scale = cl_scale,

@@ -77,6 +77,32 @@ clstyle_status cl_download(cs_backend *be, cs_buf *src, size_t off, float *dst, 
     return cl_err(clEnqueueReadBuffer(CB(be)->q, src->m, CL_TRUE, off * 4, n * 4, dst, 0, NULL, NULL), "clEnqueueReadBuffer", "download");
 }
 
+/* The window's rectangle in bytes: origin and region over (column, row, channel), pitches of the host array. */
+static void rect(cs_window win, size_t host_origin[3], size_t region[3])
+{
+    host_origin[0] = win.x0 * 4, host_origin[1] = win.y0, host_origin[2] = 0;
+    region[0] = win.w * 4, region[1] = win.h, region[2] = win.c;
+}
+
+clstyle_status cl_upload_window(cs_backend *be, cs_buf *dst, const float *src, cs_window win)
+{
+    size_t zero[3] = { 0, 0, 0 }, at[3], region[3];
+    if (!win.c || !win.h || !win.w) return CLSTYLE_OK;
+    rect(win, at, region);
+    dst->gen++;
+    return cl_err(clEnqueueWriteBufferRect(CB(be)->q, dst->m, CL_TRUE, zero, at, region, win.w * 4, win.w * win.h * 4, win.W * 4,
+                                           win.W * win.H * 4, src, 0, NULL, NULL), "clEnqueueWriteBufferRect", "upload_window");
+}
+
+clstyle_status cl_download_window(cs_backend *be, cs_buf *src, float *dst, cs_window win)
+{
+    size_t zero[3] = { 0, 0, 0 }, at[3], region[3];
+    if (!win.c || !win.h || !win.w) return CLSTYLE_OK;
+    rect(win, at, region);
+    return cl_err(clEnqueueReadBufferRect(CB(be)->q, src->m, CL_TRUE, zero, at, region, win.w * 4, win.w * win.h * 4, win.W * 4,
+                                          win.W * win.H * 4, dst, 0, NULL, NULL), "clEnqueueReadBufferRect", "download_window");
+}
+
 void cl_scratch_free(cl_be *c, cl_mem *m, size_t *have)
 {
     if (*m) clReleaseMemObject(*m);
