@@ -145,8 +145,8 @@ static clstyle_status run_planned(cs_backend *be, const cs_weights *w, int size,
                             .layouts = layouts };
     cs_state state;
     memset(&state, 0, sizeof state);
-    be->bytes_peak = be->bytes_in_use;
     clstyle_status st = cs_plan_job(be, &spec, &req, &r->plan);
+    be->bytes_peak = be->bytes_in_use; /* the job's own peak (planning measured the bandwidth with a buffer) */
     if (evals == 0) { /* the plan only */
         free(c);
         free(s);

@@ -142,6 +142,20 @@ static int plan_bands(search *s, int keep, int least)
     return keep > least && fit_size(s, 1, sizes, n, 0, 1 << 30, keep - 1, least);
 }
 
+/* Bands that would fit the device but not the host: the message names the host memory. */
+static clstyle_status host_short(search *s, int least)
+{
+    const cs_plan_shape *sh = s->shape;
+    int band = sh->band ? sh->band : 16;
+    cs_plan_cost c;
+    if (!sh->host_limit || sh->tile || (sh->layouts && !(sh->layouts & CS_PLAN_BANDS)) ||
+        s->measure(s->ctx, 0, band, least, sh->budget, &c) != CLSTYLE_OK || c.device + SLACK > sh->budget || c.host <= sh->host_limit)
+        return CLSTYLE_OK;
+    return cs_fail(CLSTYLE_ERR_NOMEM, "a %dx%d picture needs %.0f MiB of host memory in bands of %d rows (and more device memory "
+                   "than the budget of %.0f MiB in pieces), more than the %.0f MiB this machine offers; lower --size",
+                   sh->w, sh->h, ceil(c.host / 1048576.0), band, sh->budget / 1048576.0, sh->host_limit / 1048576.0);
+}
+
 static clstyle_status no_fit(search *s, int least)
 {
     const cs_plan_shape *sh = s->shape;
@@ -149,11 +163,8 @@ static clstyle_status no_fit(search *s, int least)
     layout l = { sh->band ? 0 : sh->tile ? sh->tile : tiles[n - 1], sh->band, least };
     cs_plan_cost c;
     size_t at_least;
+    CS_TRY(host_short(s, least));
     CS_TRY(s->measure(s->ctx, l.tile, l.band, l.history, sh->budget, &c));
-    if (sh->host_limit && c.host > sh->host_limit)
-        return cs_fail(CLSTYLE_ERR_NOMEM, "a %dx%d picture needs %.0f MiB of host memory in %s of %d %s, more than the %.0f MiB this "
-                       "machine offers; lower --size", sh->w, sh->h, ceil(c.host / 1048576.0), l.band ? "bands" : "pieces",
-                       l.band ? l.band : l.tile, l.band ? "rows" : "px", sh->host_limit / 1048576.0);
     CS_TRY(smallest_budget(s->measure, s->ctx, l, c.device, sh->budget, &at_least));
     return cs_fail(CLSTYLE_ERR_NOMEM, "a %dx%d picture needs at least %.0f MiB of device memory (in %s of %d %s%s), more than the "
                    "budget of %.0f MiB; raise --max-memory or lower --size",
