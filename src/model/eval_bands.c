@@ -192,7 +192,7 @@ static void band_sizes(const cs_eval *E, const cs_acts *A, size_t sz[SZ_KINDS])
     cs_raise(&sz[SZ_BAND], (size_t)3 * imin(E->band, A->h) * A->w);
     for (int i = 0; i < A->n; i++) {
         const cs_node *nd = &A->nodes[i];
-        int ci, ih, iw, in_rows = per_band(E, i - 1 >= 0 ? i - 1 : -1), out_rows = imin(per_band(E, i), nd->h);
+        int ci, ih, iw, in_rows = per_band(E, i - 1), out_rows = imin(per_band(E, i), nd->h);
         input_of(A, i, &ci, &ih, &iw);
         if (nd->type == NODE_POOL) in_rows = 2 * out_rows;
         size_t out = (size_t)nd->c * out_rows * nd->w;
