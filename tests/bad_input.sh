@@ -116,6 +116,8 @@ case $case in
     expect 1 "'features.0.bias' is missing" -- run --weights "$tmp/m.safetensors" ;;
   negative-iterations) expect 2 "--iterations" -- run --iterations -3 ;;
   bad-size) expect 2 "--size" -- run --size 0 ;;
+  tile-and-band) expect 2 "--tile and --band" -- run --tile 32 --band 32 ;;
+  band-not-16) expect 2 "--band: expected a multiple of 16" -- run --band 20 ;;
   unknown-layer) expect 2 "unknown layer 'relu6_1'" -- run --style-layers relu1_1,relu6_1 ;;
   bad-blend) expect 2 "--style-blend" -- run --style-blend 1,2 ;;
   bad-blend-value) expect 2 "--style-blend" -- run -s "$s,$s" --style-blend 1,abc ;;

@@ -582,6 +582,7 @@ static clstyle_status validate(cs_options *o)
         for (int i = 0; i < o->n_blend; i++) sum += o->blend[i];
         if (sum <= 0) return cs_fail(CLSTYLE_ERR_USAGE, "--style-blend: weights must not all be zero");
     }
+    if (o->tile && o->band) return cs_fail(CLSTYLE_ERR_USAGE, "--tile and --band each choose how to cut the picture; give one");
     if (o->n_style_masks && o->n_style_masks != o->n_styles)
         return cs_fail(CLSTYLE_ERR_USAGE, "--style-mask: %d masks given for %d style images (one per style, in -s order)",
                        o->n_style_masks, o->n_styles);

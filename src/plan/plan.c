@@ -336,6 +336,7 @@ static clstyle_status plan_levels(measure_ctx *mc, const cs_plan_request *req, i
 
 clstyle_status cs_plan_job(cs_backend *be, cs_job_spec *spec, const cs_plan_request *req, cs_plan *out)
 {
+    if (req->tile && req->band) return cs_fail(CLSTYLE_ERR_USAGE, "--tile and --band each choose how to cut the picture; give one");
     int its = req->iterations, wanted = spec->history < its ? spec->history : (its > 0 ? its : 1);
     int history = spec->optimizer == CLSTYLE_ADAM ? 0 : wanted;
     size_t limit = budget(be, req);
