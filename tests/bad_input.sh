@@ -130,19 +130,20 @@ case $case in
   output-folder) real_weights; out=$tmp/missing/dir/out.png; expect 1 "missing/dir" -- run -o "$out" ;;
   device-memory) real_weights
     "$bin" --list-devices > /dev/null 2>&1 || { echo "SKIP: no OpenCL device"; exit 77; }
-    # Below what even the smallest pieces need: refused up front with the budget that would do.
-    export CLSTYLE_DEVICE_MEM_MB=100
+    # Below what even the smallest bands or pieces need (the weights alone
+    # take 80 MB): refused up front with the budget that would do.
+    export CLSTYLE_DEVICE_MEM_MB=60
     expect 1 "needs at least" -- "$bin" -c "$c" -s "$s" -o "$out" --size 512 --iterations 1 -q
     need=$(sed -n 's/.*needs at least \([0-9]*\) MiB.*/\1/p' "$tmp/stderr")
-    [ -n "$need" ] && [ "$need" -gt 100 ] || fail "no smallest budget given: $(cat "$tmp/stderr")"
-    # That budget is accepted by the planner (the run itself, in 16 px pieces, is not waited for).
+    [ -n "$need" ] && [ "$need" -gt 60 ] || fail "no smallest budget given: $(cat "$tmp/stderr")"
+    # That budget is accepted by the planner (the run itself, in 16-row bands, is not waited for).
     unset CLSTYLE_DEVICE_MEM_MB
     : > "$tmp/plan"
     "$bin" -c "$c" -s "$s" -o "$out" --size 512 --iterations 1 --max-memory "$need" -q -v 2> "$tmp/plan" &
     pid=$!
-    for _ in $(seq 120); do grep -q "evaluating in\|needs at least\|error\|failed" "$tmp/plan" && break; sleep 1; done
+    for _ in $(seq 120); do grep -q "evaluating \|needs at least\|error\|failed" "$tmp/plan" && break; sleep 1; done
     kill -9 "$pid" 2> /dev/null; wait "$pid" 2> /dev/null
-    grep -q "evaluating in .* pieces" "$tmp/plan" || fail "--max-memory $need was not planned: $(cat "$tmp/plan")"
+    grep -q "evaluating .* \(pieces\|bands\)" "$tmp/plan" || fail "--max-memory $need was not planned: $(cat "$tmp/plan")"
     rm -f "$out" ;;
   too-small) real_weights; expect 2 "too small" -- run --size 20 ;;
   keep-existing) real_weights

@@ -156,16 +156,34 @@ static clstyle_status host_short(search *s, int least)
                    sh->w, sh->h, ceil(c.host / 1048576.0), band, sh->budget / 1048576.0, sh->host_limit / 1048576.0);
 }
 
+/* The smallest budget for layout l, measured from the budget given. */
+static clstyle_status least_budget(search *s, layout l, size_t *out)
+{
+    cs_plan_cost c;
+    CS_TRY(s->measure(s->ctx, l.tile, l.band, l.history, s->shape->budget, &c));
+    return smallest_budget(s->measure, s->ctx, l, c.device, s->shape->budget, out);
+}
+
+/* Nothing fits: the smallest budget that would, in the smallest pieces or
+ * bands (whichever needs less; bands only where the host holds them). */
 static clstyle_status no_fit(search *s, int least)
 {
     const cs_plan_shape *sh = s->shape;
     int tiles[512], n = tile_sizes(sh->h, sh->w, tiles, 512);
-    layout l = { sh->band ? 0 : sh->tile ? sh->tile : tiles[n - 1], sh->band, least };
-    cs_plan_cost c;
-    size_t at_least;
+    unsigned allowed = sh->layouts ? sh->layouts : ~0u;
+    layout pieces = { sh->tile ? sh->tile : tiles[n - 1], 0, least }, bands = { 0, sh->band ? sh->band : 16, least }, l = pieces;
+    size_t at_least = SIZE_MAX, b;
     CS_TRY(host_short(s, least));
-    CS_TRY(s->measure(s->ctx, l.tile, l.band, l.history, sh->budget, &c));
-    CS_TRY(smallest_budget(s->measure, s->ctx, l, c.device, sh->budget, &at_least));
+    if (!sh->band && (allowed & CS_PLAN_PIECES)) CS_TRY(least_budget(s, pieces, &at_least));
+    if (!sh->tile && (allowed & CS_PLAN_BANDS)) {
+        cs_plan_cost c;
+        CS_TRY(s->measure(s->ctx, 0, bands.band, least, sh->budget, &c));
+        if (!sh->host_limit || c.host <= sh->host_limit) {
+            CS_TRY(least_budget(s, bands, &b));
+            if (b < at_least) at_least = b, l = bands;
+        }
+    }
+    if (at_least == SIZE_MAX) CS_TRY(least_budget(s, l, &at_least));
     return cs_fail(CLSTYLE_ERR_NOMEM, "a %dx%d picture needs at least %.0f MiB of device memory (in %s of %d %s%s), more than the "
                    "budget of %.0f MiB; raise --max-memory or lower --size",
                    sh->w, sh->h, ceil(at_least / 1048576.0), l.band ? "bands" : "pieces", l.band ? l.band : l.tile,
