@@ -64,14 +64,21 @@ static double conv_flop(const cs_acts *a, const cs_weights *w)
     return 2 * f;
 }
 
+/* n uniform random floats (synthetic content and style: timing does not depend on them). */
+static float *noise(size_t n, unsigned long seed)
+{
+    float *p = malloc(n * sizeof *p);
+    cs_rng rng;
+    cs_rng_seed(&rng, seed);
+    for (size_t i = 0; i < n; i++) p[i] = cs_rng_uniform(&rng);
+    return p;
+}
+
 static clstyle_status run_one(cs_backend *be, const cs_weights *w, int size, int iters, result *r)
 {
     int W = size, H = square ? size : size * 3 / 4;
     size_t n = (size_t)3 * W * H;
-    float *c = malloc(n * sizeof *c), *s = malloc(n * sizeof *s);
-    cs_rng rng;
-    cs_rng_seed(&rng, 1);
-    for (size_t i = 0; i < n; i++) { c[i] = cs_rng_uniform(&rng); s[i] = cs_rng_uniform(&rng); }
+    float *c = noise(n, 1), *s = noise(n, 2);
     cs_options o;
     cs_options_default(&o);
     cs_net net;
@@ -129,10 +136,7 @@ static clstyle_status run_planned(cs_backend *be, const cs_weights *w, int size,
 {
     int W = size, H = square ? size : size * 3 / 4;
     size_t n = (size_t)3 * W * H;
-    float *c = malloc(n * sizeof *c), *s = malloc(n * sizeof *s);
-    cs_rng rng;
-    cs_rng_seed(&rng, 1);
-    for (size_t i = 0; i < n; i++) { c[i] = cs_rng_uniform(&rng); s[i] = cs_rng_uniform(&rng); }
+    float *c = noise(n, 1), *s = noise(n, 2);
     cs_options o;
     cs_options_default(&o);
     double blend = 1;
