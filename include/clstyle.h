@@ -96,7 +96,7 @@ typedef struct {
     int band;                    /* layer-wise bands of this many rows (pieces: how many); 0: none */
     double budget_bytes;         /* -1: no bound */
     size_t planned_device_bytes, peak_device_bytes, host_bytes;
-    const char *conv_memory;     /* "chosen", "no-winograd", "gemm": how much the convolutions traded for memory */
+    const char *conv_memory;     /* "chosen", "one-copy", "gemm": how much the convolutions traded for memory */
     /* What the session saved: work done for this scale (ms) and work reused. */
     double session_ms;           /* opening the session (device, program, weights), charged to its first job; else 0 */
     double targets_ms;           /* computing the style targets; 0 when reused */

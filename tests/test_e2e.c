@@ -507,7 +507,7 @@ static int log_has(const char *file, const char *key, const char *value)
 
 static const char *conv_memory(const char *log)
 {
-    return log_has(log, "conv_memory", "chosen") ? "chosen" : log_has(log, "conv_memory", "gemm") ? "gemm" : "no-winograd";
+    return log_has(log, "conv_memory", "chosen") ? "chosen" : log_has(log, "conv_memory", "gemm") ? "gemm" : "one-copy";
 }
 
 /* Runs o whole on OpenCL, then with budgets each 10% below the last peak

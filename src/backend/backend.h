@@ -21,8 +21,8 @@ typedef struct { size_t c, H, W, y0, x0, h, w; } cs_window;
 
 /* The scratch buffers a backend may keep (cs_backend_mem): an
  * im2col band or Winograd's input tiles, Winograd's products, partial Gram
- * matrices, BLAS temporaries. */
-enum { CS_SCRATCH_COL, CS_SCRATCH_WINO, CS_SCRATCH_PARTS, CS_SCRATCH_BLAS, CS_SCRATCH_KINDS };
+ * matrices, BLAS temporaries, the one weight copy of level one-copy. */
+enum { CS_SCRATCH_COL, CS_SCRATCH_WINO, CS_SCRATCH_PARTS, CS_SCRATCH_BLAS, CS_SCRATCH_PREP, CS_SCRATCH_KINDS };
 static inline void cs_raise(size_t *have, size_t need) { *have = need > *have ? need : *have; }
 
 typedef struct cs_backend_ops {
@@ -101,14 +101,16 @@ typedef struct cs_backend_ops {
 } cs_backend_ops;
 
 /* How much memory a backend's convolutions may use: lean 0 = the algorithms
- * chosen, 1 = none keeping Winograd's weight copies, 2 = none keeping any
- * copy (im2col + GEMM); band_bytes = the im2col band cap. */
+ * chosen, each weight buffer keeping its rearranged copies; 1 = the same
+ * algorithms with one copy at a time (one layer, one direction), remade
+ * whenever another is needed; 2 = none keeping any copy (im2col + GEMM);
+ * band_bytes = the im2col band cap. */
 typedef struct { int lean; size_t band_bytes; } cs_mem_mode;
 enum { CS_LEAN_LEVELS = 3 };
-/* "chosen", "no-winograd", "gemm": the names of the levels, here only. */
+/* "chosen", "one-copy", "gemm": the names of the levels, here only. */
 static inline const char *cs_lean_name(int lean)
 {
-    static const char *const names[CS_LEAN_LEVELS] = { "chosen", "no-winograd", "gemm" };
+    static const char *const names[CS_LEAN_LEVELS] = { "chosen", "one-copy", "gemm" };
     return lean >= 0 && lean < CS_LEAN_LEVELS ? names[lean] : "?";
 }
 typedef struct cs_backend_mem {

@@ -323,9 +323,9 @@ static int better(const cs_plan *a, const cs_plan *b)
 }
 
 /* The plan at the backend's memory levels: the device's choice when it fits
- * whole; otherwise whichever of it and level 1 (the direct kernel instead
- * of Winograd: weight copies of 1x the weights per direction, not 16/9)
- * plans better (better()), the choice on a tie; level 2 (im2col + GEMM,
+ * whole; otherwise whichever of it and level 1 (the same algorithms with
+ * one weight copy at a time, remade when the next layer or direction needs
+ * its own) plans better (better()), the choice on a tie; level 2 (im2col + GEMM,
  * keeping no copies) only when neither fits at all (on PoCL it is 8x slower
  * than the direct kernel, more than pieces cost). */
 static clstyle_status plan_levels(measure_ctx *mc, const cs_plan_request *req, int history, size_t limit, cs_plan *out)

@@ -34,7 +34,7 @@ static void cl_destroy(cs_backend *be)
     if (c->q) clFinish(c->q);
     if (c->profile) cl_prof_print(c);
     for (int f = 0; f < CL_FAMILIES; f++) release_family(c, f);
-    cl_mem mems[] = { c->col, c->parts, c->gemm_tmp, c->wino_m, c->partial, c->coef };
+    cl_mem mems[] = { c->col, c->parts, c->gemm_tmp, c->wino_m, c->one.m, c->partial, c->coef };
     for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
         if (mems[i]) clReleaseMemObject(mems[i]);
     if (c->q) clReleaseCommandQueue(c->q);

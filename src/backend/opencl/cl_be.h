@@ -84,7 +84,7 @@ typedef struct cl_be {
     size_t local1d;            /* work-group size of the 1-D launches: <= 64 and every kernel's CL_KERNEL_WORK_GROUP_SIZE */
     int gram_own;              /* Gram products by cl/gram.cl instead of CLBlast (cl_gram.c) */
     /* The memory mode (cs_mem_mode), set only through the memory interface's set_mode */
-    int lean;                  /* see cl_conv_algo.lean */
+    int lean;                  /* see cs_mem_mode and cl_conv_algo.copies */
     size_t band_bytes;         /* im2col band cap */
     /* profiling */
     int profile;
@@ -98,6 +98,10 @@ typedef struct cl_be {
     size_t col_n;
     cl_mem wino_m;             /* Winograd products of a band of tiles (the input tiles use col) */
     size_t wino_m_n;
+    cl_prep one;               /* level one-copy: the one weight copy, of one_wt's slot one_slot (cl_prepared) */
+    size_t one_n;
+    const cs_buf *one_wt;
+    int one_slot;
     cl_mem gemm_tmp;           /* CLBlast's GEMM scratch, ours so it is not allocated per call */
     size_t gemm_tmp_n;
     struct { size_t key[11], bytes; } tmp_sizes[256]; /* temp sizes per GEMM shape seen */
@@ -177,24 +181,25 @@ clstyle_status cl_prepared(cl_be *c, cs_buf *wt, int slot, cl_kernel k, int n_in
  * if relu, fused where they can. */
 clstyle_status cl_direct_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
 clstyle_status cl_direct_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
-/* What an algorithm keeps for a ci -> co layer of h x w, forward and
- * backward: *prep floats of weight copies; scratch[CS_SCRATCH_*] raised to
- * the floats it needs (see cs_backend_mem.conv_memory). */
-void cl_direct_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
+/* What an algorithm keeps for a ci -> co layer of h x w: prep[0] and
+ * prep[1] floats of weight copies for the forward and the backward;
+ * scratch[CS_SCRATCH_*] raised to the floats it needs (see
+ * cs_backend_mem.conv_memory, and cl_conv_memory for the levels). */
+void cl_direct_memory(cl_be *c, int ci, int co, int h, int w, size_t prep[2], size_t *scratch);
 /* cl_winograd.c: Winograd F(2x2, 3x3) and F(4x4, 3x3) (cl/winograd.cl);
  * "hybrid": Winograd on the layers with many channels, direct on the others. */
 clstyle_status cl_wino_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
 clstyle_status cl_wino_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
-void cl_wino_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
+void cl_wino_memory(cl_be *c, int ci, int co, int h, int w, size_t prep[2], size_t *scratch);
 clstyle_status cl_hybrid_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
 clstyle_status cl_hybrid_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
-void cl_hybrid_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
+void cl_hybrid_memory(cl_be *c, int ci, int co, int h, int w, size_t prep[2], size_t *scratch);
 clstyle_status cl_wino4_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
 clstyle_status cl_wino4_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
-void cl_wino4_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
+void cl_wino4_memory(cl_be *c, int ci, int co, int h, int w, size_t prep[2], size_t *scratch);
 clstyle_status cl_hybrid4_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
 clstyle_status cl_hybrid4_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
-void cl_hybrid4_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
+void cl_hybrid4_memory(cl_be *c, int ci, int co, int h, int w, size_t prep[2], size_t *scratch);
 /* WOB for this device: its float16 accumulators must fit in the registers. */
 int cl_wino_block(const cs_cl_device *d);
 void cl_scratch_free(cl_be *c, cl_mem *m, size_t *have);
@@ -226,8 +231,8 @@ typedef struct {
     clstyle_status (*fwd)(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu);
     clstyle_status (*bwd)(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci, int co, int h, int w);
     int forced_only; /* never the measured choice, only CLSTYLE_CONV's (see cl_conv.c) */
-    void (*memory)(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch);
-    int lean;        /* its memory level: 0 Winograd's copies, 1 direct's, 2 none (see cs_mem_mode) */
+    void (*memory)(cl_be *c, int ci, int co, int h, int w, size_t prep[2], size_t *scratch);
+    int copies;      /* keeps rearranged weight copies (cl_prepared): not at the level gemm (cs_mem_mode) */
     unsigned needs;  /* the optional kernel families it runs on: bits 1 << CL_* */
 } cl_conv_algo;
 extern const cl_conv_algo cl_conv_algos[];

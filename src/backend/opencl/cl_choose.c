@@ -327,6 +327,7 @@ static clstyle_status measure(cl_be *c, measurement *m)
     for (int cl = 0; cl < CS_CONV_CLASSES; cl++) CS_TRY(time_class(c, cl, rate, m));
     cl_scratch_free(c, &c->col, &c->col_n);
     cl_scratch_free(c, &c->wino_m, &c->wino_m_n);
+    cl_scratch_free(c, &c->one.m, &c->one_n);
     c->base.bytes_peak = c->base.bytes_in_use;
     return CLSTYLE_OK;
 }

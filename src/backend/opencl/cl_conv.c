@@ -11,8 +11,9 @@
  *   input channels cannot split what the channel product decides).
  * The forward also adds the bias and applies the ReLU: in its stores where
  * the algorithm can, else by the bias_relu kernel after.
- * The memory planner may ask for fewer weight copies (cs_mem_mode.lean,
- * algo_for) and asks what each algorithm keeps (cl_conv_memory). Which
+ * The memory planner may ask for fewer weight copies (cs_mem_mode.lean:
+ * one at a time in cl_prepared, or none in algo_for) and asks what each
+ * algorithm keeps (cl_conv_memory). Which
  * algorithm serves which shape class is cl_choose.c's measured choice. */
 #include <limits.h>
 #include <string.h>
@@ -69,10 +70,10 @@ static clstyle_status gemm_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int
 
 /* The band scratch and CLBlast's temporaries of gemm_fwd and gemm_bwd: the
  * first band and the last, shorter one (the products' shapes differ). */
-static void gemm_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch)
+static void gemm_memory(cl_be *c, int ci, int co, int h, int w, size_t prep[2], size_t *scratch)
 {
     size_t k = (size_t)ci * 9, R = rows_for(c, (int)k, h, w), hw = (size_t)h * w;
-    *prep = 0;
+    prep[0] = prep[1] = 0;
     cs_raise(&scratch[CS_SCRATCH_COL], R * k * w);
     size_t last = h % R ? h % R : R, rows[2] = { R, last }, off[2] = { 0, (h - last) * (size_t)w };
     for (int i = 0; i < 2; i++) {
@@ -83,16 +84,16 @@ static void gemm_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, si
 }
 
 const cl_conv_algo cl_conv_algos[] = {
-    { "gemm", gemm_fwd, gemm_bwd, 0, gemm_memory, 2, 0 },
+    { "gemm", gemm_fwd, gemm_bwd, 0, gemm_memory, 0, 0 },
     { "direct", cl_direct_fwd, cl_direct_bwd, 0, cl_direct_memory, 1, 1u << CL_DIRECT },
     /* Plain Winograd only when forced: the measured choice times small shapes,
      * where it wins on every class, but at 256-512 px it loses 2x on the
      * shallow layers (clstyle-convbench) and its rounding there moved the
      * OpenCL-vs-reference L-BFGS run 3e-4 apart by iteration 2 (e2e-backends). */
-    { "winograd", cl_wino_fwd, cl_wino_bwd, 1, cl_wino_memory, 0, 1u << CL_WINO },
-    { "direct+winograd", cl_hybrid_fwd, cl_hybrid_bwd, 0, cl_hybrid_memory, 0, 1u << CL_DIRECT | 1u << CL_WINO },
-    { "winograd4", cl_wino4_fwd, cl_wino4_bwd, 1, cl_wino4_memory, 0, 1u << CL_WINO },
-    { "direct+winograd4", cl_hybrid4_fwd, cl_hybrid4_bwd, 0, cl_hybrid4_memory, 0, 1u << CL_DIRECT | 1u << CL_WINO },
+    { "winograd", cl_wino_fwd, cl_wino_bwd, 1, cl_wino_memory, 1, 1u << CL_WINO },
+    { "direct+winograd", cl_hybrid_fwd, cl_hybrid_bwd, 0, cl_hybrid_memory, 1, 1u << CL_DIRECT | 1u << CL_WINO },
+    { "winograd4", cl_wino4_fwd, cl_wino4_bwd, 1, cl_wino4_memory, 1, 1u << CL_WINO },
+    { "direct+winograd4", cl_hybrid4_fwd, cl_hybrid4_bwd, 0, cl_hybrid4_memory, 1, 1u << CL_DIRECT | 1u << CL_WINO },
 };
 const int cl_n_conv_algos = (int)(sizeof cl_conv_algos / sizeof *cl_conv_algos);
 
@@ -133,19 +134,22 @@ int cl_conv_find(const char *name)
 }
 
 /* The algorithm for ci input channels: the one chosen, unless the planner's
- * lean level asks for less memory (the fallbacks keep fewer copies: direct
- * 1x the weights per direction, im2col + GEMM none, and runs everywhere). */
+ * level keeps no weight copies (then im2col + GEMM, which runs everywhere). */
 static const cl_conv_algo *algo_for(const cl_be *c, int ci)
 {
     const cl_conv_algo *a = &cl_conv_algos[c->conv_algo[cl_conv_class(ci)]];
-    if (a->lean >= c->lean) return a;
-    int direct = cl_conv_find("direct");
-    return &cl_conv_algos[c->lean >= 2 || cl_conv_unusable(c, direct) ? cl_conv_find("gemm") : direct];
+    return c->lean >= 2 && a->copies ? &cl_conv_algos[cl_conv_find("gemm")] : a;
 }
 
+/* Level chosen keeps both directions' copies with the weights (*prep);
+ * level one-copy keeps one copy at a time in a shared buffer, so a layer
+ * raises it to its larger direction. */
 void cl_conv_memory(cs_backend *be, int ci, int co, int h, int w, size_t *prep, size_t *scratch)
 {
-    algo_for(CB(be), ci)->memory(CB(be), ci, co, h, w, prep, scratch);
+    size_t two[2];
+    algo_for(CB(be), ci)->memory(CB(be), ci, co, h, w, two, scratch);
+    *prep = CB(be)->lean == 1 ? 0 : two[0] + two[1];
+    if (CB(be)->lean == 1) cs_raise(&scratch[CS_SCRATCH_PREP], two[0] > two[1] ? two[0] : two[1]);
 }
 
 /* At the measured rate of the algorithm the mode uses on the shape's class;

@@ -1,16 +1,17 @@
 /* Direct 3x3 convolution for CPU devices (cl/direct.cl): the weights are
  * rearranged once per weight buffer and direction into blocks of COB output
  * channels, so the kernel's inner loop reads them at constant offsets; the
- * copy lives with the buffer (cs_buf.prep) and is remade when the buffer is
- * written. The zero border is handled in the kernel's loads. */
+ * copy lives with the buffer (cs_buf.prep, or the one copy of level
+ * one-copy) and is remade when the buffer is written. The zero border is handled in the kernel's loads. */
 #include "cl_be.h"
 
 static size_t direct_prep(int n_in, int n_out) { return (size_t)(n_out + CS_DIRECT_COB - 1) / CS_DIRECT_COB * n_in * 9 * CS_DIRECT_COB; }
 
-void cl_direct_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch)
+void cl_direct_memory(cl_be *c, int ci, int co, int h, int w, size_t prep[2], size_t *scratch)
 {
     (void)c, (void)h, (void)w, (void)scratch; /* no scratch */
-    *prep = direct_prep(ci, co) + direct_prep(co, ci);
+    prep[0] = direct_prep(ci, co);
+    prep[1] = direct_prep(co, ci);
 }
 
 /* flip: the backward (transposed weights, no bias or ReLU). */

@@ -60,6 +60,7 @@ void cl_release_raw(cl_be *c, cl_mem m)
 
 void cl_release(cs_backend *be, cs_buf *b)
 {
+    if (CB(be)->one_wt == b) CB(be)->one_wt = NULL; /* another buffer may get its address */
     for (int i = 0; i < PREP_SLOTS; i++) cl_release_raw(CB(be), b->prep[i].m);
     be->bytes_in_use -= (b->n ? b->n : 1) * sizeof(float);
     clReleaseMemObject(b->m);
@@ -139,28 +140,47 @@ clstyle_status cl_scratch(cl_be *c, cl_mem *m, size_t *have, size_t need, const 
     return CLSTYLE_OK;
 }
 
-/* The copy of the weights wt in prep slot `slot` (the slot says which
- * arrangement and direction, PREP_*): n floats made by `items` work-items of
- * the kernel k (arguments: wt, out, n_in, n_out, flip = slot & 1, block),
- * unless the buffer's copy is current. */
-clstyle_status cl_prepared(cl_be *c, cs_buf *wt, int slot, cl_kernel k, int n_in, int n_out, int block, size_t n, size_t items,
-                           cl_mem *out)
+static int current(const cl_prep *p, const cs_buf *wt, int n_in, int n_out, int block)
 {
-    cl_prep *p = &wt->prep[slot];
-    if (p->m && p->gen == wt->gen && p->n_in == n_in && p->n_out == n_out && p->cob == block) {
-        *out = p->m;
-        return CLSTYLE_OK;
-    }
-    cl_release_raw(c, p->m);
-    p->m = NULL;
-    CS_TRY(cl_alloc_raw(c, n, &p->m, "prepared convolution weights"));
+    return p->m && p->gen == wt->gen && p->n_in == n_in && p->n_out == n_out && p->cob == block;
+}
+
+/* Fills p->m (n floats or more) with the copy. */
+static clstyle_status make(cl_be *c, cs_buf *wt, int slot, cl_kernel k, int n_in, int n_out, int block, size_t items, cl_prep *p)
+{
     int flip = slot & 1;
     ARGS(k, A(wt->m), A(p->m), A(n_in), A(n_out), A(flip), A(block));
     CS_TRY(cl_run1d(c, k, "conv weight preparation", items));
-    p->gen = wt->gen;
-    p->n_in = n_in;
-    p->n_out = n_out;
-    p->cob = block;
+    p->gen = wt->gen, p->n_in = n_in, p->n_out = n_out, p->cob = block;
+    return CLSTYLE_OK;
+}
+
+/* The copy of the weights wt in prep slot `slot` (the slot says which
+ * arrangement and direction, PREP_*): n floats made by `items` work-items of
+ * the kernel k (arguments: wt, out, n_in, n_out, flip = slot & 1, block),
+ * unless the copy is current. It is kept with the buffer; at level one-copy
+ * in the one shared buffer instead, remade whenever another weight buffer or
+ * direction comes: a layer's bands or pieces run in a row, so in bands each
+ * layer makes each direction's copy once per evaluation. */
+clstyle_status cl_prepared(cl_be *c, cs_buf *wt, int slot, cl_kernel k, int n_in, int n_out, int block, size_t n, size_t items,
+                           cl_mem *out)
+{
+    int shared = c->lean == 1;
+    cl_prep *p = shared ? &c->one : &wt->prep[slot];
+    if (current(p, wt, n_in, n_out, block) && (!shared || (c->one_wt == wt && c->one_slot == slot))) {
+        *out = p->m;
+        return CLSTYLE_OK;
+    }
+    if (shared) {
+        c->one_wt = NULL;
+        CS_TRY(cl_scratch(c, &c->one.m, &c->one_n, n, "weight copy of one layer"));
+    } else {
+        cl_release_raw(c, p->m);
+        p->m = NULL;
+        CS_TRY(cl_alloc_raw(c, n, &p->m, "prepared convolution weights"));
+    }
+    CS_TRY(make(c, wt, slot, k, n_in, n_out, block, items, p));
+    if (shared) c->one_wt = wt, c->one_slot = slot;
     *out = p->m;
     return CLSTYLE_OK;
 }

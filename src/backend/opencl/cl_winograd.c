@@ -52,9 +52,10 @@ static size_t band_rows(const cl_be *c, const wino_variant *v, int n_in, int op,
     return rows;
 }
 
-static void memory(cl_be *c, const wino_variant *v, int ci, int co, int h, int w, size_t *prep, size_t *scratch)
+static void memory(cl_be *c, const wino_variant *v, int ci, int co, int h, int w, size_t prep[2], size_t *scratch)
 {
-    *prep = wino_prep(c, v, ci, co) + wino_prep(c, v, co, ci);
+    prep[0] = wino_prep(c, v, ci, co);
+    prep[1] = wino_prep(c, v, co, ci);
     for (int flip = 0; flip < 2; flip++) {
         int n_in = flip ? co : ci, op = (int)round_up((size_t)(flip ? ci : co), (size_t)c->wob);
         size_t tiles;
@@ -104,7 +105,7 @@ clstyle_status cl_wino_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci,
     return wino(c, &F2, dy, wt, NULL, dx, co, ci, h, w, 0, 1);
 }
 
-void cl_wino_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch)
+void cl_wino_memory(cl_be *c, int ci, int co, int h, int w, size_t prep[2], size_t *scratch)
 {
     memory(c, &F2, ci, co, h, w, prep, scratch);
 }
@@ -119,7 +120,7 @@ clstyle_status cl_wino4_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int ci
     return wino(c, &F4, dy, wt, NULL, dx, co, ci, h, w, 0, 1);
 }
 
-void cl_wino4_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch)
+void cl_wino4_memory(cl_be *c, int ci, int co, int h, int w, size_t prep[2], size_t *scratch)
 {
     memory(c, &F4, ci, co, h, w, prep, scratch);
 }
@@ -142,7 +143,7 @@ static int fits(const cl_be *c, const wino_variant *v, int ci, int co)
 
 static int hybrid_wino(const cl_be *c, int ci, int co) { return wino_wins(ci, co) && fits(c, &F2, ci, co); }
 
-void cl_hybrid_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch)
+void cl_hybrid_memory(cl_be *c, int ci, int co, int h, int w, size_t prep[2], size_t *scratch)
 {
     (hybrid_wino(c, ci, co) ? cl_wino_memory : cl_direct_memory)(c, ci, co, h, w, prep, scratch);
 }
@@ -166,7 +167,7 @@ clstyle_status cl_hybrid_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int c
  * (cl_conv_classes), so the measured choice times what runs. */
 static int hybrid_wino4(const cl_be *c, int ci, int co) { return ci >= 128 && co >= 128 && fits(c, &F4, ci, co); }
 
-void cl_hybrid4_memory(cl_be *c, int ci, int co, int h, int w, size_t *prep, size_t *scratch)
+void cl_hybrid4_memory(cl_be *c, int ci, int co, int h, int w, size_t prep[2], size_t *scratch)
 {
     (hybrid_wino4(c, ci, co) ? cl_wino4_memory : cl_direct_memory)(c, ci, co, h, w, prep, scratch);
 }
