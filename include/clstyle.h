@@ -94,6 +94,7 @@ typedef struct {
     int scale, scales, iterations;
     int pieces, tile, halo, lbfgs_history, lbfgs_history_wanted;
     int band;                    /* layer-wise bands of this many rows (pieces: how many); 0: none */
+    int checkpoint;              /* bands with checkpoints: each stage's maps recomputed for its backward (the host holds no more) */
     double budget_bytes;         /* -1: no bound */
     size_t planned_device_bytes, peak_device_bytes, host_bytes;
     const char *conv_memory;     /* "chosen", "one-copy", "gemm": how much the convolutions traded for memory */
@@ -153,6 +154,7 @@ typedef struct {
     const char *conv;            /* convolution algorithm: gemm, direct, winograd, direct+winograd */
     const char *gram;            /* Gram products: blas or own */
     double band_mb, max_alloc_mb; /* im2col band cap; largest buffer */
+    double host_memory_mb;       /* host memory a plan may keep; 0 = three quarters of the machine's */
     int max_work_group, profile;
     const char *cache_dir;       /* program cache; NULL = no cache */
 } clstyle_session_options;

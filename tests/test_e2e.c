@@ -493,16 +493,24 @@ static double log_field(const char *file, const char *key)
     return v;
 }
 
-/* 1 when the log's first start event has "key":"value". */
-static int log_has(const char *file, const char *key, const char *value)
+/* 1 when the log's first start event has "key":raw (raw as JSON: true, or "a string"). */
+static int log_has_raw(const char *file, const char *key, const char *raw)
 {
     FILE *f = fopen(file, "r");
     char line[4096], pat[128];
     int found = 0;
-    snprintf(pat, sizeof pat, "\"%s\":\"%s\"", key, value);
+    snprintf(pat, sizeof pat, "\"%s\":%s", key, raw);
     if (f && fgets(line, sizeof line, f)) found = strstr(line, pat) != NULL;
     if (f) fclose(f);
     return found;
+}
+
+/* 1 when the log's first start event has "key":"value". */
+static int log_has(const char *file, const char *key, const char *value)
+{
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "\"%s\"", value);
+    return log_has_raw(file, key, quoted);
 }
 
 static const char *conv_memory(const char *log)
@@ -598,6 +606,46 @@ static void case_small_device(void)
     CHECK(n == 22 && loss[21] < 0.5 * loss[0], "%d iterations, loss %g -> %g", n - 1, loss[0], n > 0 ? loss[n - 1] : 0.0);
 }
 
+/* Bands within less host memory (CLSTYLE_HOST_MEM_MB): 10% below what
+ * plain bands keep, the planner turns to checkpoints, within the limit,
+ * with the same losses (the maps remade are the same computation); far
+ * below, a one-line refusal that names the host memory. */
+static void case_checkpoints(void)
+{
+    cs_options o;
+    double plain[8], ckpt[8];
+    base_options(&o, path("plain.png"), 256, 3);
+    o.backend = CLSTYLE_BACKEND_OPENCL;
+    o.band = 32;
+    unsetenv("CLSTYLE_HOST_MEM_MB");
+    o.log_path = path("plain.jsonl");
+    clstyle_status st = cs_cli_run(&o);
+    if (st == CLSTYLE_ERR_DEVICE) SKIP("no OpenCL device: %s", clstyle_last_error());
+    CHECK(st == CLSTYLE_OK, "plain bands: %s", clstyle_last_error());
+    int starts, n = read_log(o.log_path, plain, 8, &starts);
+    double host = log_field(o.log_path, "host_bytes"), limit = floor(0.9 * host / 1048576.0);
+    CHECK(log_has_raw(o.log_path, "checkpoint", "false"), "plain bands logged with checkpoints");
+    char mb[32];
+    snprintf(mb, sizeof mb, "%.0f", limit);
+    setenv("CLSTYLE_HOST_MEM_MB", mb, 1);
+    o.output = path("ckpt.png");
+    run(&o, path("ckpt.jsonl"), ckpt, 8);
+    double got = log_field(o.log_path, "host_bytes");
+    fprintf(stderr, "host memory: %.1f MiB in plain bands, %.1f MiB with checkpoints (limit %s MiB)\n", host / 1048576.0,
+            got / 1048576.0, mb);
+    CHECK(log_has_raw(o.log_path, "checkpoint", "true") && got <= limit * 1048576.0, "within %s MiB: no checkpoints, or %.0f bytes",
+          mb, got);
+    for (int i = 0; i < n; i++) CHECK(tu_reldiff(ckpt[i], plain[i], 1e-30) < 1e-6, "iteration %d: %.9g vs %.9g", i, ckpt[i], plain[i]);
+    setenv("CLSTYLE_HOST_MEM_MB", "8", 1);
+    o.output = path("none.png");
+    st = cs_cli_run(&o);
+    fprintf(stderr, "in 8 MiB: %s\n", clstyle_last_error());
+    CHECK(st == CLSTYLE_ERR_NOMEM && strstr(clstyle_last_error(), "host memory"), "8 MiB of host memory: status %d, %s", st,
+          clstyle_last_error());
+    CHECK(access(o.output, F_OK) != 0, "a refused run wrote its output");
+    unsetenv("CLSTYLE_HOST_MEM_MB");
+}
+
 int main(int argc, char **argv)
 {
     const char *which = argc > 1 ? argv[1] : "lbfgs";
@@ -619,6 +667,7 @@ int main(int argc, char **argv)
     else if (!strcmp(which, "budget")) case_budget();
     else if (!strcmp(which, "lean")) case_lean();
     else if (!strcmp(which, "small-device")) case_small_device();
+    else if (!strcmp(which, "checkpoints")) case_checkpoints();
     else { fprintf(stderr, "unknown case %s\n", which); return 1; }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

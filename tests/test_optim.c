@@ -3,7 +3,9 @@
  * written here on the host in double, step for step, through the wrap of its
  * history ring; both optimizers must converge. With a line search, steps
  * 1000x too long must be cut back: no accepted step raises f, and it still
- * converges. Argument: backend. */
+ * converges. All of it twice: with the optimizer's vectors on the backend,
+ * and on the host (a reference backend) with x and g copied there and back,
+ * as in bands. Argument: backend. */
 #include "backend.h"
 #include "optim.h"
 #include "rng.h"
@@ -73,6 +75,9 @@ static void classic_lbfgs(double *x, int steps)
     }
 }
 
+/* Where the optimizer keeps its vectors: NULL, on the backend; or this host backend. */
+static cs_backend *home;
+
 /* The quadratic with x and g on the backend, x0 = 0. */
 typedef struct {
     cs_backend *be;
@@ -89,7 +94,7 @@ static void problem_open(problem *p, cs_backend *be, int kind, double lr)
     CHECK_OK(CS_OP(be, alloc, N, &p->bx));
     CHECK_OK(CS_OP(be, alloc, N, &p->bg));
     CHECK_OK(CS_OP(be, upload, p->bx, 0, zero, N));
-    CHECK_OK(cs_optim_create(be, kind, N, HIST, lr, &p->op));
+    CHECK_OK(cs_optim_create_on(be, home ? home : be, kind, N, HIST, lr, &p->op));
 }
 
 static void problem_close(problem *p)
@@ -147,8 +152,13 @@ static double run_guarded(cs_backend *be, int mode, double lr, int steps, int *r
         }
         CHECK(verdict != CS_STEP_RETRY, "the line search never ends");
         if (verdict != CS_STEP_ACCEPT) { /* back at the start: x and g must be the start's */
+            float gf[N];
+            double g_start[N];
+            CHECK_OK(CS_OP(be, download, p.bg, 0, gf, N));
             f = problem_eval(&p);
+            memcpy(g_start, p.g, sizeof g_start);
             CHECK(f == f_start, "restored point has f %g, start %g", f, f_start);
+            for (int i = 0; i < N; i++) CHECK(gf[i] == (float)g_start[i], "restored gradient differs at %d", i);
         }
         if (f > f_start) (*rises)++;
     }
@@ -177,20 +187,16 @@ static void stopping_rule(void)
     cs_stopping_free(&s);
 }
 
-int main(int argc, char **argv)
+static void suite(cs_backend *be, const char *where)
 {
-    stopping_rule();
-    cs_backend *be = tu_backend(argc > 1 ? argv[1] : "reference");
-    cs_rng r;
-    cs_rng_seed(&r, 9);
-    for (int i = 0; i < N; i++) { A[i] = 1 + 99 * cs_rng_uniform(&r); C[i] = cs_rng_normal(&r); }
+    fprintf(stderr, "-- the optimizer's vectors %s\n", where);
     double zero[N] = { 0 }, g[N], f0 = f_and_grad(zero, g);
 
     /* Step for step against the classic recursion (history wraps after 5
      * steps), with the history in one buffer and, as on a device whose
      * largest buffer holds 3 of its 10 rows, in blocks that split pairs. */
     size_t max_alloc = be->max_alloc;
-    for (int split = 0; split < 2; split++) {
+    for (int split = 0; split < (home ? 1 : 2); split++) { /* the host has no largest buffer */
         be->max_alloc = split ? 3 * N * sizeof(float) : max_alloc;
         for (int steps = 1; steps <= 12; steps += 11) {
             double x_ref[N] = { 0 }, x[N];
@@ -223,6 +229,19 @@ int main(int argc, char **argv)
         fg = run_guarded(be, mode, 1, 60, &rises, &evals);
         CHECK(rises == 0 && fg < 1e-6 * f0, "unit step: %d rises, f %g", rises, fg);
     }
+}
+
+int main(int argc, char **argv)
+{
+    stopping_rule();
+    cs_backend *be = tu_backend(argc > 1 ? argv[1] : "reference");
+    cs_rng r;
+    cs_rng_seed(&r, 9);
+    for (int i = 0; i < N; i++) { A[i] = 1 + 99 * cs_rng_uniform(&r); C[i] = cs_rng_normal(&r); }
+    suite(be, "on the backend");
+    CHECK_OK(cs_backend_reference_create(&home));
+    suite(be, "on the host, x and g copied");
+    cs_backend_destroy(home);
     cs_backend_destroy(be);
     return tu_done("optim");
 }

@@ -13,6 +13,7 @@
 #include "factory.h"
 #include "cli.h"
 #include "optim.h"
+#include "eval.h"
 #include "eval_pieces.h"
 #include "rng.h"
 #include "testutil.h"
@@ -52,7 +53,7 @@ typedef struct {
     const char *name;
     int deep, avg, h, w, tile;
     int style_pct; /* the style image's size in % of the content's; 0: 125 */
-    int bands;     /* tile is the rows of layer-wise bands, not a piece */
+    int bands;     /* tile is the rows of layer-wise bands, not a piece; 2: bands with checkpoints */
 } pieces_case;
 
 typedef struct {
@@ -85,7 +86,11 @@ static void make(setup *s, const cs_weights *w, const pieces_case *c, int tile, 
     cs_eval_image ci = { content, c->w, c->h }, si = { style, sw, sh };
     double blend = 1;
     CHECK_OK(cs_net_create(be, w, c->avg, &s->net));
-    CHECK_OK(cs_options_eval_init(&s->loss, &s->net, &o, ci, &si, &blend, 1));
+    cs_loss_spec spec;
+    cs_options_loss_spec(&o, &spec);
+    cs_eval_input in = { .content = ci, .styles = &si, .blend = &blend, .n_styles = 1, .tile = o.tile, .band = o.band,
+                         .checkpoint = c->bands == 2 };
+    CHECK_OK(cs_eval_init(&s->loss, &s->net, &spec, &in));
     s->n = (size_t)3 * c->h * c->w;
     CHECK_OK(CS_OP(be, alloc, s->n, &s->x));
     CHECK_OK(CS_OP(be, alloc, s->n, &s->g));
@@ -312,6 +317,14 @@ int main(int argc, char **argv)
      * decision on the edge flips): on PoCL one band of 256 rows, 6e-8 apart
      * at iteration 0, parted by 4e-3 at iteration 7, bands of 32 by 2e-3. */
     run_case(&w, &(pieces_case){ "bands: deep, 10 L-BFGS iterations", 1, 0, 208, 240, 64, 0, 1 }, 10);
+    /* Checkpoints: each stage's maps remade for its backward, from its
+     * input; the odd sizes leave poolings an odd last row to drop. */
+    static const pieces_case checkpoints[] = {
+        { "checkpoints: deep, max pool, odd", 1, 0, 211, 237, 64, 0, 2 },
+        { "checkpoints: deep, avg pool", 1, 1, 192, 256, 32, 70, 2 },
+        { "checkpoints: shallow, one band", 0, 0, 40, 150, 48, 0, 2 },
+    };
+    for (size_t i = 0; i < sizeof checkpoints / sizeof *checkpoints; i++) run_case(&w, &checkpoints[i], 0);
     cs_weights_free(&w);
     cs_backend_destroy(be);
     return tu_done("pieces");

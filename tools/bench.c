@@ -25,7 +25,8 @@
  * evaluation (ms/eval, the mean of --evals after a first; --evals 0: plan
  * only) beside the whole
  * picture's within the device's own memory: the ratio, the plan, the
- * planner's predicted seconds, device peak and host memory. */
+ * planner's predicted seconds, device peak and host memory
+ * (CLSTYLE_HOST_MEM_MB: plan for a host with that much memory). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,8 +146,9 @@ static clstyle_status run_planned(cs_backend *be, const cs_weights *w, int size,
                          .line_search = CLSTYLE_LS_BACKTRACK };
     cs_options_loss_spec(&o, &spec.loss);
     spec.input = (cs_eval_input){ .content = { c, W, H }, .styles = &si, .blend = &blend, .n_styles = 1 };
+    const char *host_mb = getenv("CLSTYLE_HOST_MEM_MB"); /* plans for a larger (or smaller) host than this one */
     cs_plan_request req = { .limit = budget, .explicit_limit = budget > 0, .levels = CS_LEAN_LEVELS, .iterations = 100,
-                            .layouts = layouts };
+                            .layouts = layouts, .host_limit = host_mb ? (size_t)(atof(host_mb) * 1048576.0) : 0 };
     cs_state state;
     memset(&state, 0, sizeof state);
     clstyle_status st = cs_plan_job(be, &spec, &req, &r->plan);
@@ -156,7 +158,9 @@ static clstyle_status run_planned(cs_backend *be, const cs_weights *w, int size,
         free(s);
         return st;
     }
-    if (st == CLSTYLE_OK) st = cs_state_create(be, NULL, &spec, &state);
+    cs_backend *host = NULL;
+    if (st == CLSTYLE_OK) st = cs_backend_reference_create(&host);
+    if (st == CLSTYLE_OK) st = cs_state_create(be, host, NULL, &spec, &state);
     if (st == CLSTYLE_OK) st = CS_OP(be, upload, state.x, 0, c, n);
     if (st == CLSTYLE_OK) st = cs_state_evaluate(&state);
     double t0 = cs_now();
@@ -164,6 +168,7 @@ static clstyle_status run_planned(cs_backend *be, const cs_weights *w, int size,
     r->ms = (cs_now() - t0) * 1e3 / evals;
     r->peak = be->bytes_peak;
     cs_state_free(be, &state);
+    cs_backend_destroy(host);
     free(c);
     free(s);
     return st;
@@ -171,7 +176,7 @@ static clstyle_status run_planned(cs_backend *be, const cs_weights *w, int size,
 
 static void describe_plan(const cs_plan *p, char *out, size_t n)
 {
-    if (p->band) snprintf(out, n, "%d bands of %d rows", p->pieces, p->band);
+    if (p->band) snprintf(out, n, "%d bands of %d rows%s", p->pieces, p->band, p->checkpoint ? " with checkpoints" : "");
     else if (p->tile) snprintf(out, n, "%d pieces of %d px", p->pieces, p->tile);
     else snprintf(out, n, "whole");
     snprintf(out + strlen(out), n - strlen(out), ", %s, %d pairs", cs_lean_name(p->mode.lean), p->history);

@@ -33,6 +33,10 @@ typedef struct cs_backend_ops {
     void (*release)(cs_backend *be, cs_buf *b);
     clstyle_status (*upload)(cs_backend *be, cs_buf *dst, size_t off, const float *src, size_t n);
     clstyle_status (*download)(cs_backend *be, cs_buf *src, size_t off, float *dst, size_t n);
+    /* The buffer's floats where buffers are host memory (the reference
+     * backend); NULL elsewhere (the op may be NULL): transfers between
+     * backends then go straight into them. */
+    float *(*host_data)(cs_backend *be, cs_buf *b);
     /* dst (c,h,w) = window win of the host array src (c,H,W), and the
      * reverse: one strided transfer each (bands of a layer kept on the host). */
     clstyle_status (*upload_window)(cs_backend *be, cs_buf *dst, const float *src, cs_window win);
@@ -172,6 +176,7 @@ clstyle_status cs_backend_opencl_profile(cs_backend *be, cs_profile *out);
 /* Convenience wrappers so call sites read like the math. */
 #define CS_OP(be, op, ...) ((be)->ops->op((be), __VA_ARGS__))
 
+static inline float *cs_host_data(cs_backend *be, cs_buf *b) { return be->ops->host_data ? be->ops->host_data(be, b) : NULL; }
 static inline clstyle_status cs_backend_finish(cs_backend *be) { return be->ops->finish(be); }
 static inline void cs_backend_destroy(cs_backend *be) { if (be) be->ops->destroy(be); }
 static inline void cs_buf_release(cs_backend *be, cs_buf *b) { if (b) be->ops->release(be, b); }

@@ -428,11 +428,13 @@ static clstyle_status ref_finish(cs_backend *be)
     return CLSTYLE_OK;
 }
 
+static float *ref_host_data(cs_backend *be, cs_buf *b) { (void)be; return b->p; }
+
 static void ref_destroy(cs_backend *be) { free(be); }
 
 static const cs_backend_ops ref_ops = {
     .destroy = ref_destroy, .alloc = ref_alloc, .release = ref_release,
-    .upload = ref_upload, .download = ref_download,
+    .upload = ref_upload, .download = ref_download, .host_data = ref_host_data,
     .conv3x3 = ref_conv3x3, .conv3x3_bwd = ref_conv3x3_bwd, .bias_relu = ref_bias_relu,
     .relu_bwd = ref_relu_bwd, .pool = ref_pool, .pool_bwd = ref_pool_bwd,
     .gram = ref_gram, .gram_bwd = ref_gram_bwd, .sqdiff = ref_sqdiff, .tv = ref_tv, .masked_sqdiff = ref_masked_sqdiff, .affine = ref_affine, .mask_mul = ref_mask_mul,

@@ -58,6 +58,7 @@ void cs_env_session(clstyle_session_options *o, char *cache_dir, size_t n)
     o->band_mb = env_mb("CLSTYLE_BAND_MB");
     o->max_memory_mb = env_mb("CLSTYLE_DEVICE_MEM_MB");
     o->max_alloc_mb = env_mb("CLSTYLE_MAX_ALLOC_MB");
+    o->host_memory_mb = env_mb("CLSTYLE_HOST_MEM_MB");
     o->max_work_group = env("CLSTYLE_MAX_WG") ? atoi(env("CLSTYLE_MAX_WG")) : 0;
     cache_dir[0] = 0;
     if (!env_on("CLSTYLE_NO_CACHE")) {

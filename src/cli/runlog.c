@@ -78,10 +78,10 @@ clstyle_status cs_log_start(FILE *f, const char *path, const clstyle_scale_info 
     if (i->weights_name) cs_json_field(f, "weights", i->weights_name);
     else fprintf(f, ",\"weights\":null");
     cs_json_field(f, "weights_sha256", i->weights_sha256);
-    fprintf(f, ",\"pieces\":%d,\"tile\":%d,\"band\":%d,\"halo\":%d,\"lbfgs_history\":%d,\"lbfgs_history_wanted\":%d,"
+    fprintf(f, ",\"pieces\":%d,\"tile\":%d,\"band\":%d,\"checkpoint\":%s,\"halo\":%d,\"lbfgs_history\":%d,\"lbfgs_history_wanted\":%d,"
             "\"budget_bytes\":%.0f,\"planned_device_bytes\":%zu,\"host_bytes\":%zu,\"conv_memory\":\"%s\","
             "\"session_ms\":%.3f,\"targets_ms\":%.3f,\"targets_reused\":%s,\"weights_reused\":%s,\"program_reused\":%s}\n",
-            i->pieces, i->tile, i->band, i->halo, i->lbfgs_history, i->lbfgs_history_wanted, i->budget_bytes, i->planned_device_bytes,
+            i->pieces, i->tile, i->band, i->checkpoint ? "true" : "false", i->halo, i->lbfgs_history, i->lbfgs_history_wanted, i->budget_bytes, i->planned_device_bytes,
             i->host_bytes, i->conv_memory, i->session_ms, i->targets_ms, i->targets_reused ? "true" : "false",
             i->weights_reused ? "true" : "false", i->program_reused ? "true" : "false");
     return cs_log_check(f, path);

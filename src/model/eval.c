@@ -37,6 +37,7 @@ clstyle_status cs_eval_init(cs_eval *E, cs_net *net, const cs_loss_spec *spec_in
     E->w = in->content.w;
     E->tile = in->tile;
     E->band = in->tile > 0 ? 0 : in->band;
+    E->checkpoint = E->band > 0 && in->checkpoint;
     clstyle_status st;
     CS_CHECK(cs_terms_init(&E->terms, net->be, net->host, spec));
     CS_CHECK(E->ops->init(E, net, in));

@@ -211,27 +211,57 @@ static void band_sizes(const cs_eval *E, const cs_acts *A, size_t sz[SZ_KINDS])
     cs_raise(&sz[SZ_BAND], sz[SZ_FEAT]);
 }
 
-/* Host floats of image A's maps: every node's own output and the input. */
-static size_t maps_floats(const cs_acts *A)
+/* Checkpoints: a stage is the nodes up to and including a pooling (the
+ * last one, the rest). Its first node reads the input or the previous
+ * pooling's output, which are kept; the maps inside a stage are kept only
+ * while it is resident, in host_stage, and remade from its first node's
+ * input for its backward: one more forward in all, for about half the host
+ * memory (the first stage's two maps of 64 channels are the largest). */
+static int stage_of(const cs_acts *A, int i)
 {
-    size_t n = (size_t)3 * A->h * A->w;
-    for (int i = 0; i < A->n; i++)
-        if (!A->nodes[i].shared) n += (size_t)A->nodes[i].c * A->nodes[i].h * A->nodes[i].w;
-    return n;
+    int s = 0;
+    for (int k = 0; k < i; k++) s += A->nodes[k].type == NODE_POOL;
+    return s;
+}
+
+/* Map j: the input (0) or node j - 1's output; whether it is kept between
+ * the passes, and its floats (0 for a ReLU's that is its convolution's). */
+static int kept_map(const cs_eval *E, int j) { return !E->checkpoint || j == 0 || E->acts.nodes[j - 1].type == NODE_POOL; }
+
+static size_t map_floats(const cs_acts *A, int j)
+{
+    if (!j) return (size_t)3 * A->h * A->w;
+    const cs_node *nd = &A->nodes[j - 1];
+    return nd->shared ? 0 : (size_t)nd->c * nd->h * nd->w;
+}
+
+/* Where each map not kept starts in host_stage (offsets per stage); returns host_stage's floats. */
+static size_t stage_layout(const cs_eval *E, size_t *at)
+{
+    size_t used = 0, most = 0;
+    for (int j = 1, stage = 0; j <= E->acts.n; j++) {
+        if (stage != stage_of(&E->acts, j - 1)) stage = stage_of(&E->acts, j - 1), used = 0;
+        if (kept_map(E, j) || !map_floats(&E->acts, j)) continue;
+        at[j] = used;
+        used += map_floats(&E->acts, j);
+        if (used > most) most = used;
+    }
+    return most;
 }
 
 /* The picture's maps and two gradients on the host (counted, not made, when sizing). */
 static clstyle_status picture_maps(cs_eval *E, int sizing)
 {
     const cs_acts *A = &E->acts;
-    size_t largest = cs_acts_largest(A);
-    E->host_bytes += (maps_floats(A) + 2 * largest) * sizeof(float);
+    size_t largest = cs_acts_largest(A), at[CS_MAX_NODES + 1] = { 0 }, floats = stage_layout(E, at) + 2 * largest;
+    for (int j = 0; j <= A->n; j++) floats += kept_map(E, j) ? map_floats(A, j) : 0;
+    E->host_bytes += floats * sizeof(float);
     if (sizing) return CLSTYLE_OK;
-    size_t n = (size_t)3 * A->h * A->w;
-    int ok = (E->host_act[0] = malloc(n * sizeof(float))) != NULL;
-    for (int i = 0; i < A->n && ok; i++) {
-        E->host_act[i + 1] = A->nodes[i].shared ? E->host_act[i] : malloc((size_t)A->nodes[i].c * A->nodes[i].h * A->nodes[i].w * sizeof(float));
-        ok = E->host_act[i + 1] != NULL;
+    int ok = !E->checkpoint || (E->host_stage = malloc((stage_layout(E, at) + 1) * sizeof(float))) != NULL;
+    for (int j = 0; j <= A->n && ok; j++) {
+        if (!map_floats(A, j)) E->host_act[j] = E->host_act[j - 1]; /* a ReLU's, its convolution's */
+        else E->host_act[j] = kept_map(E, j) ? malloc(map_floats(A, j) * sizeof(float)) : E->host_stage + at[j];
+        ok = E->host_act[j] != NULL;
     }
     for (int g = 0; g < 2 && ok; g++) ok = (E->host_grad[g] = calloc(largest, sizeof(float))) != NULL;
     if (!ok) return cs_fail(CLSTYLE_ERR_NOMEM, "out of host memory for the activations of a %dx%d picture in bands (%.0f MiB)", A->w,
@@ -263,7 +293,7 @@ static clstyle_status other_maps(cs_eval *E, const cs_eval_input *in, float **pp
         CS_TRY(cs_acts_shapes(E->acts.net, in->styles[k].h, in->styles[k].w, E->terms.last, E->terms.tapped, &A));
         cs_raise(&largest, cs_acts_largest(&A));
     }
-    E->host_bytes += 2 * largest * sizeof(float); /* only while the targets are made, but at the same time as the rest */
+    E->host_bytes += 2 * largest * sizeof(float); /* only while the targets are made */
     if (!in->content.pixels) return CLSTYLE_OK;
     pp[0] = malloc(largest * sizeof(float));
     pp[1] = malloc(largest * sizeof(float));
@@ -281,20 +311,26 @@ static clstyle_status targets(cs_eval *E, const cs_eval_input *in, float **pp)
     return CLSTYLE_OK;
 }
 
+/* The targets first, in two maps freed before the picture's are made:
+ * the host holds the larger of the two, not both. */
 static clstyle_status bands_init(cs_eval *E, cs_net *net, const cs_eval_input *in)
 {
     cs_terms *T = &E->terms;
     if (E->band % GRID) return cs_fail(CLSTYLE_ERR_USAGE, "bands of %d rows are not a multiple of %d", E->band, GRID);
     CS_TRY(cs_acts_shapes(net, E->h, E->w, T->last, T->tapped, &E->acts));
     CS_TRY(cs_terms_alloc(T, net->host, E->h, E->w));
-    CS_TRY(cs_interior_content_arrays(E));
+    CS_TRY(cs_interior_content_arrays(E, !in->content.pixels));
     CS_TRY(alloc_bands(E, in));
-    CS_TRY(picture_maps(E, !in->content.pixels));
     float *pp[2] = { NULL, NULL };
+    size_t kept = E->host_bytes;
     clstyle_status st = other_maps(E, in, pp);
     if (st == CLSTYLE_OK) st = targets(E, in, pp);
     free(pp[0]);
     free(pp[1]);
+    size_t making = E->host_bytes;
+    E->host_bytes = kept;
+    if (st == CLSTYLE_OK) st = picture_maps(E, !in->content.pixels);
+    if (making > E->host_bytes) E->host_bytes = making;
     return st;
 }
 
@@ -380,6 +416,17 @@ static clstyle_status input_grad(cs_eval *E, const float *g, cs_buf *grad)
     return CLSTYLE_OK;
 }
 
+/* Stage s's maps into host_stage again, from its first node's input (kept). */
+static clstyle_status remake_stage(cs_eval *E, int s)
+{
+    const cs_acts *A = &E->acts;
+    for (int i = 0; i < A->n; i++)
+        if (stage_of(A, i) == s && !A->nodes[i].shared && !kept_map(E, i + 1))
+            CS_TRY(forward_node(E, A, i, E->host_act, NULL, NULL));
+    E->resident = s;
+    return CLSTYLE_OK;
+}
+
 static clstyle_status backward(cs_eval *E, cs_buf *grad)
 {
     const cs_node *top = &E->acts.nodes[E->acts.n - 1];
@@ -387,6 +434,7 @@ static clstyle_status backward(cs_eval *E, cs_buf *grad)
     if (E->host_grad[0]) memset(E->host_grad[0], 0, (size_t)top->c * top->h * top->w * sizeof(float));
     for (int i = E->acts.n - 1; i >= 0; i--) {
         CS_TRY(cs_stop_check(E->acts.net->stop));
+        if (E->checkpoint && stage_of(&E->acts, i) != E->resident) CS_TRY(remake_stage(E, stage_of(&E->acts, i)));
         CS_TRY(term_grads(E, i, E->host_grad[cur]));
         if (E->acts.nodes[i].shared) continue; /* its conv applies its mask */
         CS_TRY(backward_node(E, i, E->host_grad[cur], E->host_grad[1 - cur]));
@@ -400,6 +448,7 @@ static clstyle_status bands_run(cs_eval *E, cs_buf *x, cs_buf *grad)
     cs_terms *T = &E->terms;
     CS_TRY(cs_interior_clear_grams(T));
     CS_TRY(forward(E, &E->acts, x, NULL, E->host_act, gram_band, NULL));
+    E->resident = stage_of(&E->acts, E->acts.n - 1);
     CS_TRY(cs_interior_style_dgs(T));
     CS_TRY(backward(E, grad));
     CS_TRY(CS_OP(T->be, tv, x, 3, E->h, E->w, (float)T->gamma, grad, &T->tv));
@@ -409,8 +458,9 @@ static clstyle_status bands_run(cs_eval *E, cs_buf *x, cs_buf *grad)
 static void bands_free(cs_eval *E)
 {
     cs_backend *be = E->terms.be;
-    for (int i = 0; i <= E->acts.n && i <= CS_MAX_NODES; i++)
-        if (i == 0 || !E->acts.nodes[i - 1].shared) free(E->host_act[i]);
+    for (int j = 0; j <= E->acts.n && j <= CS_MAX_NODES; j++)
+        if (map_floats(&E->acts, j) && kept_map(E, j)) free(E->host_act[j]);
+    free(E->host_stage);
     free(E->host_grad[0]);
     free(E->host_grad[1]);
     cs_buf_release(be, E->bx);

@@ -40,7 +40,7 @@ static clstyle_status content_grad(cs_eval *E, int i, cs_window at, double *sum)
 {
     const cs_term *t = &E->terms.t[i];
     size_t n = at.c * at.h * at.w;
-    cs_host_window(E->content_host[i], E->host_piece, at, 1);
+    if (E->content_host[i]) cs_host_window(E->content_host[i], E->host_piece, at, 1); /* none when sizing */
     CS_TRY(CS_OP(E->terms.be, upload, E->twin, 0, E->host_piece, n));
     return CS_OP(E->terms.be, sqdiff, E->fwin, E->twin, n, cs_terms_content_scale(&E->terms, t), E->dwin, sum);
 }
@@ -128,13 +128,13 @@ clstyle_status cs_interior_alloc(cs_eval *E, const cs_eval_input *in, size_t fea
     return CLSTYLE_OK;
 }
 
-clstyle_status cs_interior_content_arrays(cs_eval *E)
+clstyle_status cs_interior_content_arrays(cs_eval *E, int sizing)
 {
     for (int i = 0; i < E->terms.n; i++) {
         const cs_term *t = &E->terms.t[i];
         if (!t->is_content) continue;
         E->host_bytes += t->n * sizeof(float);
-        if (!(E->content_host[i] = calloc(t->n ? t->n : 1, sizeof(float))))
+        if (!sizing && !(E->content_host[i] = calloc(t->n ? t->n : 1, sizeof(float))))
             return cs_fail(CLSTYLE_ERR_NOMEM, "out of host memory for the %s content target (%zu floats)",
                            E->acts.nodes[t->node].name, t->n);
     }

@@ -28,8 +28,8 @@ clstyle_status cs_interior_style_dgs(cs_terms *T);
  * `target` (content interiors; 0: none), mask scratch of `positions` floats
  * when the input has masks, and host staging of `host` floats. */
 clstyle_status cs_interior_alloc(cs_eval *E, const cs_eval_input *in, size_t feat, size_t target, size_t positions, size_t host);
-/* The host arrays of the content targets (E->content_host). */
-clstyle_status cs_interior_content_arrays(cs_eval *E);
+/* The host arrays of the content targets (E->content_host); when sizing only counted. */
+clstyle_status cs_interior_content_arrays(cs_eval *E, int sizing);
 /* Frees what the two above made. */
 void cs_interior_free(cs_eval *E);
 /* The content norm of every content term from its host target. */

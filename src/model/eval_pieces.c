@@ -212,7 +212,7 @@ static clstyle_status pieces_init(cs_eval *E, cs_net *net, const cs_eval_input *
     }
     CS_TRY(cs_acts_create(net, r.h, r.w, T->last, T->tapped, &E->acts));
     CS_TRY(cs_terms_alloc(T, net->host, E->h, E->w));
-    CS_TRY(cs_interior_content_arrays(E));
+    CS_TRY(cs_interior_content_arrays(E, !in->content.pixels));
     CS_TRY(alloc_scratch(E, in));
     for (int k = 0; k < in->n_styles && !in->targets; k++) CS_TRY(style_target(E, in, k));
     if (!in->content.pixels) return CLSTYLE_OK; /* sizing only: the style targets ran every piece */

@@ -39,6 +39,7 @@ typedef struct {
     const float *const *temporal_warped;
     const float *const *temporal_reliable;
     int n_temporal;
+    int checkpoint;           /* bands: keep only the input's and the poolings' maps, recompute each stage's for its backward */
 } cs_eval_input;
 
 typedef struct cs_eval cs_eval;
@@ -70,6 +71,8 @@ struct cs_eval {
     float *host_piece;          /* pieces: host staging for pieces of host images and content targets */
     int band;                   /* bands: rows of the picture per band; 0 when not in bands */
     float *host_act[CS_MAX_NODES + 1]; /* bands: the picture's preprocessed input, then each node's output, on the host */
+    float *host_stage;          /* bands with checkpoints: the maps inside one stage, shared by every stage */
+    int checkpoint, resident;   /* bands: whether in checkpoints; the stage whose maps host_stage holds (-1: none) */
     float *host_grad[2];        /* bands: the gradients of a node's output and input, on the host */
     cs_buf *bx, *by, *bz;       /* bands: a band of a layer's input or output, with its halo */
     size_t host_bytes;          /* host memory the evaluator keeps */

@@ -20,7 +20,9 @@
  * moves x along d until the rule in linesearch.c accepts; a step that would
  * raise the loss is never taken (SPEC). */
 struct cs_optim {
-    cs_backend *be;
+    cs_backend *be;            /* where the optimizer's vectors live */
+    cs_backend *dev;           /* x's and g's backend when not be (NULL): they are copied to xh, gh and back */
+    cs_buf *xh, *gh;
     int kind;
     size_t n;
     double lr;
@@ -47,7 +49,7 @@ struct cs_optim {
 void cs_optim_destroy(cs_optim *op)
 {
     if (!op) return;
-    cs_buf *bufs[] = { op->m, op->v, op->s_new, op->y_new, op->g_prev, op->d, op->x0 };
+    cs_buf *bufs[] = { op->m, op->v, op->s_new, op->y_new, op->g_prev, op->d, op->x0, op->xh, op->gh };
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) cs_buf_release(op->be, bufs[i]);
     for (int b = 0; op->mat && b < op->n_blocks; b++) cs_buf_release(op->be, op->mat[b]);
     free(op->mat);
@@ -109,15 +111,20 @@ static clstyle_status history_combine(cs_optim *op, int rows, const float *coef,
 }
 
 /* Everything is allocated here so the loop allocates nothing. */
-clstyle_status cs_optim_create(cs_backend *be, int kind, size_t n, int history, double lr, cs_optim **out)
+clstyle_status cs_optim_create_on(cs_backend *dev, cs_backend *be, int kind, size_t n, int history, double lr, cs_optim **out)
 {
     cs_optim *op = calloc(1, sizeof *op);
     if (!op) return cs_fail(CLSTYLE_ERR_NOMEM, "out of memory");
     op->be = be;
+    op->dev = dev != be ? dev : NULL;
     op->kind = kind;
     op->n = n;
     op->lr = lr;
     clstyle_status st;
+    if (op->dev) {
+        CS_CHECK(CS_OP(be, alloc, n, &op->xh));
+        CS_CHECK(CS_OP(be, alloc, n, &op->gh));
+    }
     if (kind == CLSTYLE_ADAM) {
         CS_CHECK(CS_OP(be, alloc, n, &op->m));
         CS_CHECK(CS_OP(be, alloc, n, &op->v));
@@ -145,6 +152,11 @@ clstyle_status cs_optim_create(cs_backend *be, int kind, size_t n, int history, 
 done:
     cs_optim_destroy(op);
     return st;
+}
+
+clstyle_status cs_optim_create(cs_backend *be, int kind, size_t n, int history, double lr, cs_optim **out)
+{
+    return cs_optim_create_on(be, be, kind, n, history, lr, out);
 }
 
 /* s = t d_prev, y = g - g_prev; kept (with their dot products against the
@@ -291,7 +303,6 @@ static clstyle_status lbfgs_restore(cs_optim *op, cs_buf *x, cs_buf *g, int *ver
 static clstyle_status lbfgs_judge(cs_optim *op, cs_buf *x, cs_buf *g, double f, int *verdict)
 {
     double dg = 0, t_next = 0;
-    if (op->ls_mode == CLSTYLE_LS_NONE) { lbfgs_accept(op); *verdict = CS_STEP_ACCEPT; return CLSTYLE_OK; }
     if (op->ls_mode == CLSTYLE_LS_WOLFE) CS_TRY(CS_OP(op->be, dot, g, op->d, op->n, &dg));
     int r = cs_ls_judge(&op->ls, op->t, f, dg, &t_next);
     if (r == CS_LS_ACCEPT) { lbfgs_accept(op); *verdict = CS_STEP_ACCEPT; return CLSTYLE_OK; }
@@ -303,8 +314,9 @@ static clstyle_status lbfgs_judge(cs_optim *op, cs_buf *x, cs_buf *g, double f, 
     return CS_OP(op->be, axpy, (float)t_next, op->d, x, op->n);
 }
 
-clstyle_status cs_optim_begin(cs_optim *op, cs_buf *x, cs_buf *g, double f)
+static clstyle_status begin_here(cs_optim *op, cs_buf *x, cs_buf *g, double f, int *verdict)
 {
+    *verdict = CS_STEP_ACCEPT;
     if (op->kind == CLSTYLE_ADAM) {
         op->step++;
         return CS_OP(op->be, adam, x, g, op->m, op->v, op->n, (float)op->lr, 0.9f, 0.999f, 1e-8f, op->step);
@@ -312,10 +324,36 @@ clstyle_status cs_optim_begin(cs_optim *op, cs_buf *x, cs_buf *g, double f)
     return lbfgs_begin(op, x, g, f);
 }
 
+/* Half an iteration where the vectors live: with x and g on another
+ * backend, on their copies, sent back after (g only when restored). Two
+ * or three image-sized transfers, a small part of an evaluation in bands,
+ * where this is used. */
+typedef clstyle_status (*half_fn)(cs_optim *op, cs_buf *x, cs_buf *g, double f, int *verdict);
+static clstyle_status at_home(cs_optim *op, half_fn fn, cs_buf *x, cs_buf *g, double f, int *verdict)
+{
+    if (!op->dev) return fn(op, x, g, f, verdict);
+    float *xh = cs_host_data(op->be, op->xh), *gh = cs_host_data(op->be, op->gh);
+    CS_TRY(CS_OP(op->dev, download, x, 0, xh, op->n));
+    CS_TRY(CS_OP(op->dev, download, g, 0, gh, op->n));
+    CS_TRY(fn(op, op->xh, op->gh, f, verdict));
+    CS_TRY(CS_OP(op->dev, upload, x, 0, xh, op->n));
+    return *verdict == CS_STEP_RESTORED || *verdict == CS_STEP_STUCK ? CS_OP(op->dev, upload, g, 0, gh, op->n) : CLSTYLE_OK;
+}
+
+clstyle_status cs_optim_begin(cs_optim *op, cs_buf *x, cs_buf *g, double f)
+{
+    int verdict;
+    return at_home(op, begin_here, x, g, f, &verdict);
+}
+
 clstyle_status cs_optim_judge(cs_optim *op, cs_buf *x, cs_buf *g, double f, int *verdict)
 {
-    *verdict = CS_STEP_ACCEPT;
-    return op->kind == CLSTYLE_ADAM ? CLSTYLE_OK : lbfgs_judge(op, x, g, f, verdict);
+    if (op->kind == CLSTYLE_ADAM || op->ls_mode == CLSTYLE_LS_NONE) { /* nothing to judge: the trial is the step */
+        if (op->kind == CLSTYLE_LBFGS) lbfgs_accept(op);
+        *verdict = CS_STEP_ACCEPT;
+        return CLSTYLE_OK;
+    }
+    return at_home(op, lbfgs_judge, x, g, f, verdict);
 }
 
 clstyle_status cs_optim_step(cs_optim *op, cs_buf *x, cs_buf *g)

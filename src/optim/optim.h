@@ -1,6 +1,7 @@
 /* Optimizers over backend vectors: L-BFGS (unit step as in torch.optim.LBFGS
  * and neural-style, optionally guarded by a line search) and Adam. All state
- * lives on the backend; only scalars come back to the host.
+ * lives on the backend (or on the host, cs_optim_create_on); only scalars
+ * come back to the host.
  *
  * One iteration is a short protocol, so that the caller evaluates the loss
  * (and logs, and checks for signals) between trial points:
@@ -24,6 +25,11 @@ enum {
 /* kind: CLSTYLE_LBFGS or CLSTYLE_ADAM; n: vector length; history: L-BFGS pairs kept.
  * L-BFGS starts without a line search (cs_optim_set_line_search). */
 clstyle_status cs_optim_create(cs_backend *be, int kind, size_t n, int history, double lr, cs_optim **out);
+/* The same for x and g on dev with the optimizer's vectors on home, a
+ * backend of host memory (cs_host_data; or a counting backend, sizing):
+ * x and g are copied there and back each half iteration. For bands, where
+ * the device keeps only bands and the history would take its memory. */
+clstyle_status cs_optim_create_on(cs_backend *dev, cs_backend *home, int kind, size_t n, int history, double lr, cs_optim **out);
 /* CLSTYLE_LS_*; the guarded modes keep one more vector (the start of the iteration). */
 clstyle_status cs_optim_set_line_search(cs_optim *op, int mode);
 /* The step of an iteration without history (the first, and each after a

@@ -19,21 +19,19 @@ static const size_t BAND_MIN = (size_t)4 << 20;
 
 size_t cs_plan_band(size_t budget) { return budget / BAND_SHARE > BAND_MIN ? budget / BAND_SHARE : BAND_MIN; }
 
-/* What one measurement is of: pieces of `tile` px or bands of `band` rows (both 0: whole) with `history` pairs. */
-typedef struct { int tile, band, history; } layout;
 
 /* The smallest budget that fits layout l, from a measurement `need` made
  * within `budget`: the band-sized scratch (im2col or Winograd bands,
  * CLBlast's temporaries) shrinks with the budget, so a first guess assumes
  * it is twice the band, then every guess is measured and raised until the
  * job fits it. */
-static clstyle_status smallest_budget(cs_plan_measure measure, void *ctx, layout l, size_t need, size_t budget, size_t *out)
+static clstyle_status smallest_budget(cs_plan_measure measure, void *ctx, cs_plan_layout l, size_t need, size_t budget, size_t *out)
 {
     size_t band = 2 * cs_plan_band(budget), base = (need > band ? need - band : 0) + SLACK;
     size_t b = base / (BAND_SHARE - 2) * BAND_SHARE + BAND_SHARE;
     for (int k = 0; k < 64; k++) {
         cs_plan_cost c;
-        CS_TRY(measure(ctx, l.tile, l.band, l.history, b, &c));
+        CS_TRY(measure(ctx, l, b, &c));
         need = c.device;
         if (need + SLACK <= b) break;
         b = need + SLACK > b + b / 64 ? need + SLACK : b + b / 64;
@@ -48,16 +46,19 @@ typedef struct {
     void *ctx;
     const cs_plan_shape *shape;
     cs_plan *p;
+    int checkpoint;          /* bands: measured with checkpoints */
 } search;
 
 static int fits(search *s, int tile, int band, int history)
 {
     cs_plan_cost c;
-    if (s->measure(s->ctx, tile, band, history, s->shape->budget, &c) != CLSTYLE_OK || c.device + SLACK > s->shape->budget ||
+    cs_plan_layout l = { tile, band, band && s->checkpoint, history };
+    if (s->measure(s->ctx, l, s->shape->budget, &c) != CLSTYLE_OK || c.device + SLACK > s->shape->budget ||
         (s->shape->host_limit && c.host > s->shape->host_limit))
         return 0;
     s->p->tile = tile;
     s->p->band = band;
+    s->p->checkpoint = l.checkpoint;
     s->p->history = history;
     s->p->device_bytes = c.device;
     s->p->host_bytes = c.host;
@@ -126,41 +127,58 @@ static int plan_pieces(search *s, int keep, int least)
     return fit_size(s, 0, tiles, n, 0, good, sh->history, least);
 }
 
-/* Bands: the largest that fit with `keep` pairs, then the history grown; or with fewer pairs. */
+/* As many bands as `band` rows make, of even size (on the 16-row grid): a
+ * last band of a few rows does the per-band work for little (384 rows in
+ * bands of 352 become two of 192). Never larger, so it fits as well. */
+static int even_bands(const cs_plan_shape *sh, int band)
+{
+    if (sh->band) return band;
+    int k = (sh->h + band - 1) / band, even = ((sh->h + k - 1) / k + 15) / 16 * 16;
+    return even < band ? even : band;
+}
+
+/* Bands: the largest that fit with `keep` pairs, made even, then the history grown; or with fewer pairs. */
 static int plan_bands(search *s, int keep, int least)
 {
     const cs_plan_shape *sh = s->shape;
     int sizes[512], n = 0;
     if (sh->band) sizes[n++] = sh->band;
     for (int b = (sh->h + 15) / 16 * 16; !sh->band && b >= 16 && n < 512; b -= 16 * (1 + sh->h / (16 * 512))) sizes[n++] = b;
-    s->p->stage = 2;
-    if (fit_size(s, 1, sizes, n, 0, 1 << 30, keep, keep)) {
-        fit_history(s, 0, s->p->band, sh->history, keep);
-        return 1;
+    for (s->checkpoint = 0; s->checkpoint < 2; s->checkpoint++) { /* checkpoints cost a forward: only where needed */
+        s->p->stage = 2;
+        if (fit_size(s, 1, sizes, n, 0, 1 << 30, keep, keep)) {
+            fit_history(s, 0, even_bands(sh, s->p->band), sh->history, keep);
+            return 1;
+        }
+        s->p->stage = 3;
+        if (keep > least && fit_size(s, 1, sizes, n, 0, 1 << 30, keep - 1, least)) return 1;
     }
-    s->p->stage = 3;
-    return keep > least && fit_size(s, 1, sizes, n, 0, 1 << 30, keep - 1, least);
+    return 0;
 }
 
-/* Bands that would fit the device but not the host: the message names the host memory. */
+/* Bands that would fit the device but not the host (even with checkpoints): the message names the host memory. */
 static clstyle_status host_short(search *s, int least)
 {
     const cs_plan_shape *sh = s->shape;
     int band = sh->band ? sh->band : 16;
     cs_plan_cost c;
     if (!sh->host_limit || sh->tile || (sh->layouts && !(sh->layouts & CS_PLAN_BANDS)) ||
-        s->measure(s->ctx, 0, band, least, sh->budget, &c) != CLSTYLE_OK || c.device + SLACK > sh->budget || c.host <= sh->host_limit)
+        s->measure(s->ctx, (cs_plan_layout){ 0, band, 1, least }, sh->budget, &c) != CLSTYLE_OK || c.device + SLACK > sh->budget ||
+        c.host <= sh->host_limit)
         return CLSTYLE_OK;
-    return cs_fail(CLSTYLE_ERR_NOMEM, "a %dx%d picture needs %.0f MiB of host memory in bands of %d rows (and more device memory "
-                   "than the budget of %.0f MiB in pieces), more than the %.0f MiB this machine offers; lower --size",
-                   sh->w, sh->h, ceil(c.host / 1048576.0), band, sh->budget / 1048576.0, sh->host_limit / 1048576.0);
+    char pieces[128] = "";
+    if (!sh->band) snprintf(pieces, sizeof pieces, " (and more device memory than the budget of %.0f MiB in pieces)", sh->budget / 1048576.0);
+    return cs_fail(CLSTYLE_ERR_NOMEM, "a %dx%d picture needs %.0f MiB of host memory in bands of %d rows with checkpoints%s, more than "
+                   "the %.0f MiB available (three quarters of the machine's, or CLSTYLE_HOST_MEM_MB); lower --size",
+                   sh->w, sh->h, ceil((c.host + sh->host_fixed) / 1048576.0), band, pieces,
+                   floor(sh->host_total / 1048576.0));
 }
 
 /* The smallest budget for layout l, measured from the budget given. */
-static clstyle_status least_budget(search *s, layout l, size_t *out)
+static clstyle_status least_budget(search *s, cs_plan_layout l, size_t *out)
 {
     cs_plan_cost c;
-    CS_TRY(s->measure(s->ctx, l.tile, l.band, l.history, s->shape->budget, &c));
+    CS_TRY(s->measure(s->ctx, l, s->shape->budget, &c));
     return smallest_budget(s->measure, s->ctx, l, c.device, s->shape->budget, out);
 }
 
@@ -171,23 +189,25 @@ static clstyle_status no_fit(search *s, int least)
     const cs_plan_shape *sh = s->shape;
     int tiles[512], n = tile_sizes(sh->h, sh->w, tiles, 512);
     unsigned allowed = sh->layouts ? sh->layouts : ~0u;
-    layout pieces = { sh->tile ? sh->tile : tiles[n - 1], 0, least }, bands = { 0, sh->band ? sh->band : 16, least }, l = pieces;
+    cs_plan_layout pieces = { sh->tile ? sh->tile : tiles[n - 1], 0, 0, least }, bands = { 0, sh->band ? sh->band : 16, 1, least }, l = pieces;
     size_t at_least = SIZE_MAX, b;
     CS_TRY(host_short(s, least));
     if (!sh->band && (allowed & CS_PLAN_PIECES)) CS_TRY(least_budget(s, pieces, &at_least));
     if (!sh->tile && (allowed & CS_PLAN_BANDS)) {
         cs_plan_cost c;
-        CS_TRY(s->measure(s->ctx, 0, bands.band, least, sh->budget, &c));
+        CS_TRY(s->measure(s->ctx, bands, sh->budget, &c));
         if (!sh->host_limit || c.host <= sh->host_limit) {
             CS_TRY(least_budget(s, bands, &b));
             if (b < at_least) at_least = b, l = bands;
         }
     }
+    if (!(allowed & (CS_PLAN_PIECES | CS_PLAN_BANDS))) l = (cs_plan_layout){ 0, 0, 0, least }; /* whole only (benchmarks) */
     if (at_least == SIZE_MAX) CS_TRY(least_budget(s, l, &at_least));
-    return cs_fail(CLSTYLE_ERR_NOMEM, "a %dx%d picture needs at least %.0f MiB of device memory (in %s of %d %s%s), more than the "
+    char how[64] = "whole";
+    if (l.band || l.tile) snprintf(how, sizeof how, "in %s of %d %s", l.band ? "bands" : "pieces", l.band ? l.band : l.tile, l.band ? "rows" : "px");
+    return cs_fail(CLSTYLE_ERR_NOMEM, "a %dx%d picture needs at least %.0f MiB of device memory (%s%s), more than the "
                    "budget of %.0f MiB; raise --max-memory or lower --size",
-                   sh->w, sh->h, ceil(at_least / 1048576.0), l.band ? "bands" : "pieces", l.band ? l.band : l.tile,
-                   l.band ? "rows" : "px", least ? " keeping 1 L-BFGS pair" : "", sh->budget / 1048576.0);
+                   sh->w, sh->h, ceil(at_least / 1048576.0), how, least && !l.band ? " keeping 1 L-BFGS pair" : "", sh->budget / 1048576.0);
 }
 
 clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, const cs_plan_shape *sh, cs_plan *out)
@@ -195,9 +215,9 @@ clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, const cs_plan_sh
     *out = (cs_plan){ .budget = sh->budget, .pieces = 1, .history = sh->history, .wanted = sh->history, .stage = 1 };
     int keep = sh->history < CS_PLAN_KEEP ? sh->history : CS_PLAN_KEEP, least = sh->history > 0 ? 1 : 0;
     cs_plan pieces = *out, bands = *out;
-    search sp = { measure, ctx, sh, &pieces }, sb = { measure, ctx, sh, &bands };
+    search sp = { measure, ctx, sh, &pieces, 0 }, sb = { measure, ctx, sh, &bands, 0 };
     cs_plan_cost c;
-    CS_TRY(measure(ctx, sh->tile, sh->band, sh->history, sh->budget, &c)); /* can the job be set up at all? */
+    CS_TRY(measure(ctx, (cs_plan_layout){ sh->tile, sh->band, 0, sh->history }, sh->budget, &c)); /* can the job be set up at all? */
     unsigned allowed = sh->layouts ? sh->layouts : ~0u;
     sb.p = out;
     if (!sh->tile && !sh->band && (allowed & CS_PLAN_WHOLE) && fit_history(&sb, 0, 0, sh->history, keep)) goto done;
@@ -271,27 +291,34 @@ static double predict(const cs_backend *be, const cs_backend *before, const cs_b
  * `history` pairs. One evaluation too: the Gram matrices of the picture's
  * own features (not the style images') and the backward grow scratch only
  * then, and its work and transfers are what the prediction counts. */
-static clstyle_status measure(void *ctx, int tile, int band, int history, size_t budget, cs_plan_cost *out)
+static clstyle_status measure(void *ctx, cs_plan_layout l, size_t budget, cs_plan_cost *out)
 {
     measure_ctx *mc = ctx;
-    cs_backend *nb;
-    if (band && mc->be->mem && !mc->be->transfer_gbs) measure_bandwidth(mc->be);
+    cs_backend *nb, *host;
+    if (l.band && mc->be->mem && !mc->be->transfer_gbs) measure_bandwidth(mc->be);
     set_mode(mc->be, mode_for(mc, mc->lean, budget));
     CS_TRY(cs_backend_null_create(mc->be, &nb));
+    clstyle_status st = cs_backend_null_create(NULL, &host); /* counts the optimizer's host memory in bands */
+    if (st != CLSTYLE_OK) {
+        cs_backend_destroy(nb);
+        return st;
+    }
     cs_job_spec spec = mc->spec;
-    spec.input.tile = tile;
-    spec.input.band = band;
-    if (history > 0) spec.history = history;
+    spec.input.tile = l.tile;
+    spec.input.band = l.band;
+    spec.input.checkpoint = l.checkpoint;
+    if (l.history > 0) spec.history = l.history;
     cs_state s;
-    clstyle_status st = cs_state_create(nb, NULL, &spec, &s);
+    st = cs_state_create(nb, host, NULL, &spec, &s);
     cs_backend before = *nb;
     if (st == CLSTYLE_OK) st = cs_state_evaluate(&s);
     out->device = nb->bytes_peak;
     out->seconds = predict(mc->be, &before, nb);
-    out->host = s.eval.host_bytes;
+    out->host = s.eval.host_bytes + host->bytes_peak;
     for (int k = 1; k <= s.coarse.levels; k++) out->host += s.coarse.eval[k].host_bytes;
     cs_state_free(nb, &s);
     cs_backend_destroy(nb);
+    cs_backend_destroy(host);
     return st;
 }
 
@@ -333,13 +360,13 @@ static clstyle_status plan_levels(measure_ctx *mc, const cs_plan_request *req, i
     const cs_job_spec *spec = &mc->spec;
     int best = -1, levels = mc->be->mem && req->levels > 0 ? req->levels : 1;
     int halo = cs_pieces_halo(spec->weights, cs_terms_last_node(spec->weights, &spec->loss));
-    size_t host = req->host_limit ? req->host_limit : host_memory();
+    size_t total = req->host_limit ? req->host_limit : host_memory(), host = total > req->host_fixed ? total - req->host_fixed : 1;
     clstyle_status st = CLSTYLE_OK;
     for (int lean = 0; lean < levels && !(best >= 0 && (out->stage == 1 || lean == 2)); lean++) {
         cs_plan p;
         mc->lean = lean;
         cs_plan_shape shape = { spec->input.content.h, spec->input.content.w, halo, req->tile, req->band, history, limit, host,
-                                req->layouts };
+                                req->host_fixed, total, req->layouts };
         st = cs_plan_make(measure, mc, &shape, &p);
         if (st != CLSTYLE_OK && st != CLSTYLE_ERR_NOMEM) return st;
         if (st == CLSTYLE_OK && (best < 0 || better(&p, out))) {
@@ -367,6 +394,7 @@ clstyle_status cs_plan_job(cs_backend *be, cs_job_spec *spec, const cs_plan_requ
     set_mode(be, out->mode);
     spec->input.tile = out->tile;
     spec->input.band = out->band;
+    spec->input.checkpoint = out->checkpoint;
     spec->history = history > 0 ? out->history : wanted;
     return CLSTYLE_OK;
 }
@@ -390,7 +418,8 @@ clstyle_status cs_plan_explain_oom(cs_backend *be, const cs_job_spec *spec, int 
         mc.spec.input.styles = styles;
         /* 20% headroom for the driver, the im2col band and CLBlast's scratch */
         cs_plan_cost cost;
-        if ((int)(size * scale) >= 16 && measure(&mc, spec->input.tile, spec->input.band, spec->history, limit, &cost) == CLSTYLE_OK &&
+        cs_plan_layout l = { spec->input.tile, spec->input.band, spec->input.checkpoint, spec->history };
+        if ((int)(size * scale) >= 16 && measure(&mc, l, limit, &cost) == CLSTYLE_OK &&
             cost.device < limit / 10 * 8)
             return cs_fail(CLSTYLE_ERR_NOMEM, "%s; --size %d would fit this device", msg, (int)(size * scale));
     }

@@ -12,13 +12,14 @@ typedef struct {
     size_t budget;           /* device bytes allowed */
     int tile;                /* interior of a piece, px; 0: the whole image at once */
     int band;                /* with tile 0: rows of a layer-wise band; 0: whole */
+    int checkpoint;          /* bands: with checkpoints (the host holds no more) */
     int pieces;              /* pieces or bands per evaluation (1 when whole) */
     int history, wanted;     /* L-BFGS pairs kept, and asked for */
     size_t device_bytes;     /* predicted peak of the device buffers */
     int stage;               /* which preference below chose it (1-4): lower is faster */
     double seconds;          /* predicted time of one evaluation (cs_plan_cost) */
     cs_mem_mode mode;        /* the backend's memory mode it was made for (set on the backend) */
-    size_t host_bytes;       /* host memory the evaluation keeps (pieces: content targets, staging) */
+    size_t host_bytes;       /* host memory the evaluation keeps (pieces: content targets, staging; bands: activations, the optimizer) */
 } cs_plan;
 
 /* What a layout of the job costs, measured on the counting backend: peak
@@ -26,10 +27,12 @@ typedef struct {
  * convolution FLOPs at the device's measured rate plus its host-device
  * transfers at the measured bandwidth. */
 typedef struct { size_t device, host; double seconds; } cs_plan_cost;
-/* The cost of the job evaluated with pieces of `tile` px or bands of `band`
- * rows (both 0: whole) and `history` L-BFGS pairs within `budget` (which
- * sets the band cap, cs_plan_band). */
-typedef clstyle_status (*cs_plan_measure)(void *ctx, int tile, int band, int history, size_t budget, cs_plan_cost *out);
+/* A layout of the job: pieces of `tile` px or bands of `band` rows (both
+ * 0: whole), bands with checkpoints or not, and `history` L-BFGS pairs. */
+typedef struct { int tile, band, checkpoint, history; } cs_plan_layout;
+/* The cost of the job in layout l within `budget` (which sets the band
+ * cap, cs_plan_band). */
+typedef clstyle_status (*cs_plan_measure)(void *ctx, cs_plan_layout l, size_t budget, cs_plan_cost *out);
 
 /* For an h x w image whose pieces need `halo` px: forced_tile > 0 fixes the
  * pieces (--tile), forced_band the bands (--band); history is the pairs
@@ -37,7 +40,8 @@ typedef clstyle_status (*cs_plan_measure)(void *ctx, int tile, int band, int his
  * bound). Preference: 1. the whole image, giving up history down to
  * CS_PLAN_KEEP pairs; otherwise the faster by predicted time of
  * - bands: the largest that fit with that many pairs (stage 2), the history
- *   grown back as far as it fits; and
+ *   grown back as far as the host holds it, or with fewer pairs (stage 3);
+ *   with checkpoints only where the host holds neither; and
  * - pieces: 2. the largest pieces of at least 2 x halo px (at most ~8x the
  *   work) that fit with that many pairs, growing the history back as far as
  *   it fits; 3. the largest such pieces with fewer pairs, down to 1; 4.
@@ -54,7 +58,8 @@ typedef struct {
     int h, w, halo;          /* the picture and its pieces' halo */
     int tile, band;          /* forced (--tile, --band); 0: chosen */
     int history;             /* pairs wanted */
-    size_t budget, host_limit;
+    size_t budget, host_limit; /* host_limit: for the plan, host_fixed already taken off */
+    size_t host_fixed, host_total; /* for messages: the job's host bytes besides the plan's, and all it may keep */
     unsigned layouts;        /* CS_PLAN_* bits allowed; 0: all */
 } cs_plan_shape;
 clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, const cs_plan_shape *shape, cs_plan *out);
@@ -68,7 +73,8 @@ typedef struct {
     int levels;              /* memory levels to try: 1 when the convolution algorithm is forced */
     int tile;                /* --tile PX; 0 = pieces only when memory needs them */
     int band;                /* --band ROWS; 0 = bands only when memory needs them */
-    size_t host_limit;       /* host bytes a plan may keep; 0: three quarters of the machine's */
+    size_t host_limit;       /* host bytes the job may keep; 0: three quarters of the machine's */
+    size_t host_fixed;       /* of those, kept whatever the plan (images, weights) */
     unsigned layouts;        /* CS_PLAN_* bits to choose among (benchmarks); 0: all */
     int iterations;          /* of this scale: history beyond it is useless */
 } cs_plan_request;

@@ -4,7 +4,7 @@
 
 #include "error.h"
 
-clstyle_status cs_state_create(cs_backend *be, cs_net *net, const cs_job_spec *spec, cs_state *s)
+clstyle_status cs_state_create(cs_backend *be, cs_backend *host, cs_net *net, const cs_job_spec *spec, cs_state *s)
 {
     memset(s, 0, sizeof *s);
     if (!net) {
@@ -25,7 +25,8 @@ clstyle_status cs_state_create(cs_backend *be, cs_net *net, const cs_job_spec *s
     }
     size_t n = (size_t)3 * spec->input.content.w * spec->input.content.h;
     double lr = spec->optimizer == CLSTYLE_ADAM ? spec->learning_rate : 1.0; /* L-BFGS: unit step */
-    CS_TRY(cs_optim_create(be, spec->optimizer, n, spec->history > 0 ? spec->history : 1, lr, &s->opt));
+    cs_backend *home = spec->input.band && host ? host : be;
+    CS_TRY(cs_optim_create_on(be, home, spec->optimizer, n, spec->history > 0 ? spec->history : 1, lr, &s->opt));
     CS_TRY(cs_optim_set_line_search(s->opt, spec->line_search));
     CS_TRY(CS_OP(be, alloc, n, &s->x));
     return CS_OP(be, alloc, n, &s->g);

@@ -32,8 +32,11 @@ typedef struct {
     cs_buf *x, *g;            /* (3,h,w) */
 } cs_state;
 
-/* net: the session's network on be, or NULL to upload one for this state. */
-clstyle_status cs_state_create(cs_backend *be, cs_net *net, const cs_job_spec *spec, cs_state *s);
+/* net: the session's network on be, or NULL to upload one for this state.
+ * host: in bands, the optimizer's vectors live there (a backend of host
+ * memory, or a counting one when sizing: cs_optim_create_on), so that the
+ * device keeps the bands and the image, not the L-BFGS history; NULL: on be. */
+clstyle_status cs_state_create(cs_backend *be, cs_backend *host, cs_net *net, const cs_job_spec *spec, cs_state *s);
 /* The loss at x into eval.terms (total: with the coarse term's) and its gradient into g. */
 clstyle_status cs_state_evaluate(cs_state *s);
 void cs_state_free(cs_backend *be, cs_state *s);

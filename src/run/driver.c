@@ -36,6 +36,7 @@ typedef struct {
     int scale, n_scales, size, iterations, iter;
     cs_job_spec spec;
     cs_plan plan;
+    size_t host_fixed;           /* host bytes besides the plan's: the images and the weights */
     cs_state state;
     cs_targets *targets;         /* the style set's for this scale's size, once known */
     int colors;                  /* CLSTYLE_COLORS_* */
@@ -188,12 +189,13 @@ static void make_spec(job *j)
                               o->content_layers ? o->n_content_layers : 1,
                               j->st->layers, j->st->layer_weights, j->st->n_layers,
                               content_weight(j), o->style_weight, o->tv_weight, 0, NULL, o->temporal_weight };
-    p->input = (cs_eval_input){ { j->content.p, j->content.w, j->content.h }, j->style_in, j->st->blend, j->st->n,
-                                j->targets ? j->targets->targets : NULL, o->tile, o->band,
-                                o->style_masks ? j->content_mask_p : NULL,
-                                j->st->any_mask ? j->style_mask_p : NULL,
-                                j->st->any_layers ? j->st->image_layers : NULL,
-                                j->warped_p, j->reliable_p, o->n_temporal };
+    p->input = (cs_eval_input){ .content = { j->content.p, j->content.w, j->content.h }, .styles = j->style_in,
+                                .blend = j->st->blend, .n_styles = j->st->n,
+                                .targets = j->targets ? j->targets->targets : NULL, .tile = o->tile, .band = o->band,
+                                .content_masks = o->style_masks ? j->content_mask_p : NULL,
+                                .style_masks = j->st->any_mask ? j->style_mask_p : NULL,
+                                .style_layers = j->st->any_layers ? j->st->image_layers : NULL,
+                                .temporal_warped = j->warped_p, .temporal_reliable = j->reliable_p, .n_temporal = o->n_temporal };
     p->optimizer = o->optimizer;
     p->learning_rate = o->learning_rate;
     p->history = o->lbfgs_history;
@@ -214,6 +216,19 @@ static clstyle_status prepare_net(job *j)
     return CLSTYLE_OK;
 }
 
+static size_t image_bytes(const cs_image *im) { return (size_t)3 * im->w * im->h * sizeof(float); }
+
+/* Host bytes the job keeps whatever the plan: its images (the styles' only
+ * while their targets are computed here) and the weights in float32. */
+static size_t fixed_host_bytes(const job *j)
+{
+    const cs_weights *w = &j->s->weights;
+    size_t n = image_bytes(&j->content) + image_bytes(&j->start);
+    for (int k = 0; k < j->st->n && !j->targets; k++) n += image_bytes(&j->styles[k]);
+    for (int k = 0; k < w->n_conv; k++) n += (size_t)w->cout[k] * (w->cin[k] * 9 + 1) * sizeof(float);
+    return n;
+}
+
 /* The memory plan, and what it gave up said as messages. */
 static clstyle_status plan(job *j)
 {
@@ -221,6 +236,8 @@ static clstyle_status plan(job *j)
     cs_plan_request req = { 0 };
     req.limit = s->o.max_memory_mb > 0 ? (size_t)(s->o.max_memory_mb * 1048576.0) : 0;
     req.explicit_limit = req.limit != 0;
+    req.host_limit = s->o.host_memory_mb > 0 ? (size_t)(s->o.host_memory_mb * 1048576.0) : 0;
+    req.host_fixed = j->host_fixed = fixed_host_bytes(j);
     req.levels = s->conv_forced ? 1 : CS_LEAN_LEVELS;
     req.tile = j->o->tile;
     req.band = j->o->band;
@@ -232,7 +249,10 @@ static clstyle_status plan(job *j)
         cs_session_message(s, j->o->callback, j->o->user, 0, "%s to fit the device memory budget of %.0f MiB",
                            p->mode.lean == 1 ? "remaking the convolutions' weight copies one layer at a time"
                                              : "using im2col + GEMM convolutions (no weight copies)", mib);
-    if (p->history < p->wanted)
+    if (p->history < p->wanted && p->band) /* in bands the pairs are on the host */
+        cs_session_message(s, j->o->callback, j->o->user, 0, "keeping %d of %d L-BFGS pairs to fit the host memory",
+                           p->history, p->wanted);
+    else if (p->history < p->wanted)
         cs_session_message(s, j->o->callback, j->o->user, 0, "keeping %d of %d L-BFGS pairs to fit the device memory budget of %.0f MiB",
                            p->history, p->wanted, mib);
     if (p->tile)
@@ -240,12 +260,10 @@ static clstyle_status plan(job *j)
                            p->pieces, p->tile, p->device_bytes / 1048576.0, mib);
     if (p->band)
         cs_session_message(s, j->o->callback, j->o->user, 1, "evaluating layer by layer in %d bands of %d rows, planned peak %.1f of "
-                           "%.0f MiB, %.0f MiB of host memory", p->pieces, p->band, p->device_bytes / 1048576.0, mib,
-                           p->host_bytes / 1048576.0);
+                           "%.0f MiB, %.0f MiB of host memory%s", p->pieces, p->band, p->device_bytes / 1048576.0, mib,
+                           p->host_bytes / 1048576.0, p->checkpoint ? " with checkpoints (each stage recomputed for its backward)" : "");
     return CLSTYLE_OK;
 }
-
-static size_t image_bytes(const cs_image *im) { return (size_t)3 * im->w * im->h * sizeof(float); }
 
 /* The state of the scale on the device, the start uploaded into x; the
  * style targets computed here are kept by the style set for later jobs. */
@@ -254,7 +272,7 @@ static clstyle_status build_state(job *j)
     cs_backend *be = j->s->be;
     double t0 = cs_now();
     be->bytes_peak = be->bytes_in_use; /* each scale reports its own peak */
-    clstyle_status st = cs_state_create(be, &j->s->net, &j->spec, &j->state);
+    clstyle_status st = cs_state_create(be, j->s->host, &j->s->net, &j->spec, &j->state);
     if (st == CLSTYLE_ERR_NOMEM) return cs_plan_explain_oom(be, &j->spec, j->size);
     CS_TRY(st);
     j->info.targets_ms = (cs_now() - t0) * 1e3;
@@ -303,16 +321,14 @@ static void describe(job *j)
     i->pieces = p->pieces;
     i->tile = p->tile;
     i->band = p->band;
+    i->checkpoint = p->checkpoint;
     i->halo = j->state.eval.halo;
     i->lbfgs_history = p->history;
     i->lbfgs_history_wanted = p->wanted;
     i->budget_bytes = p->budget == SIZE_MAX ? -1.0 : (double)p->budget;
     i->planned_device_bytes = p->device_bytes;
     i->peak_device_bytes = s->be->bytes_peak;
-    i->host_bytes = p->host_bytes + image_bytes(&j->content) + image_bytes(&j->start);
-    for (int k = 0; k < j->st->n && !i->targets_reused; k++) i->host_bytes += image_bytes(&j->styles[k]);
-    for (int k = 0; k < s->weights.n_conv; k++)
-        i->host_bytes += (size_t)s->weights.cout[k] * (s->weights.cin[k] * 9 + 1) * sizeof(float);
+    i->host_bytes = p->host_bytes + j->host_fixed;
     i->conv_memory = cs_lean_name(p->mode.lean);
     i->session_ms = s->jobs == 1 && j->scale == 0 ? s->open_ms : 0;
     i->program_reused = s->jobs > 1 || j->scale > 0;

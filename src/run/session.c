@@ -60,6 +60,7 @@ static clstyle_status open_backend(clstyle_session *s)
     cs_backend_params p;
     cs_session_params(o, &p);
     s->conv_forced = o->conv && strcmp(o->conv, "auto");
+    CS_TRY(cs_backend_reference_create(&s->host));
     return cs_backend_create(o->backend == CLSTYLE_BACKEND_REFERENCE ? "reference" : "opencl", &p, &s->be);
 }
 
@@ -109,6 +110,7 @@ void clstyle_session_close(clstyle_session *s)
     if (!s) return;
     if (s->net.be) cs_net_destroy(&s->net);
     cs_backend_destroy(s->be);
+    cs_backend_destroy(s->host);
     cs_weights_free(&s->weights);
     for (int i = 0; i < 5; i++) free(s->strings[i]);
     free(s);

@@ -13,6 +13,7 @@ struct clstyle_session {
     char *strings[5];
     cs_stop stop;
     cs_backend *be;
+    cs_backend *host;           /* the host's memory: the optimizer's in bands (cs_state_create) */
     int conv_forced;            /* o.conv names an algorithm: the planner keeps it */
     cs_weights weights;
     cs_net net;                 /* on be: the convolutions up to node net_last */
