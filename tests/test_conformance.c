@@ -235,6 +235,21 @@ static void loss_ops(int c, int h, int w)
     rel(a); rel(b); rel(g); rel(g2); rel(m);
 }
 
+/* Values of back (c,H,W) not as they should be after a download_window of
+ * rows [row0, row0 + h) of src (c,rows,w) into window win, host elsewhere. */
+static size_t window_wrong(const float *back, const float *host, const float *src, size_t rows, size_t row0, cs_window win)
+{
+    size_t wrong = 0;
+    for (size_t ch = 0; ch < win.c; ch++)
+        for (size_t r = 0; r < win.H; r++)
+            for (size_t j = 0; j < win.W; j++) {
+                size_t i = (ch * win.H + r) * win.W + j;
+                int in = r >= win.y0 && r < win.y0 + win.h && j >= win.x0 && j < win.x0 + win.w;
+                wrong += back[i] != (in ? src[(ch * rows + row0 + r - win.y0) * win.w + j - win.x0] : host[i]);
+            }
+    return wrong;
+}
+
 /* crop of a window, then paste_add of other data into the same window (its
  * rows must land exactly there: the guard band and the untouched rest check it). */
 static void window_ops(int c, int H, int W, int y0, int x0, int h, int w)
@@ -255,19 +270,20 @@ static void window_ops(int c, int H, int W, int y0, int x0, int h, int w)
     CHECK_OK(CS_OP(dev, upload_window, small.d, host, win));
     CHECK_OK(CS_OP(ref, upload_window, small.r, host, win));
     cmp("upload_window", shape, small, 0);
-    CHECK_OK(CS_OP(dev, download_window, add.d, back, win));
+    CHECK_OK(CS_OP(dev, download_window, add.d, (size_t)h, 0, back, win));
     CHECK_OK(CS_OP(ref, download, add.r, 0, want, ns));
-    size_t wrong = 0;
-    for (size_t ch = 0; ch < (size_t)c; ch++)
-        for (size_t r = 0; r < (size_t)H; r++)
-            for (size_t j = 0; j < (size_t)W; j++) {
-                size_t i = (ch * H + r) * W + j;
-                int in = r >= (size_t)y0 && r < (size_t)(y0 + h) && j >= (size_t)x0 && j < (size_t)(x0 + w);
-                wrong += back[i] != (in ? want[(ch * h + r - y0) * w + j - x0] : host[i]);
-            }
+    size_t wrong = window_wrong(back, host, want, (size_t)h, 0, win);
     CHECK(wrong == 0, "download_window %s: %zu values wrong", shape, wrong);
-    free(host); free(back); free(want);
-    rel(big); rel(small); rel(add);
+    /* The interior rows of a band with a row of halo on each side: rows 1 .. h of (c, h + 2, w). */
+    pair band = mk_rand((size_t)c * (h + 2) * w, 1);
+    float *full = malloc((size_t)c * (h + 2) * w * sizeof *full);
+    memcpy(back, host, nb * sizeof *back);
+    CHECK_OK(CS_OP(dev, download_window, band.d, (size_t)h + 2, 1, back, win));
+    CHECK_OK(CS_OP(ref, download, band.r, 0, full, (size_t)c * (h + 2) * w));
+    wrong = window_wrong(back, host, full, (size_t)h + 2, 1, win);
+    CHECK(wrong == 0, "download_window %s from rows 1.. of %d: %zu values wrong", shape, h + 2, wrong);
+    free(host); free(back); free(want); free(full);
+    rel(big); rel(small); rel(add); rel(band);
 }
 
 static void vector_ops(size_t n, int hw)

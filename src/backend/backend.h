@@ -38,9 +38,11 @@ typedef struct cs_backend_ops {
      * backends then go straight into them. */
     float *(*host_data)(cs_backend *be, cs_buf *b);
     /* dst (c,h,w) = window win of the host array src (c,H,W), and the
-     * reverse: one strided transfer each (bands of a layer kept on the host). */
+     * reverse from rows [row0, row0 + h) of src (c,rows,w): one strided
+     * transfer each (bands of a layer kept on the host; the reverse takes a
+     * band's interior without cutting it out first). */
     clstyle_status (*upload_window)(cs_backend *be, cs_buf *dst, const float *src, cs_window win);
-    clstyle_status (*download_window)(cs_backend *be, cs_buf *src, float *dst, cs_window win);
+    clstyle_status (*download_window)(cs_backend *be, cs_buf *src, size_t rows, size_t row0, float *dst, cs_window win);
 
     /* y (co,h,w) = conv3x3(x (ci,h,w), wt (co,ci,3,3)), stride 1, zero pad 1,
      * + bias (co) unless bias is NULL, then ReLU if relu: one pass where the

@@ -82,8 +82,9 @@ static clstyle_status nb_upload_window(cs_backend *be, cs_buf *d, const float *s
     return nb_upload(be, d, 0, s, win.c * win.h * win.w);
 }
 
-static clstyle_status nb_download_window(cs_backend *be, cs_buf *s, float *d, cs_window win)
+static clstyle_status nb_download_window(cs_backend *be, cs_buf *s, size_t rows, size_t row0, float *d, cs_window win)
 {
+    (void)rows, (void)row0;
     return nb_upload(be, s, 0, d, win.c * win.h * win.w);
 }
 

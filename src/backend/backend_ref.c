@@ -310,12 +310,12 @@ static clstyle_status ref_upload_window(cs_backend *be, cs_buf *dst, const float
     return CLSTYLE_OK;
 }
 
-static clstyle_status ref_download_window(cs_backend *be, cs_buf *src, float *dst, cs_window win)
+static clstyle_status ref_download_window(cs_backend *be, cs_buf *src, size_t rows, size_t row0, float *dst, cs_window win)
 {
     (void)be;
     for (size_t ch = 0; ch < win.c; ch++)
         for (size_t r = 0; r < win.h; r++)
-            memcpy(dst + window_row(win, ch, r), P(src) + (ch * win.h + r) * win.w, win.w * sizeof(float));
+            memcpy(dst + window_row(win, ch, r), P(src) + (ch * rows + row0 + r) * win.w, win.w * sizeof(float));
     return CLSTYLE_OK;
 }
 

@@ -50,7 +50,14 @@ static clstyle_status put_rows(cs_eval *E, const float *arr, cs_window win, cs_b
 
 static clstyle_status get_rows(cs_eval *E, cs_buf *dev, cs_window win, float *arr)
 {
-    return CS_OP(E->terms.be, download_window, dev, arr, win);
+    return CS_OP(E->terms.be, download_window, dev, win.h, 0, arr, win);
+}
+
+/* The interior rows [row0, row0 + win.h) of a band dev of `rows` rows into
+ * window win of arr, without cutting them out on the device first. */
+static clstyle_status get_interior(cs_eval *E, cs_buf *dev, size_t rows, size_t row0, cs_window win, float *arr)
+{
+    return CS_OP(E->terms.be, download_window, dev, rows, row0, arr, win);
 }
 
 /* The input's channels, rows and columns at node i (the image's before node 0). */
@@ -66,13 +73,15 @@ typedef clstyle_status (*band_fn)(cs_eval *E, int node, cs_window at, void *ctx)
 
 /* Node i over image A, band by band: from its input arr[i] into its output
  * arr[i + 1] on the host. A convolution fuses the ReLU that shares its
- * output; fn sees the value the band holds. */
+ * output; fn sees the value the band holds, cut out on the device only
+ * where a loss reads it. */
 static clstyle_status forward_node(cs_eval *E, const cs_acts *A, int i, float *const *arr, band_fn fn, void *ctx)
 {
     cs_backend *be = E->terms.be;
     const cs_net *net = E->acts.net;
     const cs_node *nd = &A->nodes[i];
     int ci, ih, iw, fused = nd->type == NODE_CONV && i + 1 < A->n && A->nodes[i + 1].shared, per = per_band(E, i);
+    int read = fn && E->terms.tapped[fused ? i + 1 : i];
     input_of(A, i, &ci, &ih, &iw);
     for (int r0 = 0; r0 < nd->h; r0 += per) {
         rows r = band_rows(r0, per, nd->h, nd->type == NODE_CONV);
@@ -81,6 +90,10 @@ static clstyle_status forward_node(cs_eval *E, const cs_acts *A, int i, float *c
         if (nd->type == NODE_CONV) {
             CS_TRY(put_rows(E, arr[i], win_rows(ci, ih, iw, r.a, hb), E->bx));
             CS_TRY(CS_OP(be, conv3x3, E->bx, net->w[nd->conv], net->b[nd->conv], E->by, ci, nd->c, hb, nd->w, fused));
+            if (!read) { /* no loss here: the interior straight to the host */
+                CS_TRY(get_interior(E, E->by, (size_t)hb, (size_t)(r.r0 - r.a), at, arr[i + 1]));
+                continue;
+            }
             CS_TRY(CS_OP(be, crop, E->by, win_rows(nd->c, hb, nd->w, r.r0 - r.a, n), E->fwin));
         } else if (nd->type == NODE_RELU) { /* a ReLU of its own: its conv is read by a loss */
             CS_TRY(put_rows(E, arr[i], at, E->fwin));
@@ -381,8 +394,7 @@ static clstyle_status backward_node(cs_eval *E, int i, float *gout, float *gin)
                 CS_TRY(CS_OP(be, relu_bwd, E->bz, E->by, out.c * out.h * out.w));
             }
             CS_TRY(CS_OP(be, conv3x3_bwd, E->by, A->net->w[nd->conv], E->bx, ci, nd->c, hb, iw));
-            CS_TRY(CS_OP(be, crop, E->bx, win_rows(ci, hb, iw, r.r0 - r.a, n), E->fwin));
-            CS_TRY(get_rows(E, E->fwin, win_rows(ci, ih, iw, r.r0, n), gin));
+            CS_TRY(get_interior(E, E->bx, (size_t)hb, (size_t)(r.r0 - r.a), win_rows(ci, ih, iw, r.r0, n), gin));
         } else if (nd->type == NODE_RELU) {
             CS_TRY(put_rows(E, E->host_act[i + 1], at, E->fwin));
             CS_TRY(put_rows(E, gout, at, E->bx));

@@ -168,7 +168,7 @@ void cl_release(cs_backend *be, cs_buf *b);
 clstyle_status cl_upload(cs_backend *be, cs_buf *dst, size_t off, const float *src, size_t n);
 clstyle_status cl_download(cs_backend *be, cs_buf *src, size_t off, float *dst, size_t n);
 clstyle_status cl_upload_window(cs_backend *be, cs_buf *dst, const float *src, cs_window win);
-clstyle_status cl_download_window(cs_backend *be, cs_buf *src, float *dst, cs_window win);
+clstyle_status cl_download_window(cs_backend *be, cs_buf *src, size_t rows, size_t row0, float *dst, cs_window win);
 clstyle_status cl_scratch(cl_be *c, cl_mem *m, size_t *have, size_t need, const char *what);
 /* A device buffer of n floats that the backend keeps for itself (counted in bytes_in_use). */
 clstyle_status cl_alloc_raw(cl_be *c, size_t n, cl_mem *out, const char *what);

@@ -95,12 +95,12 @@ clstyle_status cl_upload_window(cs_backend *be, cs_buf *dst, const float *src, c
                                            win.W * win.H * 4, src, 0, NULL, NULL), "clEnqueueWriteBufferRect", "upload_window");
 }
 
-clstyle_status cl_download_window(cs_backend *be, cs_buf *src, float *dst, cs_window win)
+clstyle_status cl_download_window(cs_backend *be, cs_buf *src, size_t rows, size_t row0, float *dst, cs_window win)
 {
-    size_t zero[3] = { 0, 0, 0 }, at[3], region[3];
+    size_t from[3] = { 0, row0, 0 }, at[3], region[3];
     if (!win.c || !win.h || !win.w) return CLSTYLE_OK;
     rect(win, at, region);
-    return cl_err(clEnqueueReadBufferRect(CB(be)->q, src->m, CL_TRUE, zero, at, region, win.w * 4, win.w * win.h * 4, win.W * 4,
+    return cl_err(clEnqueueReadBufferRect(CB(be)->q, src->m, CL_TRUE, from, at, region, win.w * 4, win.w * rows * 4, win.W * 4,
                                           win.W * win.H * 4, dst, 0, NULL, NULL), "clEnqueueReadBufferRect", "download_window");
 }
 
