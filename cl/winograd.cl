@@ -346,3 +346,161 @@ __kernel void wino4_out(__global const float *m, __global float *y, int n_out, i
         store_row(row, y + ((size_t)o * h + y0 + i) * w + x0, w - x0, bias, o, epi);
     }
 }
+
+/* Columns x0 .. x0 + 65 of row yy (four float16 and two scalars), zero outside the image. */
+inline void cols66(__global const float *xc, int yy, int h, int w, int x0, float16 *v, float *e)
+{
+    if (yy < 0 || yy >= h) {
+        for (int q = 0; q < 4; q++) v[q] = (float16)(0.0f);
+        e[0] = e[1] = 0.0f;
+        return;
+    }
+    __global const float *row = xc + (size_t)yy * w;
+    if (x0 >= 0 && x0 + 66 <= w) {
+        for (int q = 0; q < 4; q++) v[q] = vload16(q, row + x0);
+        e[0] = row[x0 + 64];
+        e[1] = row[x0 + 65];
+        return;
+    }
+    /* Zeros first, then the columns inside: a select between a load and 0
+     * per column read wrongly under Oclgrind 21.10's uninitialized checker. */
+    float t[66];
+    for (int k = 0; k < 66; k++) t[k] = 0.0f;
+    for (int k = max(0, -x0); k < 66 && x0 + k < w; k++) t[k] = row[x0 + k];
+    for (int q = 0; q < 4; q++) v[q] = vload16(q, t);
+    e[0] = t[64];
+    e[1] = t[65];
+}
+
+/* r[6 i + j] = (B^T d B)[i][j] for 16 neighbouring tiles at once, one lane
+ * each, from the patch rows y0 .. y0 + 5 and columns x0 .. x0 + 65: B^T down
+ * the columns, then B along the rows through columns 4k + j of lane k. */
+inline void wino4_in_lanes(__global const float *xc, int h, int w, int y0, int x0, float16 *r)
+{
+    float16 d[6][4], bt[6][4];
+    float e[6][2], be[6][2];
+    for (int i = 0; i < 6; i++) cols66(xc, y0 + i, h, w, x0, d[i], e[i]);
+    for (int q = 0; q < 4; q++) {
+        float16 c[6];
+        WINO4_BT(float16, d[0][q], d[1][q], d[2][q], d[3][q], d[4][q], d[5][q], c);
+        for (int i = 0; i < 6; i++) bt[i][q] = c[i];
+    }
+    for (int k = 0; k < 2; k++) {
+        float c[6];
+        WINO4_BT(float, e[0][k], e[1][k], e[2][k], e[3][k], e[4][k], e[5][k], c);
+        for (int i = 0; i < 6; i++) be[i][k] = c[i];
+    }
+    for (int i = 0; i < 6; i++) {
+        float16 *t = bt[i];
+        /* column j of tile k is element 4k + j of the row (64 and 65: be[i]) */
+#ifndef CS_OCLGRIND
+        float16 c0 = (float16)(t[0].s048c, t[1].s048c, t[2].s048c, t[3].s048c);
+        float16 c1 = (float16)(t[0].s159d, t[1].s159d, t[2].s159d, t[3].s159d);
+        float16 c2 = (float16)(t[0].s26ae, t[1].s26ae, t[2].s26ae, t[3].s26ae);
+        float16 c3 = (float16)(t[0].s37bf, t[1].s37bf, t[2].s37bf, t[3].s37bf);
+        float16 c4 = (float16)(t[0].s48c, t[1].s048c, t[2].s048c, t[3].s048c, be[i][0]);
+        float16 c5 = (float16)(t[0].s59d, t[1].s159d, t[2].s159d, t[3].s159d, be[i][1]);
+#else
+        /* through a private row, as in wino4_in */
+        float row[66], cj[6][16];
+        for (int q = 0; q < 4; q++) vstore16(t[q], q, row);
+        row[64] = be[i][0];
+        row[65] = be[i][1];
+        for (int j = 0; j < 6; j++)
+            for (int k = 0; k < 16; k++) cj[j][k] = row[4 * k + j];
+        float16 c0 = vload16(0, cj[0]), c1 = vload16(0, cj[1]), c2 = vload16(0, cj[2]);
+        float16 c3 = vload16(0, cj[3]), c4 = vload16(0, cj[4]), c5 = vload16(0, cj[5]);
+#endif
+        WINO4_BT(float16, c0, c1, c2, c3, c4, c5, (r + 6 * i));
+    }
+}
+
+/* Lane k of a block of 16 tiles starting at tile tx0 of its row: whether it
+ * lies in the next row of tiles (a block may cross one: rows of ntx >= 16). */
+inline int16 next_row_lanes(int tx0, int ntx)
+{
+    return (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) >= (int16)(ntx - tx0);
+}
+
+/* wino4_in with 16 neighbouring tiles per work-item (rows of at least 16
+ * tiles): each of the 36 planes gets one whole block (a cache line) per
+ * work-item instead of a quarter of one, which neighbouring work-items, often
+ * on another core, completed (2x faster over VGG-19's layers on PoCL,
+ * clstyle-convbench). A block that crosses into the next row of tiles is
+ * transformed twice, once per row, and its lanes merged; tiles past the
+ * band's last get zeros. Global (tp / 16, 1, n_in). */
+__kernel void wino4_in16(__global const float *x, __global float *v, int n_in, int h, int w, int ty0, int nty, int tp)
+{
+    int t0 = get_global_id(0) * 16, c = get_global_id(2), ntx = (w + 3) / 4;
+    if (t0 >= tp || c >= n_in) return;
+    int ty = t0 / ntx, tx0 = t0 - ty * ntx;
+    __global const float *xc = x + (size_t)c * h * w;
+    float16 r[36];
+    wino4_in_lanes(xc, h, w, 4 * (ty0 + ty) - 1, 4 * tx0 - 1, r);
+    if (tx0 + 16 > ntx) {
+        float16 s[36];
+        /* lane k of the next row is its tile k - (ntx - tx0) */
+        if (ty + 1 < nty) wino4_in_lanes(xc, h, w, 4 * (ty0 + ty + 1) - 1, 4 * (tx0 - ntx) - 1, s);
+        else
+            for (int p = 0; p < 36; p++) s[p] = (float16)(0.0f);
+        int16 next = next_row_lanes(tx0, ntx);
+        for (int p = 0; p < 36; p++) r[p] = select(r[p], s[p], next);
+    }
+    size_t plane = (size_t)n_in * tp, at = tile_at(t0, n_in, c);
+    for (int p = 0; p < 36; p++) vstore16(r[p], 0, v + p * plane + at);
+}
+
+/* One output value with the bias of channel o if epi & 1, the ReLU if epi & 2. */
+inline float epilogue(float v, __global const float *bias, int o, int epi)
+{
+    if (epi & 1) v += bias[o];
+    return epi & 2 ? fmax(v, 0.0f) : v;
+}
+
+/* wino4_out with 16 neighbouring tiles per work-item, as wino4_in16: each
+ * reads one whole block of each plane and writes 64 pixels of 4 rows; where
+ * the block crosses into the next row of tiles, its last lanes go there.
+ * Global (tp / 16, 1, n_out). */
+__kernel void wino4_out16(__global const float *m, __global float *y, int n_out, int h, int w, int ty0, int nty, int op, int tp,
+                          __global const float *bias, int epi)
+{
+    int t0 = get_global_id(0) * 16, o = get_global_id(2), ntx = (w + 3) / 4;
+    if (t0 >= tp || o >= n_out) return;
+    int ty = t0 / ntx, tx0 = t0 - ty * ntx, n1 = min(16, ntx - tx0); /* lanes in row ty */
+    size_t plane = (size_t)op * tp, at = tile_at(t0, op, o);
+    float16 cols[4][6]; /* cols[i][j]: row i of A^T m, column j, across the 16 tiles */
+    for (int j = 0; j < 6; j++) {
+        float16 s[6], r[4];
+        for (int k = 0; k < 6; k++) s[k] = vload16(0, m + (6 * k + j) * plane + at);
+        WINO4_AT(float16, s[0], s[1], s[2], s[3], s[4], s[5], r);
+        for (int i = 0; i < 4; i++) cols[i][j] = r[i];
+    }
+    int y0 = 4 * (ty0 + ty), x0 = 4 * tx0, left = min(w - x0, 4 * n1);
+    __global float *yc = y + (size_t)o * h * w;
+    for (int i = 0; i < 4; i++) {
+        float16 q[4], px[4];
+        WINO4_AT(float16, cols[i][0], cols[i][1], cols[i][2], cols[i][3], cols[i][4], cols[i][5], q);
+        /* pixel 4k + j of the 64 is q[j].sk */
+#ifndef CS_OCLGRIND
+#define LANES4(q, k) q[0].s##k, q[1].s##k, q[2].s##k, q[3].s##k
+        px[0] = (float16)(LANES4(q, 0), LANES4(q, 1), LANES4(q, 2), LANES4(q, 3));
+        px[1] = (float16)(LANES4(q, 4), LANES4(q, 5), LANES4(q, 6), LANES4(q, 7));
+        px[2] = (float16)(LANES4(q, 8), LANES4(q, 9), LANES4(q, a), LANES4(q, b));
+        px[3] = (float16)(LANES4(q, c), LANES4(q, d), LANES4(q, e), LANES4(q, f));
+#undef LANES4
+#else
+        float qs[4][16], pf[64]; /* as in wino4_in: no vectors built from lanes */
+        for (int j = 0; j < 4; j++) vstore16(q[j], 0, qs[j]);
+        for (int k = 0; k < 64; k++) pf[k] = qs[k % 4][k / 4];
+        for (int p = 0; p < 4; p++) px[p] = vload16(p, pf);
+#endif
+        if (y0 + i < h)
+            for (int p = 0; p < 4; p++) store_row(px[p], yc + (size_t)(y0 + i) * w + x0 + 16 * p, left - 16 * p, bias, o, epi);
+        if (n1 < 16 && ty + 1 < nty && y0 + 4 + i < h) { /* lanes n1 .. 15: tiles 0 .. of the next row */
+            float pf[64];
+            for (int p = 0; p < 4; p++) vstore16(px[p], p, pf);
+            __global float *yn = yc + (size_t)(y0 + 4 + i) * w - 4 * n1;
+            for (int k = 4 * n1; k < 64 && k - 4 * n1 < w; k++) yn[k] = epilogue(pf[k], bias, o, epi);
+        }
+    }
+}

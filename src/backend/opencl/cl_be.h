@@ -36,6 +36,7 @@ enum { CL_CORE, CL_DIRECT, CL_WINO, CL_GRAM, CL_FAMILIES };
     X(wprep, "conv_wprep", CL_DIRECT) X(direct, "conv3x3_direct", CL_DIRECT)                                                     \
     X(wino_wprep, "wino_wprep", CL_WINO) X(wino_in, "wino_in", CL_WINO) X(wino_gemm, "wino_gemm", CL_WINO)                     \
     X(wino_out, "wino_out", CL_WINO) X(wino4_wprep, "wino4_wprep", CL_WINO) X(wino4_in, "wino4_in", CL_WINO)                   \
+    X(wino4_in16, "wino4_in16", CL_WINO) X(wino4_out16, "wino4_out16", CL_WINO)                                                \
     X(wino4_out, "wino4_out", CL_WINO)                                                                                           \
     X(gram_blocks, "gram_blocks", CL_GRAM) X(gram_sum, "gram_sum", CL_GRAM) X(gram_bwd16, "gram_bwd16", CL_GRAM)
 

@@ -65,6 +65,17 @@ static void memory(cl_be *c, const wino_variant *v, int ci, int co, int h, int w
     }
 }
 
+/* The work-group of wino4_in16 and wino4_out16: along up to 16 channels (a
+ * power of two dividing n). Left to PoCL, it took 4 x 48 x 16 work-items,
+ * whose private rows overflowed its threads' stacks. */
+static size_t *wide_group(size_t l[3], int n)
+{
+    size_t low = (size_t)(n & -n);
+    l[0] = l[1] = 1;
+    l[2] = low < 16 ? low : 16;
+    return l;
+}
+
 /* flip: the backward (transposed weights, no bias or ReLU). */
 static clstyle_status wino(cl_be *c, const wino_variant *v, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int n_in, int n_out,
                            int h, int w, int relu, int flip)
@@ -82,15 +93,19 @@ static clstyle_status wino(cl_be *c, const wino_variant *v, cs_buf *x, cs_buf *w
     int epi = cl_epilogue(bias, relu);
     for (int ty0 = 0; ty0 < nty; ty0 += (int)rows) {
         int band = ty0 + (int)rows <= nty ? (int)rows : nty - ty0, tp = (int)round_up((size_t)band * ntx, TILE_VEC);
-        size_t g_in[3] = { items, (size_t)band, (size_t)n_in };
-        ARGS(k_in, A(x->m), A(c->col), A(n_in), A(h), A(w), A(ty0), A(band), A(tp));
-        CS_TRY(cl_run(c, k_in, "wino input", 3, g_in, NULL));
+        int wide = v->m == 4 && ntx >= 16; /* whole blocks of 16 tiles per work-item */
+        cl_kernel kin = wide ? c->k.wino4_in16 : k_in;
+        size_t g_in[3] = { wide ? (size_t)tp / 16 : items, wide ? 1 : (size_t)band, (size_t)n_in };
+        ARGS(kin, A(x->m), A(c->col), A(n_in), A(h), A(w), A(ty0), A(band), A(tp));
+        size_t l_in[3], l_out[3];
+        CS_TRY(cl_run(c, kin, "wino input", 3, g_in, wide ? wide_group(l_in, n_in) : NULL));
         size_t g_mm[3] = { (size_t)tp / TILE_VEC, (size_t)op / (size_t)c->wob, np };
         ARGS(c->k.wino_gemm, A(u), A(c->col), A(c->wino_m), A(n_in), A(op), A(tp));
         CS_TRY(cl_run(c, c->k.wino_gemm, "wino products", 3, g_mm, NULL));
-        size_t g_out[3] = { items, (size_t)band, (size_t)n_out };
-        ARGS(k_out, A(c->wino_m), A(y->m), A(n_out), A(h), A(w), A(ty0), A(band), A(op), A(tp), A(b), A(epi));
-        CS_TRY(cl_run(c, k_out, "wino output", 3, g_out, NULL));
+        cl_kernel kout = wide ? c->k.wino4_out16 : k_out;
+        size_t g_out[3] = { wide ? (size_t)tp / 16 : items, wide ? 1 : (size_t)band, (size_t)n_out };
+        ARGS(kout, A(c->wino_m), A(y->m), A(n_out), A(h), A(w), A(ty0), A(band), A(op), A(tp), A(b), A(epi));
+        CS_TRY(cl_run(c, kout, "wino output", 3, g_out, wide ? wide_group(l_out, n_out) : NULL));
     }
     return CLSTYLE_OK;
 }
@@ -165,7 +180,7 @@ clstyle_status cl_hybrid_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int c
  * apart by iteration 3 (e2e-backends: 1e-3 through iteration 5; 4e-7 from
  * 128 channels on, as the direct kernel). 128 is a class boundary
  * (cl_conv_classes), so the measured choice times what runs. */
-static int hybrid_wino4(const cl_be *c, int ci, int co) { return ci >= 128 && co >= 128 && fits(c, &F4, ci, co); }
+static int hybrid_wino4(const cl_be *c, int ci, int co) { return ci >= 64 && co >= 64 && fits(c, &F4, ci, co); }
 
 void cl_hybrid4_memory(cl_be *c, int ci, int co, int h, int w, size_t prep[2], size_t *scratch)
 {
