@@ -374,7 +374,7 @@ static void run_all(void)
         { 20, 37, 5, 70 },  /* wide: the direct kernels' interior path */
         { 128, 256, 6, 9 }, /* enough channels for Winograd in direct+winograd */
     };
-    static const int pools[][3] = { { 3, 7, 6 }, { 2, 2, 2 }, { 1, 1, 1 }, { 65, 9, 1 }, { 13, 5, 17 }, { 64, 32, 33 } };
+    static const int pools[][3] = { { 3, 7, 6 }, { 3, 4, 35 } /* 16 whole blocks in a row: the vectors */, { 2, 2, 2 }, { 1, 1, 1 }, { 65, 9, 1 }, { 13, 5, 17 }, { 64, 32, 33 } };
     static const int grams[][2] = { { 3, 42 }, { 3, 8200 }, { 1, 1 }, { 64, 1 }, { 65, 257 }, { 256, 100 }, { 64, 12345 }, { 17, 20480 } };
     static const int losses[][3] = { { 3, 7, 1 }, { 3, 17, 23 }, { 3, 1, 1 }, { 3, 1, 9 }, { 5, 64, 48 } };
     /* small: the first two of each (three convolutions), which reach every kernel (the Gram split-K path with 3 x 8200) */

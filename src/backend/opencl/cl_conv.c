@@ -106,9 +106,14 @@ const int cl_n_conv_algos = (int)(sizeof cl_conv_algos / sizeof *cl_conv_algos);
  * smaller shapes its three launches per pass and tiles padded to blocks of
  * 16 cost more than its products save, and the choice mispredicted the
  * pictures (16x4 at 512 channels: 2.3x the direct kernel's time there, 0.7x
- * on a 256 px picture's layers). */
+ * on a 256 px picture's layers). The classes of 64 and 128 channels are 128
+ * and 64 px wide, rows of 16 tiles of F(4x4) or more, so that its transforms
+ * run as in pictures (wino4_in16): at 32 px they took the slower kernels for
+ * narrow rows, and at 64x48 the choice between F(4x4) and the direct kernel
+ * at 64 channels went either way from one run to the next (2.0 vs 2.6 ms,
+ * 2.1 vs 1.8), where on a 256 px picture F(4x4) is 1.5x faster. */
 const cl_conv_shape cl_conv_classes[CS_CONV_CLASSES] = {
-    { "ci<=16", 16, 3, 64, 32, 32 },       { "ci<=64", 64, 64, 64, 48, 64 },    { "ci<=128", 128, 128, 128, 32, 64 },
+    { "ci<=16", 16, 3, 64, 32, 32 },       { "ci<=64", 64, 64, 64, 64, 128 },    { "ci<=128", 128, 128, 128, 32, 64 },
     { "ci<=256", 256, 256, 256, 16, 32 },  { "ci>256", INT_MAX, 512, 512, 16, 16 },
 };
 

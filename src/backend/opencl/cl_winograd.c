@@ -173,13 +173,14 @@ clstyle_status cl_hybrid_bwd(cl_be *c, cs_buf *dy, cs_buf *wt, cs_buf *dx, int c
     return hybrid_wino(c, ci, co) ? cl_wino_bwd(c, dy, wt, dx, ci, co, h, w) : cl_direct_bwd(c, dy, wt, dx, ci, co, h, w);
 }
 
-/* The same split with F(4x4, 3x3), from 128 channels on: there it ran at 1.7-3.4x
- * the direct kernel's speed (PoCL, AVX2, clstyle-convbench --cpu-time at 256
- * px). At 64 channels it is 1.3x faster too, but its rounding in the first
- * layers, next to the pixels, moved the OpenCL-vs-reference L-BFGS run 1.9e-3
- * apart by iteration 3 (e2e-backends: 1e-3 through iteration 5; 4e-7 from
- * 128 channels on, as the direct kernel). 128 is a class boundary
- * (cl_conv_classes), so the measured choice times what runs. */
+/* The same split with F(4x4, 3x3), from 64 channels on: with its transforms
+ * 16 tiles per work-item it ran at 1.5x the direct kernel's speed at 64 -> 64
+ * channels and 1.7x at 64 -> 128 (PoCL, AVX-512, clstyle-convbench --cpu-time
+ * at 256 px), 2-3x from 128 on. Its rounding next to the pixels was feared:
+ * with the 1/255 RMS first step the lock-step test measured loss terms 1.3e-6
+ * and gradient 3.7e-5 apart (6.9e-7 and 4.0e-5 with the direct kernel at 64
+ * channels). The 3 -> 64 layer (and its 64 -> 3 gradient) keeps the direct
+ * kernel: with 3 channels the transforms cost more than they save. */
 static int hybrid_wino4(const cl_be *c, int ci, int co) { return ci >= 64 && co >= 64 && fits(c, &F4, ci, co); }
 
 void cl_hybrid4_memory(cl_be *c, int ci, int co, int h, int w, size_t prep[2], size_t *scratch)
