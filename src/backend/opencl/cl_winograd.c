@@ -91,21 +91,20 @@ static clstyle_status wino(cl_be *c, const wino_variant *v, cs_buf *x, cs_buf *w
     CS_TRY(cl_scratch(c, &c->wino_m, &c->wino_m_n, np * op * tp_max, "Winograd products"));
     cl_mem b = bias ? bias->m : u;
     int epi = cl_epilogue(bias, relu);
+    int wide = v->m == 4 && ntx >= 16; /* whole blocks of 16 tiles per work-item */
+    if (wide) k_in = c->k.wino4_in16, k_out = c->k.wino4_out16;
+    size_t l_in[3], l_out[3], *loc_in = wide ? wide_group(l_in, n_in) : NULL, *loc_out = wide ? wide_group(l_out, n_out) : NULL;
     for (int ty0 = 0; ty0 < nty; ty0 += (int)rows) {
         int band = ty0 + (int)rows <= nty ? (int)rows : nty - ty0, tp = (int)round_up((size_t)band * ntx, TILE_VEC);
-        int wide = v->m == 4 && ntx >= 16; /* whole blocks of 16 tiles per work-item */
-        cl_kernel kin = wide ? c->k.wino4_in16 : k_in;
         size_t g_in[3] = { wide ? (size_t)tp / 16 : items, wide ? 1 : (size_t)band, (size_t)n_in };
-        ARGS(kin, A(x->m), A(c->col), A(n_in), A(h), A(w), A(ty0), A(band), A(tp));
-        size_t l_in[3], l_out[3];
-        CS_TRY(cl_run(c, kin, "wino input", 3, g_in, wide ? wide_group(l_in, n_in) : NULL));
+        ARGS(k_in, A(x->m), A(c->col), A(n_in), A(h), A(w), A(ty0), A(band), A(tp));
+        CS_TRY(cl_run(c, k_in, "wino input", 3, g_in, loc_in));
         size_t g_mm[3] = { (size_t)tp / TILE_VEC, (size_t)op / (size_t)c->wob, np };
         ARGS(c->k.wino_gemm, A(u), A(c->col), A(c->wino_m), A(n_in), A(op), A(tp));
         CS_TRY(cl_run(c, c->k.wino_gemm, "wino products", 3, g_mm, NULL));
-        cl_kernel kout = wide ? c->k.wino4_out16 : k_out;
         size_t g_out[3] = { wide ? (size_t)tp / 16 : items, wide ? 1 : (size_t)band, (size_t)n_out };
-        ARGS(kout, A(c->wino_m), A(y->m), A(n_out), A(h), A(w), A(ty0), A(band), A(op), A(tp), A(b), A(epi));
-        CS_TRY(cl_run(c, kout, "wino output", 3, g_out, wide ? wide_group(l_out, n_out) : NULL));
+        ARGS(k_out, A(c->wino_m), A(y->m), A(n_out), A(h), A(w), A(ty0), A(band), A(op), A(tp), A(b), A(epi));
+        CS_TRY(cl_run(c, k_out, "wino output", 3, g_out, loc_out));
     }
     return CLSTYLE_OK;
 }
