@@ -64,25 +64,28 @@ inline void row3(__global const float *row, int j, int w, const int tail, float1
 #endif
 }
 
-/* acc[k] += the three taps of row ky of the weights w9 (9 x COB) times l, m, r. */
+/* acc[k] += the three taps of row ky of the weights w9 (9 x cob) times l, m, r. */
 #define TAPS(ky)                                                                          \
-    _Pragma("unroll") for (int k = 0; k < COB; k++) {                                     \
-        float16 s = fma((float16)(w9[((ky) * 3 + 0) * COB + k]), l, acc[k]);              \
-        s = fma((float16)(w9[((ky) * 3 + 1) * COB + k]), m, s);                           \
-        acc[k] = fma((float16)(w9[((ky) * 3 + 2) * COB + k]), r, s);                      \
+    _Pragma("unroll") for (int k = 0; k < cob; k++) {                                     \
+        float16 s = fma((float16)(w9[((ky) * 3 + 0) * cob + k]), l, acc[k]);              \
+        s = fma((float16)(w9[((ky) * 3 + 1) * cob + k]), m, s);                           \
+        acc[k] = fma((float16)(w9[((ky) * 3 + 2) * cob + k]), r, s);                      \
     }
 
-/* The body; tail is a constant at each call, so the compiler specializes it
- * (all but the last vector of a row load whole vectors). */
+/* The body for cob output channels per work-item (COB, or 4 where there
+ * are at most 4: the first layer's input gradient, 64 -> 3, which with 16
+ * did 16/3 times its work). tail and cob are constants at each call, so the
+ * compiler specializes it (all but the last vector of a row load whole
+ * vectors). */
 inline void direct_body(__global const float *x, __global const float *wp, __global float *y, int n_in, int n_out, int h, int w,
-                        __global const float *bias, int epi, const int tail)
+                        __global const float *bias, int epi, const int tail, const int cob)
 {
     int j = get_global_id(0) * 16, i = get_global_id(1), b = get_global_id(2);
     float16 acc[COB];
-    for (int k = 0; k < COB; k++) acc[k] = (float16)(0.0f);
+    for (int k = 0; k < cob; k++) acc[k] = (float16)(0.0f);
     size_t plane = (size_t)h * w;
     for (int c = 0; c < n_in; c++) {
-        __global const float *xc = x + c * plane + (size_t)i * w, *w9 = wp + ((size_t)b * n_in + c) * 9 * COB;
+        __global const float *xc = x + c * plane + (size_t)i * w, *w9 = wp + ((size_t)b * n_in + c) * 9 * cob;
         float16 l, m, r;
         if (i > 0) {
             row3(xc - w, j, w, tail, &l, &m, &r);
@@ -95,9 +98,9 @@ inline void direct_body(__global const float *x, __global const float *wp, __glo
             TAPS(2)
         }
     }
-    for (int k = 0; k < COB && b * COB + k < n_out; k++) {
-        __global float *yo = y + (size_t)(b * COB + k) * plane + (size_t)i * w + j;
-        float16 v = epilogue(acc[k], bias, b * COB + k, epi);
+    for (int k = 0; k < cob && b * cob + k < n_out; k++) {
+        __global float *yo = y + (size_t)(b * cob + k) * plane + (size_t)i * w + j;
+        float16 v = epilogue(acc[k], bias, b * cob + k, epi);
         if (j + 16 <= w) {
             vstore16(v, 0, yo);
         } else {
@@ -114,6 +117,16 @@ __kernel void conv3x3_direct(__global const float *x, __global const float *wp, 
                              int w, __global const float *bias, int epi)
 {
     int j = get_global_id(0) * 16;
-    if (j + 16 <= w) direct_body(x, wp, y, n_in, n_out, h, w, bias, epi, 0);
-    else direct_body(x, wp, y, n_in, n_out, h, w, bias, epi, 1);
+    if (j + 16 <= w) direct_body(x, wp, y, n_in, n_out, h, w, bias, epi, 0, COB);
+    else direct_body(x, wp, y, n_in, n_out, h, w, bias, epi, 1, COB);
+}
+
+/* The same with 4 output channels per work-item (weights prepared with cob
+ * 4); global (ceil(w / 16), h, ceil(n_out / 4)). */
+__kernel void conv3x3_direct4(__global const float *x, __global const float *wp, __global float *y, int n_in, int n_out, int h,
+                              int w, __global const float *bias, int epi)
+{
+    int j = get_global_id(0) * 16;
+    if (j + 16 <= w) direct_body(x, wp, y, n_in, n_out, h, w, bias, epi, 0, 4);
+    else direct_body(x, wp, y, n_in, n_out, h, w, bias, epi, 1, 4);
 }

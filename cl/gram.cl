@@ -10,7 +10,7 @@
 __kernel void gram_blocks(__global const float *f, __global float *parts, int c, int m, int kc)
 {
     int br = get_global_id(0), bs = get_global_id(1), chunk = get_global_id(2);
-    if (bs < br) return;
+    if (bs < br || bs * GB >= c) return; /* below the diagonal, or past c (the launch rounds up) */
     int k0 = chunk * kc, k1 = min(k0 + kc, m);
     __global const float *a[GB], *b[GB];
     for (int i = 0; i < GB; i++) {
@@ -69,27 +69,41 @@ __kernel void gram_sum(__global const float *parts, __global float *g, int c, in
 }
 
 /* df (c, m) += alpha dg f for symmetric dg (c, c): each work-item computes 16
- * pixels of RB rows; dg[k][r0 .. r0+RB) is row r0..r0+RB's column k. */
+ * pixels of RB rows; dg[k][r0 .. r0+RB) is row r0..r0+RB's column k. The
+ * rows are clamped only in a last partial block, so that elsewhere each
+ * product takes its scalar at a constant offset (an FMA with a broadcast
+ * operand on AVX-512) instead of an index reloaded from the stack. */
 #define RB 16
+inline float16 bwd_load(__global const float *fk, int p, int m, int full)
+{
+    if (full) return vload16(0, fk);
+    float tmp[16];
+    for (int t = 0; t < 16; t++) tmp[t] = p + t < m ? fk[t] : 0.0f;
+    return vload16(0, tmp);
+}
+
 __kernel void gram_bwd16(__global const float *dg, __global const float *f, __global float *df, int c, int m, float alpha)
 {
     int r0 = get_global_id(0) * RB, p = get_global_id(1) * 16;
+    if (p >= m) return; /* the launch rounds up */
     float16 acc[RB];
     for (int r = 0; r < RB; r++) acc[r] = (float16)(0.0f);
     int full = p + 16 <= m;
-    for (int k = 0; k < c; k++) {
-        __global const float *fk = f + (size_t)k * m + p;
-        float16 v;
-        if (full) {
-            v = vload16(0, fk);
-        } else {
-            float tmp[16];
-            for (int t = 0; t < 16; t++) tmp[t] = p + t < m ? fk[t] : 0.0f;
-            v = vload16(0, tmp);
-        }
-        __global const float *d = dg + (size_t)k * c;
+    __global const float *fk = f + p;
+    if (r0 + RB <= c) {
+        for (int k = 0; k < c; k++, fk += m) {
+            float16 v = bwd_load(fk, p, m, full);
+            __global const float *d = dg + (size_t)k * c + r0;
 #pragma unroll
-        for (int r = 0; r < RB; r++) acc[r] = fma((float16)(d[min(r0 + r, c - 1)]), v, acc[r]);
+            for (int r = 0; r < RB; r++) acc[r] = fma((float16)(d[r]), v, acc[r]);
+        }
+    } else {
+        for (int k = 0; k < c; k++, fk += m) {
+            float16 v = bwd_load(fk, p, m, full);
+            __global const float *d = dg + (size_t)k * c;
+#pragma unroll
+            for (int r = 0; r < RB; r++) acc[r] = fma((float16)(d[min(r0 + r, c - 1)]), v, acc[r]);
+        }
     }
     for (int r = 0; r < RB && r0 + r < c; r++) {
         __global float *o = df + (size_t)(r0 + r) * m + p;

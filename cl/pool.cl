@@ -1,18 +1,6 @@
 /* 2x2 stride-2 pooling; the odd last row/column is dropped (torchvision).
  * A plane (h*w) stays below 2^31; channels times a plane may not. */
 
-__kernel void pool2x2(__global const float *x, __global float *y, int c, int h, int w, int avg)
-{
-    int oh = h / 2, ow = w / 2;
-    size_t gid = get_global_id(0), plane = (size_t)oh * ow;
-    if (gid >= (size_t)c * plane) return;
-    size_t ch = gid / plane;
-    int r = (int)(gid - ch * plane), i = r / ow, j = r - (r / ow) * ow;
-    __global const float *t = x + ((size_t)ch * h + 2 * i) * w + 2 * j;
-    float a = t[0], b = t[1], d = t[w], e = t[w + 1];
-    y[gid] = avg ? 0.25f * (a + b + d + e) : fmax(fmax(a, b), fmax(d, e));
-}
-
 /* The gradient of one 2x2 block (row i, column j of the blocks): the window's
  * gradient to its first maximum (same tie rule as the reference), or a
  * quarter to each for avg; blocks cut by an odd last row/column get zeros. */
@@ -88,6 +76,32 @@ inline void deinterleave(__global const float *in, float16 *p, float16 *q)
     *p = vload16(0, ps);
     *q = vload16(0, qs);
 #endif
+}
+
+/* One output of the 2x2 window whose top left is t. */
+inline float pool_one(__global const float *t, int w, int avg)
+{
+    float a = t[0], b = t[1], d = t[w], e = t[w + 1];
+    return avg ? 0.25f * (a + b + d + e) : fmax(fmax(a, b), fmax(d, e));
+}
+
+/* Sixteen outputs of a row per work-item (global: ceil((w/2) / 16), h/2, c),
+ * as vectors where all sixteen are whole: one output per work-item, with
+ * stride-2 loads and a division, ran at ~7 GB/s on PoCL. */
+__kernel void pool2x2(__global const float *x, __global float *y, int c, int h, int w, int avg)
+{
+    int j0 = get_global_id(0) * 16, i = get_global_id(1), ch = get_global_id(2), oh = h / 2, ow = w / 2;
+    if (j0 >= ow || i >= oh) return;
+    __global const float *t = x + ((size_t)ch * h + 2 * i) * w + 2 * j0;
+    __global float *o = y + ((size_t)ch * oh + i) * ow + j0;
+    if (j0 + 16 > ow) {
+        for (int j = 0; j < ow - j0; j++) o[j] = pool_one(t + 2 * j, w, avg);
+        return;
+    }
+    float16 a, b, d, e;
+    deinterleave(t, &a, &b);
+    deinterleave(t + w, &d, &e);
+    vstore16(avg ? 0.25f * (a + b + d + e) : fmax(fmax(a, b), fmax(d, e)), 0, o);
 }
 
 /* Sixteen 2x2 blocks of a row of blocks per work-item (global: ceil(ceil(w/2)

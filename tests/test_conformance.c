@@ -396,13 +396,15 @@ static void run_all(void)
         { 64, 128, 33, 31 },
         { 20, 37, 5, 70 },  /* wide: the direct kernels' interior path */
         { 128, 256, 6, 9 }, /* enough channels for Winograd in direct+winograd */
+        { 3, 16, 5, 37 }, { 24, 3, 3, 40 }, /* 4 output channels a work-item (conv3x3_direct4), whole vectors and a tail */
     };
     static const int pools[][3] = { { 3, 7, 6 }, { 3, 4, 35 } /* 16 whole blocks in a row: the vectors */, { 2, 2, 2 }, { 1, 1, 1 }, { 65, 9, 1 }, { 13, 5, 17 }, { 64, 32, 33 } };
-    static const int grams[][2] = { { 3, 42 }, { 3, 8200 }, { 1, 1 }, { 64, 1 }, { 65, 257 }, { 256, 100 }, { 64, 12345 }, { 17, 20480 } };
+    static const int grams[][2] = { { 3, 42 }, { 3, 8200 }, { 32, 70 } /* whole blocks of 16 rows in gram_bwd16 */, { 1, 1 }, { 64, 1 }, { 65, 257 }, { 256, 100 }, { 64, 12345 }, { 17, 20480 } };
     static const int losses[][3] = { { 3, 7, 1 }, { 3, 17, 23 }, { 3, 1, 1 }, { 3, 1, 9 }, { 5, 64, 48 } };
-    /* small: the first two of each (three convolutions), which reach every kernel (the Gram split-K path with 3 x 8200) */
+    /* small: the first two of each (three convolutions and three Gram products), which reach every kernel (the
+     * Gram split-K path with 3 x 8200, whole row blocks with 32 x 70) */
     size_t n_conv = small ? 3 : sizeof convs / sizeof *convs, n_pool = small ? 2 : sizeof pools / sizeof *pools;
-    size_t n_gram = small ? 2 : sizeof grams / sizeof *grams, n_loss = small ? 2 : sizeof losses / sizeof *losses;
+    size_t n_gram = small ? 3 : sizeof grams / sizeof *grams, n_loss = small ? 2 : sizeof losses / sizeof *losses;
     /* small: the Gram ops first, while Oclgrind has no released buffer id to hand out again */
     for (size_t i = 0; small && i < n_gram; i++) {
         if (i > 0) fresh_if_small();

@@ -228,11 +228,12 @@ clstyle_status cs_backend_opencl_create(const cs_backend_params *params, cs_back
     return CLSTYLE_OK;
 }
 
-clstyle_status cs_backend_opencl_profile(cs_backend *be, cs_profile *out)
+clstyle_status cs_backend_opencl_profile(cs_backend *be, cs_profile *out, int kernels)
 {
     cl_be *c = CB(be);
     if (be->ops != &cl_ops || !c->profile) return cs_fail(CLSTYLE_ERR_USAGE, "profile: not an OpenCL backend with profiling on");
     CS_TRY(cl_err(clFinish(c->q), "clFinish", "profile"));
+    if (kernels) cl_prof_print(c);
     cl_prof_summary(c, out);
     return CLSTYLE_OK;
 }

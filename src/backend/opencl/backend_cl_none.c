@@ -18,9 +18,10 @@ clstyle_status clstyle_device_count(int *n)
     return cs_backend_opencl_create(NULL, &(cs_backend *){ NULL });
 }
 
-clstyle_status cs_backend_opencl_profile(cs_backend *be, cs_profile *out)
+clstyle_status cs_backend_opencl_profile(cs_backend *be, cs_profile *out, int kernels)
 {
     (void)be;
     (void)out;
+    (void)kernels;
     return cs_fail(CLSTYLE_ERR_DEVICE, "this clstyle was built without OpenCL: no profile");
 }

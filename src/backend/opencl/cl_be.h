@@ -34,6 +34,7 @@ enum { CL_CORE, CL_DIRECT, CL_WINO, CL_GRAM, CL_FAMILIES };
     X(masked_sqdiff, "masked_sqdiff", CL_CORE)                                                                                   \
     X(multi_dot, "multi_dot", CL_CORE) X(combine, "combine", CL_CORE) X(window, "window", CL_CORE)                             \
     X(wprep, "conv_wprep", CL_DIRECT) X(direct, "conv3x3_direct", CL_DIRECT)                                                     \
+    X(direct4, "conv3x3_direct4", CL_DIRECT)                                                                                     \
     X(wino_wprep, "wino_wprep", CL_WINO) X(wino_in, "wino_in", CL_WINO) X(wino_gemm, "wino_gemm", CL_WINO)                     \
     X(wino_out, "wino_out", CL_WINO) X(wino4_wprep, "wino4_wprep", CL_WINO) X(wino4_in, "wino4_in", CL_WINO)                   \
     X(wino4_in16, "wino4_in16", CL_WINO) X(wino4_out16, "wino4_out16", CL_WINO)                                                \

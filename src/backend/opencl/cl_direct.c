@@ -5,7 +5,14 @@
  * one-copy) and is remade when the buffer is written. The zero border is handled in the kernel's loads. */
 #include "cl_be.h"
 
-static size_t direct_prep(int n_in, int n_out) { return (size_t)(n_out + CS_DIRECT_COB - 1) / CS_DIRECT_COB * n_in * 9 * CS_DIRECT_COB; }
+/* Output channels per work-item: 4 where there are at most 4 (conv3x3_direct4). */
+static int direct_cob(int n_out) { return n_out <= 4 ? 4 : CS_DIRECT_COB; }
+
+static size_t direct_prep(int n_in, int n_out)
+{
+    size_t cob = (size_t)direct_cob(n_out);
+    return ((size_t)n_out + cob - 1) / cob * n_in * 9 * cob;
+}
 
 void cl_direct_memory(cl_be *c, int ci, int co, int h, int w, size_t prep[2], size_t *scratch)
 {
@@ -19,14 +26,15 @@ static clstyle_status direct(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_b
                              int flip)
 {
     cl_mem wp;
+    int cob = direct_cob(n_out);
+    cl_kernel k = cob == 4 ? c->k.direct4 : c->k.direct;
     size_t n = direct_prep(n_in, n_out);
-    CS_TRY(cl_prepared(c, wt, PREP_DIRECT + flip, c->k.wprep, n_in, n_out, CS_DIRECT_COB, n, n, &wp));
-    size_t global[3] = { (size_t)(w + CS_DIRECT_PX - 1) / CS_DIRECT_PX, (size_t)h,
-                         (size_t)(n_out + CS_DIRECT_COB - 1) / CS_DIRECT_COB };
+    CS_TRY(cl_prepared(c, wt, PREP_DIRECT + flip, c->k.wprep, n_in, n_out, cob, n, n, &wp));
+    size_t global[3] = { (size_t)(w + CS_DIRECT_PX - 1) / CS_DIRECT_PX, (size_t)h, (size_t)(n_out + cob - 1) / cob };
     cl_mem b = bias ? bias->m : wp;
     int epi = cl_epilogue(bias, relu);
-    ARGS(c->k.direct, A(x->m), A(wp), A(y->m), A(n_in), A(n_out), A(h), A(w), A(b), A(epi));
-    return cl_run(c, c->k.direct, flip ? "conv direct bwd" : "conv direct fwd", 3, global, NULL);
+    ARGS(k, A(x->m), A(wp), A(y->m), A(n_in), A(n_out), A(h), A(w), A(b), A(epi));
+    return cl_run(c, k, flip ? "conv direct bwd" : "conv direct fwd", 3, global, NULL);
 }
 
 clstyle_status cl_direct_fwd(cl_be *c, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int ci, int co, int h, int w, int relu)

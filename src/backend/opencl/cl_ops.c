@@ -33,8 +33,10 @@ clstyle_status cl_relu_bwd(cs_backend *be, cs_buf *y, cs_buf *dy, size_t n)
 
 clstyle_status cl_pool(cs_backend *be, cs_buf *x, cs_buf *y, int ch, int h, int w, int avg)
 {
+    size_t global[3] = { ((size_t)(w / 2) + 15) / 16, (size_t)h / 2, (size_t)ch }; /* 16 outputs per work-item */
+    if (!global[0] || !global[1] || !global[2]) return CLSTYLE_OK;
     ARGS(CB(be)->k.pool, A(x->m), A(y->m), A(ch), A(h), A(w), A(avg));
-    return cl_run1d(CB(be), CB(be)->k.pool, "pool2x2", (size_t)ch * (h / 2) * (w / 2));
+    return cl_run(CB(be), CB(be)->k.pool, "pool2x2", 3, global, NULL);
 }
 
 clstyle_status cl_pool_bwd(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf *dx, int ch, int h, int w, int avg)
