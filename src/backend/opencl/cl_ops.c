@@ -145,9 +145,11 @@ clstyle_status cl_copy(cs_backend *be, cs_buf *src, cs_buf *dst, size_t n)
 static clstyle_status window_op(cs_backend *be, cs_buf *big, cs_buf *small, cs_window win, int add)
 {
     cl_be *c = CB(be);
-    cl_ulong H = win.H, W = win.W, y0 = win.y0, x0 = win.x0, h = win.h, w = win.w, n = (cl_ulong)win.c * win.h * win.w;
-    ARGS(c->k.window, A(big->m), A(small->m), A(H), A(W), A(y0), A(x0), A(h), A(w), A(n), A(add));
-    return cl_run1d(c, c->k.window, add ? "paste_add" : "crop", (size_t)n);
+    cl_ulong H = win.H, W = win.W, y0 = win.y0, x0 = win.x0, h = win.h, w = win.w;
+    size_t global[3] = { win.w, win.h, win.c };
+    if (!win.w || !win.h || !win.c) return CLSTYLE_OK;
+    ARGS(c->k.window, A(big->m), A(small->m), A(H), A(W), A(y0), A(x0), A(h), A(w), A(add));
+    return cl_run(c, c->k.window, add ? "paste_add" : "crop", 3, global, NULL);
 }
 
 clstyle_status cl_crop(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst) { return window_op(be, src, dst, win, 0); }

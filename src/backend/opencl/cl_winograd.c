@@ -9,12 +9,13 @@
 
 enum { TILE_VEC = 16 }; /* tiles per work-item of wino_gemm (its output channels: c->wob) */
 
-/* One variant: output tile m x m from input patches (m + 2) x (m + 2). */
+/* One variant: output tile m x m from input patches (m + 2) x (m + 2);
+ * its weight transform makes prep_lanes output channels per work-item. */
 typedef struct {
-    int m, tiles_per_item, prep_slot;
+    int m, tiles_per_item, prep_slot, prep_lanes;
 } wino_variant;
 
-static const wino_variant F2 = { 2, 8, PREP_WINO }, F4 = { 4, 4, PREP_WINO4 };
+static const wino_variant F2 = { 2, 8, PREP_WINO, 1 }, F4 = { 4, 4, PREP_WINO4, 16 };
 
 /* Its weight (0), input (1) and output (2) transform kernels. */
 static cl_kernel kernel(const cl_be *c, const wino_variant *v, int i)
@@ -84,8 +85,8 @@ static clstyle_status wino(cl_be *c, const wino_variant *v, cs_buf *x, cs_buf *w
     size_t np = points(v), items = (size_t)(ntx + v->tiles_per_item - 1) / v->tiles_per_item;
     cl_kernel k_in = kernel(c, v, 1), k_out = kernel(c, v, 2);
     cl_mem u;
-    CS_TRY(cl_prepared(c, wt, v->prep_slot + flip, kernel(c, v, 0), n_in, n_out, c->wob, wino_prep(c, v, n_in, n_out), (size_t)op * n_in,
-                       &u));
+    size_t prep_items = (size_t)n_in * ((size_t)(op + v->prep_lanes - 1) / (size_t)v->prep_lanes);
+    CS_TRY(cl_prepared(c, wt, v->prep_slot + flip, kernel(c, v, 0), n_in, n_out, c->wob, wino_prep(c, v, n_in, n_out), prep_items, &u));
     size_t tp_max, rows = band_rows(c, v, n_in, op, h, w, &tp_max);
     CS_TRY(cl_scratch(c, &c->col, &c->col_n, np * n_in * tp_max, "Winograd input tiles"));
     CS_TRY(cl_scratch(c, &c->wino_m, &c->wino_m_n, np * op * tp_max, "Winograd products"));
