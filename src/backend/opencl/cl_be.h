@@ -138,6 +138,9 @@ void cl_note(cl_be *c, const char *fmt, ...);
 /* The kernel arguments of a fused epilogue: flags 1 = add the bias, 2 = ReLU. */
 static inline int cl_epilogue(const cs_buf *bias, int relu) { return (bias ? 1 : 0) | (relu ? 2 : 0); }
 
+/* n rounded up to a multiple of m (launch sizes, blocks). */
+static inline size_t cl_round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+
 /* cl_ops.c: the vtable entries that are one kernel each. */
 clstyle_status cl_fill(cs_backend *be, cs_buf *x, float v, size_t n);
 clstyle_status cl_bias_relu(cs_backend *be, cs_buf *y, cs_buf *bias, int ch, int hw, int relu);

@@ -37,15 +37,13 @@ static int own_chunks(int ch, int m)
     return chunks < 1 ? 1 : chunks;
 }
 
-static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
-
 /* Work-groups are small and set here: left to PoCL, a 512-channel layer at
  * 256 px ran as one work-group, on one of the two cores. The kernels ignore
  * the work-items past their blocks that the rounding up adds. */
 static clstyle_status gram_own(cl_be *c, cs_buf *f, cs_buf *g, int ch, int m)
 {
     int kc = chunk_cols(ch), chunks = own_chunks(ch, m);
-    size_t nb = round_up((size_t)(ch + GB - 1) / GB, 2);
+    size_t nb = cl_round_up((size_t)(ch + GB - 1) / GB, 2);
     CS_TRY(cl_scratch(c, &c->parts, &c->parts_n, (size_t)chunks * ch * ch, "gram partial sums"));
     size_t global[3] = { nb, nb, (size_t)chunks }, local[3] = { 2, 2, 1 };
     ARGS(c->k.gram_blocks, A(f->m), A(c->parts), A(ch), A(m), A(kc));
@@ -58,7 +56,7 @@ static clstyle_status gram_own(cl_be *c, cs_buf *f, cs_buf *g, int ch, int m)
 static clstyle_status gram_bwd_own(cl_be *c, cs_buf *dg, cs_buf *f, cs_buf *df, int ch, int m)
 {
     float a = (float)(2.0 / ((double)ch * m));
-    size_t global[2] = { (size_t)(ch + RB - 1) / RB, round_up((size_t)(m + PX - 1) / PX, 4) }, local[2] = { 1, 4 };
+    size_t global[2] = { (size_t)(ch + RB - 1) / RB, cl_round_up((size_t)(m + PX - 1) / PX, 4) }, local[2] = { 1, 4 };
     ARGS(c->k.gram_bwd16, A(dg->m), A(f->m), A(df->m), A(ch), A(m), A(a));
     return cl_run(c, c->k.gram_bwd16, "gram bwd", 2, global, local);
 }

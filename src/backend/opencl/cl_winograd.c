@@ -26,8 +26,6 @@ static cl_kernel kernel(const cl_be *c, const wino_variant *v, int i)
 
 static size_t points(const wino_variant *v) { return (size_t)(v->m + 2) * (v->m + 2); }
 
-static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
-
 /* Output channels per work-item of the products: WOB float16 accumulators
  * must stay in registers. 16 suits GPUs and AVX-512 (32 registers of 16
  * floats); with AVX2 (16 registers of 8, PoCL's native width 8) they spill,
@@ -39,7 +37,7 @@ int cl_wino_block(const cs_cl_device *d)
 
 static size_t wino_prep(const cl_be *c, const wino_variant *v, int n_in, int n_out)
 {
-    return points(v) * round_up((size_t)n_out, (size_t)c->wob) * n_in;
+    return points(v) * cl_round_up((size_t)n_out, (size_t)c->wob) * n_in;
 }
 
 /* Tile rows per band: input tiles and products of a band together stay
@@ -49,7 +47,7 @@ static size_t band_rows(const cl_be *c, const wino_variant *v, int n_in, int op,
     size_t ntx = (size_t)(w + v->m - 1) / v->m, nty = (size_t)(h + v->m - 1) / v->m;
     size_t per_row = points(v) * (n_in + (size_t)op) * ntx, rows = c->band_bytes / sizeof(float) / per_row;
     rows = rows < 1 ? 1 : rows > nty ? nty : rows;
-    *tiles = round_up(rows * ntx, TILE_VEC);
+    *tiles = cl_round_up(rows * ntx, TILE_VEC);
     return rows;
 }
 
@@ -58,7 +56,7 @@ static void memory(cl_be *c, const wino_variant *v, int ci, int co, int h, int w
     prep[0] = wino_prep(c, v, ci, co);
     prep[1] = wino_prep(c, v, co, ci);
     for (int flip = 0; flip < 2; flip++) {
-        int n_in = flip ? co : ci, op = (int)round_up((size_t)(flip ? ci : co), (size_t)c->wob);
+        int n_in = flip ? co : ci, op = (int)cl_round_up((size_t)(flip ? ci : co), (size_t)c->wob);
         size_t tiles;
         band_rows(c, v, n_in, op, h, w, &tiles);
         cs_raise(&scratch[CS_SCRATCH_COL], points(v) * n_in * tiles);
@@ -81,7 +79,7 @@ static size_t *wide_group(size_t l[3], int n)
 static clstyle_status wino(cl_be *c, const wino_variant *v, cs_buf *x, cs_buf *wt, cs_buf *bias, cs_buf *y, int n_in, int n_out,
                            int h, int w, int relu, int flip)
 {
-    int op = (int)round_up((size_t)n_out, (size_t)c->wob), ntx = (w + v->m - 1) / v->m, nty = (h + v->m - 1) / v->m;
+    int op = (int)cl_round_up((size_t)n_out, (size_t)c->wob), ntx = (w + v->m - 1) / v->m, nty = (h + v->m - 1) / v->m;
     size_t np = points(v), items = (size_t)(ntx + v->tiles_per_item - 1) / v->tiles_per_item;
     cl_kernel k_in = kernel(c, v, 1), k_out = kernel(c, v, 2);
     cl_mem u;
@@ -96,7 +94,7 @@ static clstyle_status wino(cl_be *c, const wino_variant *v, cs_buf *x, cs_buf *w
     if (wide) k_in = c->k.wino4_in16, k_out = c->k.wino4_out16;
     size_t l_in[3], l_out[3], *loc_in = wide ? wide_group(l_in, n_in) : NULL, *loc_out = wide ? wide_group(l_out, n_out) : NULL;
     for (int ty0 = 0; ty0 < nty; ty0 += (int)rows) {
-        int band = ty0 + (int)rows <= nty ? (int)rows : nty - ty0, tp = (int)round_up((size_t)band * ntx, TILE_VEC);
+        int band = ty0 + (int)rows <= nty ? (int)rows : nty - ty0, tp = (int)cl_round_up((size_t)band * ntx, TILE_VEC);
         size_t g_in[3] = { wide ? (size_t)tp / 16 : items, wide ? 1 : (size_t)band, (size_t)n_in };
         ARGS(k_in, A(x->m), A(c->col), A(n_in), A(h), A(w), A(ty0), A(band), A(tp));
         CS_TRY(cl_run(c, k_in, "wino input", 3, g_in, loc_in));
