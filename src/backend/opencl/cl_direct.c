@@ -8,11 +8,7 @@
 /* Output channels per work-item: 4 where there are at most 4 (conv3x3_direct4). */
 static int direct_cob(int n_out) { return n_out <= 4 ? 4 : CS_DIRECT_COB; }
 
-static size_t direct_prep(int n_in, int n_out)
-{
-    size_t cob = (size_t)direct_cob(n_out);
-    return ((size_t)n_out + cob - 1) / cob * n_in * 9 * cob;
-}
+static size_t direct_prep(int n_in, int n_out) { return cl_round_up((size_t)n_out, (size_t)direct_cob(n_out)) * n_in * 9; }
 
 void cl_direct_memory(cl_be *c, int ci, int co, int h, int w, size_t prep[2], size_t *scratch)
 {

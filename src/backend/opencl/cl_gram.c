@@ -22,9 +22,8 @@ clstyle_status cl_gram_choose(cl_be *c)
 }
 
 /* Columns of F per chunk: the chunk's c rows take about 1 MiB, so a chunk
- * stays in a core's L2 while every block of G reads it. Chunks of 512 KiB
- * ran VGG-19's five Gram matrices at 256 px in 7.0 ms here, 1 MiB in 5.4-5.7
- * (fewer, longer work-items at 512 channels). */
+ * stays in a core's L2 while every block of G reads it (512 KiB was slower
+ * at 512 channels: more, shorter work-items; docs/benchmarks.md). */
 static int chunk_cols(int ch)
 {
     int kc = 262144 / ch / PX * PX;
