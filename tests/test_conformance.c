@@ -490,7 +490,7 @@ int main(int argc, char **argv)
         build_checks(spec);
         /* Every convolution path: im2col + GEMM with whole-image bands and with
          * bands of a few rows (1 MiB cap), and the direct kernel; both Gram paths
-         * (CLBlast and cl/gram.cl). */
+         * (CLBlast and cl/gram.cl); both ways of moving windows. */
         static const struct { const char *conv; int band_mb; const char *gram; } modes[] = {
             { "gemm", 256, "blas" }, { "gemm", 1, "own" }, { "direct", 256, "own" }, { "winograd", 256, "own" }, { "winograd", 1, "own" },
             { "direct+winograd", 256, "own" }, { "winograd4", 256, "own" }, { "winograd4", 1, "own" },
@@ -505,7 +505,10 @@ int main(int argc, char **argv)
             p.cl.conv = small ? argv[2] : modes[m].conv;
             p.cl.band_bytes = (size_t)modes[m].band_mb << 20;
             p.cl.gram = small && argc > 3 ? argv[3] : modes[m].gram;
-            fprintf(stderr, "  convolution: %s, band cap %d MiB, Gram: %s\n", p.cl.conv, modes[m].band_mb, p.cl.gram);
+            /* windows by the driver's rectangle copies in every other mode: a device sharing the host's memory maps them otherwise */
+            p.cl.rect_windows = (int)(m % 2);
+            fprintf(stderr, "  convolution: %s, band cap %d MiB, Gram: %s, windows: %s\n", p.cl.conv, modes[m].band_mb, p.cl.gram,
+                    p.cl.rect_windows ? "rectangle copies" : "mapped where the memory is shared");
             dev_params = p;
             clstyle_status st = cs_backend_create("opencl", &p, &dev);
             CHECK_OK(st);

@@ -30,7 +30,10 @@
  * only) beside the whole
  * picture's within the device's own memory: the ratio, the plan, the
  * planner's predicted seconds, device peak and host memory
- * (CLSTYLE_HOST_MEM_MB: plan for a host with that much memory). */
+ * (CLSTYLE_HOST_MEM_MB: plan for a host with that much memory); with
+ * --profile, each row's per-kernel table of its timed evaluations, the bands'
+ * transfers included (CLSTYLE_RECT_WINDOWS=1: the driver's rectangle copies
+ * where the device shares host memory, instead of mapped copies on every core). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,9 +175,12 @@ static clstyle_status run_planned(cs_backend *be, const cs_weights *w, int size,
     if (st == CLSTYLE_OK) st = cs_state_create(be, host, NULL, &spec, &state);
     if (st == CLSTYLE_OK) st = CS_OP(be, upload, state.x, 0, c, n);
     if (st == CLSTYLE_OK) st = cs_state_evaluate(&state);
+    cs_profile prof; /* --profile: the per-kernel table of the timed evaluations alone */
+    int profiled = profile && st == CLSTYLE_OK && cs_backend_opencl_profile(be, &prof, 0) == CLSTYLE_OK;
     double t0 = cs_now();
     for (int k = 0; k < evals && st == CLSTYLE_OK; k++) st = cs_state_evaluate(&state);
     r->ms = (cs_now() - t0) * 1e3 / evals;
+    if (profiled && st == CLSTYLE_OK) st = cs_backend_opencl_profile(be, &prof, 1);
     r->peak = be->bytes_peak;
     cs_state_free(be, &state);
     cs_backend_destroy(host);

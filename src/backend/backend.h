@@ -170,10 +170,11 @@ clstyle_status cs_backend_null_create(cs_backend *model, cs_backend **out);
 clstyle_status cs_backend_opencl_create(const cs_backend_params *params, cs_backend **out);
 
 /* Where an OpenCL backend created with params.profile spent its device time
- * since the previous call (which this resets): ms per family of kernels, and
+ * since the previous call (which this resets): ms per family of kernels (and
+ * of the windows' transfers between host arrays and the device), and
  * the FLOPs of the convolutions and Gram products (GFLOP/s = flop / ms / 1e6);
  * kernels: also print the interval's per-kernel table on stderr. */
-typedef struct { double conv_ms, gram_ms, eltwise_ms, optim_ms, conv_flop, gram_flop; } cs_profile;
+typedef struct { double conv_ms, gram_ms, eltwise_ms, optim_ms, transfer_ms, conv_flop, gram_flop; } cs_profile;
 clstyle_status cs_backend_opencl_profile(cs_backend *be, cs_profile *out, int kernels);
 
 /* Convenience wrappers so call sites read like the math. */

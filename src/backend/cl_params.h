@@ -9,6 +9,7 @@ typedef struct cs_cl_params {
     const char *gram;       /* Gram products: "blas", "own" (CLSTYLE_GRAM); NULL or "auto" = the device's choice */
     int profile;            /* time every launch and print a table at destroy (CLSTYLE_PROFILE) */
     size_t band_bytes;      /* im2col band cap (CLSTYLE_BAND_MB); 0 = default */
+    int rect_windows;       /* windows by the driver's rectangle copies even where the device shares the host's memory (tests) */
     size_t max_wg;          /* largest work-group (CLSTYLE_MAX_WG), to act as a small device; 0 = the device's */
     char cache_dir[1024];   /* program binary cache (CLSTYLE_CACHE_DIR, XDG); "" = no cache (CLSTYLE_NO_CACHE) */
     /* Test hook (CLSTYLE_FAIL_KERNELS): the kernel family ("core", "direct",

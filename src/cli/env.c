@@ -76,6 +76,7 @@ void cs_backend_params_from_env(cs_backend_params *p)
     cs_env_session(&o, dir, sizeof dir);
     cs_session_params(&o, p);
     p->cl.fail_family = env("CLSTYLE_FAIL_KERNELS"); /* a test hook: that kernel family fails to build */
+    p->cl.rect_windows = env_on("CLSTYLE_RECT_WINDOWS"); /* a benchmark hook: the driver's copies beside the mapped ones */
 }
 
 void cs_env_shard(cs_shard_env *e)

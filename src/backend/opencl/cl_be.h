@@ -124,6 +124,10 @@ typedef struct cl_be {
 clstyle_status cl_err(cl_int err, const char *call, const char *what);
 cl_event *cl_ev(cl_be *c);
 void cl_prof(cl_be *c, const char *name);
+/* Profiling a host-side operation that began at t0 (cs_now) and has just
+ * ended, the queue idle before it: a window's transfer, whose copy may run
+ * on host threads. The table's device column holds its wall time too. */
+void cl_prof_host(cl_be *c, const char *name, double t0);
 void cl_prof_print(cl_be *c);
 void cl_prof_summary(cl_be *c, cs_profile *out);
 cl_int cl_set_args(cl_kernel k, int count, ...);

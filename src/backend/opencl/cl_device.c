@@ -128,6 +128,7 @@ static void describe(cl_platform_id p, cl_device_id d, cs_cl_device *o)
     clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof o->max_wg, &o->max_wg, NULL);
     clGetDeviceInfo(d, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof o->compute_units, &o->compute_units, NULL);
     clGetDeviceInfo(d, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof o->native_float, &o->native_float, NULL);
+    clGetDeviceInfo(d, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof o->host_unified, &o->host_unified, NULL);
     if (sscanf(cver, "OpenCL C %d.%d", &o->cl_major, &o->cl_minor) != 2) o->cl_major = o->cl_minor = 0;
 }
 

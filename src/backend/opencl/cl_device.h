@@ -15,6 +15,7 @@ typedef struct {
     size_t max_wg;              /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     cl_uint compute_units;
     cl_uint native_float;       /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT: 8 on AVX2, 16 on AVX-512 */
+    cl_bool host_unified;       /* CL_DEVICE_HOST_UNIFIED_MEMORY: CPUs and iGPUs, whose buffers are host memory */
     int cl_major, cl_minor;     /* OpenCL C version */
 } cs_cl_device;
 

@@ -34,6 +34,18 @@ cl_event *cl_ev(cl_be *c)
     return &c->ev;
 }
 
+/* The table's entry for name (NULL when the table is full). */
+static prof_entry *entry(cl_be *c, const char *name)
+{
+    int i = 0;
+    while (i < c->n_prof && strcmp(c->prof[i].name, name)) i++;
+    if (i == c->n_prof) {
+        if (i == N_PROF) return NULL;
+        c->prof[c->n_prof++] = (prof_entry){ name, 0, 0, 0 };
+    }
+    return &c->prof[i];
+}
+
 void cl_prof(cl_be *c, const char *name)
 {
     if (!c->profile || !c->ev) return;
@@ -44,15 +56,21 @@ void cl_prof(cl_be *c, const char *name)
     clGetEventProfilingInfo(c->ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
     clReleaseEvent(c->ev);
     c->ev = NULL;
-    int i = 0;
-    while (i < c->n_prof && strcmp(c->prof[i].name, name)) i++;
-    if (i == c->n_prof) {
-        if (i == N_PROF) return;
-        c->prof[c->n_prof++] = (prof_entry){ name, 0, 0, 0 };
-    }
-    c->prof[i].ms += (double)(t1 - t0) * 1e-6;
-    c->prof[i].host_ms += host * 1e3;
-    c->prof[i].calls++;
+    prof_entry *e = entry(c, name);
+    if (!e) return;
+    e->ms += (double)(t1 - t0) * 1e-6;
+    e->host_ms += host * 1e3;
+    e->calls++;
+}
+
+void cl_prof_host(cl_be *c, const char *name, double t0)
+{
+    prof_entry *e = c->profile ? entry(c, name) : NULL;
+    if (!e) return;
+    double ms = (cs_now() - t0) * 1e3;
+    e->ms += ms;
+    e->host_ms += ms;
+    e->calls++;
 }
 
 void cl_prof_print(cl_be *c)
@@ -74,6 +92,7 @@ static double *family(cs_profile *p, const char *name)
     for (size_t i = 0; i < sizeof conv / sizeof *conv; i++)
         if (!strncmp(name, conv[i], strlen(conv[i]))) return &p->conv_ms;
     if (!strncmp(name, "gemm gram", 9) || !strncmp(name, "gram", 4) || !strcmp(name, "sum_parts")) return &p->gram_ms;
+    if (!strncmp(name, "window", 6)) return &p->transfer_ms;
     for (size_t i = 0; i < sizeof optim / sizeof *optim; i++)
         if (!strcmp(name, optim[i])) return &p->optim_ms;
     return &p->eltwise_ms;
