@@ -109,14 +109,15 @@ typedef struct cs_backend_ops {
 /* How much memory a backend's convolutions may use: lean 0 = the algorithms
  * chosen, each weight buffer keeping its rearranged copies; 1 = the same
  * algorithms with one copy at a time (one layer, one direction), remade
- * whenever another is needed; 2 = none keeping any copy (im2col + GEMM);
- * band_bytes = the im2col band cap. */
+ * whenever another is needed; 2 = the same, but the direct kernel (copies
+ * the weights' size) in place of Winograd where it beats im2col + GEMM;
+ * 3 = none keeping any copy (im2col + GEMM); band_bytes = the im2col band cap. */
 typedef struct { int lean; size_t band_bytes; } cs_mem_mode;
-enum { CS_LEAN_LEVELS = 3 };
-/* "chosen", "one-copy", "gemm": the names of the levels, here only. */
+enum { CS_LEAN_LEVELS = 4 };
+/* "chosen", "one-copy", "direct-copy", "gemm": the names of the levels, here only. */
 static inline const char *cs_lean_name(int lean)
 {
-    static const char *const names[CS_LEAN_LEVELS] = { "chosen", "one-copy", "gemm" };
+    static const char *const names[CS_LEAN_LEVELS] = { "chosen", "one-copy", "direct-copy", "gemm" };
     return lean >= 0 && lean < CS_LEAN_LEVELS ? names[lean] : "?";
 }
 typedef struct cs_backend_mem {

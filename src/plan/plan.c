@@ -203,6 +203,7 @@ static clstyle_status no_fit(search *s, int least)
     }
     if (!(allowed & (CS_PLAN_PIECES | CS_PLAN_BANDS))) l = (cs_plan_layout){ 0, 0, 0, least }; /* whole only (benchmarks) */
     if (at_least == SIZE_MAX) CS_TRY(least_budget(s, l, &at_least));
+    s->p->needed = at_least;
     char how[64] = "whole";
     if (l.band || l.tile) snprintf(how, sizeof how, "in %s of %d %s", l.band ? "bands" : "pieces", l.band ? l.band : l.tile, l.band ? "rows" : "px");
     return cs_fail(CLSTYLE_ERR_NOMEM, "a %dx%d picture needs at least %.0f MiB of device memory (%s%s), more than the "
@@ -224,7 +225,11 @@ clstyle_status cs_plan_make(cs_plan_measure measure, void *ctx, const cs_plan_sh
     sb.p = &bands;
     int by_pieces = !sh->band && (allowed & CS_PLAN_PIECES) && plan_pieces(&sp, keep, least);
     int by_bands = !sh->tile && (allowed & CS_PLAN_BANDS) && plan_bands(&sb, keep, least);
-    if (!by_pieces && !by_bands) return no_fit(&sp, least);
+    if (!by_pieces && !by_bands) {
+        clstyle_status st = no_fit(&sp, least);
+        out->needed = pieces.needed;
+        return st;
+    }
     *out = by_bands && (!by_pieces || bands.seconds <= pieces.seconds) ? bands : pieces;
 done:
     out->pieces = out->tile ? cs_pieces_count(sh->h, sh->w, out->tile) : out->band ? (sh->h + out->band - 1) / out->band : 1;
@@ -352,9 +357,11 @@ static int better(const cs_plan *a, const cs_plan *b)
 /* The plan at the backend's memory levels: the device's choice when it fits
  * whole; otherwise whichever of it and level 1 (the same algorithms with
  * one weight copy at a time, remade when the next layer or direction needs
- * its own) plans better (better()), the choice on a tie; level 2 (im2col + GEMM,
- * keeping no copies) only when neither fits at all (on PoCL it is 8x slower
- * than the direct kernel, more than pieces cost). */
+ * its own) plans better (better()), the choice on a tie; the leaner levels
+ * only when nothing fits before them: 2 (the direct kernel's copies, a
+ * quarter of F(4x4)'s, in place of Winograd: slower on the deep layers),
+ * then 3 (im2col + GEMM, keeping no copies: on PoCL 10-30 times slower than
+ * the direct kernel, more than pieces cost). */
 static clstyle_status plan_levels(measure_ctx *mc, const cs_plan_request *req, int history, size_t limit, cs_plan *out)
 {
     const cs_job_spec *spec = &mc->spec;
@@ -362,8 +369,10 @@ static clstyle_status plan_levels(measure_ctx *mc, const cs_plan_request *req, i
     int halo = cs_pieces_halo(spec->weights, cs_terms_last_node(spec->weights, &spec->loss));
     size_t total = req->host_limit ? req->host_limit : host_memory(), host = total > req->host_fixed ? total - req->host_fixed : 1;
     clstyle_status st = CLSTYLE_OK;
-    for (int lean = 0; lean < levels && !(best >= 0 && (out->stage == 1 || lean == 2)); lean++) {
-        cs_plan p;
+    size_t needed = SIZE_MAX;
+    char why[1024] = "";
+    for (int lean = 0; lean < levels && !(best >= 0 && (out->stage == 1 || lean >= 2)); lean++) {
+        cs_plan p = { 0 };
         mc->lean = lean;
         cs_plan_shape shape = { spec->input.content.h, spec->input.content.w, halo, req->tile, req->band, history, limit, host,
                                 req->host_fixed, total, req->layouts };
@@ -373,8 +382,13 @@ static clstyle_status plan_levels(measure_ctx *mc, const cs_plan_request *req, i
             *out = p;
             best = lean;
         }
+        /* nothing fits: the message of the level that needs the least (not always the last: GEMM's scratch may need more than the direct kernel's copies) */
+        if (st == CLSTYLE_ERR_NOMEM && (!p.needed || p.needed < needed)) {
+            needed = p.needed ? p.needed : 0;
+            snprintf(why, sizeof why, "%s", clstyle_last_error());
+        }
     }
-    if (best < 0) return st; /* the leanest level's message: the smallest budget */
+    if (best < 0) return cs_fail(CLSTYLE_ERR_NOMEM, "%s", why);
     mc->lean = best;
     return CLSTYLE_OK;
 }

@@ -20,6 +20,7 @@ typedef struct {
     double seconds;          /* predicted time of one evaluation (cs_plan_cost) */
     cs_mem_mode mode;        /* the backend's memory mode it was made for (set on the backend) */
     size_t host_bytes;       /* host memory the evaluation keeps (pieces: content targets, staging; bands: activations, the optimizer) */
+    size_t needed;           /* when nothing fits: the smallest budget that would (0: the host is short) */
 } cs_plan;
 
 /* What a layout of the job costs, measured on the counting backend: peak

@@ -247,8 +247,9 @@ static clstyle_status plan(job *j)
     double mib = p->budget / 1048576.0;
     if (p->mode.lean > 0)
         cs_session_message(s, j->o->callback, j->o->user, 0, "%s to fit the device memory budget of %.0f MiB",
-                           p->mode.lean == 1 ? "remaking the convolutions' weight copies one layer at a time"
-                                             : "using im2col + GEMM convolutions (no weight copies)", mib);
+                           p->mode.lean == 1   ? "remaking the convolutions' weight copies one layer at a time"
+                           : p->mode.lean == 2 ? "using the direct convolutions, remaking their weight copies one layer at a time,"
+                                               : "using im2col + GEMM convolutions (no weight copies)", mib);
     if (p->history < p->wanted && p->band) /* in bands the pairs are on the host */
         cs_session_message(s, j->o->callback, j->o->user, 0, "keeping %d of %d L-BFGS pairs to fit the host memory",
                            p->history, p->wanted);

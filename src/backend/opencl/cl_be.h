@@ -122,6 +122,8 @@ typedef struct cl_be {
 
 /* cl_launch.c */
 clstyle_status cl_err(cl_int err, const char *call, const char *what);
+/* Levels one-copy and direct-copy keep one weight copy at a time, in a shared buffer (cs_mem_mode). */
+static inline int cl_one_copy(const cl_be *c) { return c->lean == 1 || c->lean == 2; }
 cl_event *cl_ev(cl_be *c);
 void cl_prof(cl_be *c, const char *name);
 /* Profiling a host-side operation that began at t0 (cs_now) and has just

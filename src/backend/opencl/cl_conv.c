@@ -139,22 +139,27 @@ int cl_conv_find(const char *name)
 }
 
 /* The algorithm for ci input channels: the one chosen, unless the planner's
- * level keeps no weight copies (then im2col + GEMM, which runs everywhere). */
+ * level keeps smaller weight copies (direct-copy: the direct kernel's, the
+ * weights' own size where Winograd's are 16/9 and 4 times it, wherever it
+ * measured faster than im2col + GEMM) or none (gemm: im2col + GEMM, which
+ * runs everywhere; on PoCL 10-30 times slower than the direct kernel). */
 static const cl_conv_algo *algo_for(const cl_be *c, int ci)
 {
-    const cl_conv_algo *a = &cl_conv_algos[c->conv_algo[cl_conv_class(ci)]];
-    return c->lean >= 2 && a->copies ? &cl_conv_algos[cl_conv_find("gemm")] : a;
+    int cls = cl_conv_class(ci), gemm = cl_conv_find("gemm"), direct = cl_conv_find("direct");
+    const cl_conv_algo *a = &cl_conv_algos[c->conv_algo[cls]];
+    if (!a->copies || c->lean < 2) return a;
+    int by_direct = c->lean == 2 && c->conv_rate[cls][direct] > c->conv_rate[cls][gemm];
+    return &cl_conv_algos[by_direct ? direct : gemm];
 }
 
-/* Level chosen keeps both directions' copies with the weights (*prep);
- * level one-copy keeps one copy at a time in a shared buffer, so a layer
- * raises it to its larger direction. */
+/* Level chosen keeps both directions' copies with the weights (*prep); at
+ * one copy at a time a layer raises the shared buffer to its larger direction. */
 void cl_conv_memory(cs_backend *be, int ci, int co, int h, int w, size_t *prep, size_t *scratch)
 {
     size_t two[2];
     algo_for(CB(be), ci)->memory(CB(be), ci, co, h, w, two, scratch);
-    *prep = CB(be)->lean == 1 ? 0 : two[0] + two[1];
-    if (CB(be)->lean == 1) cs_raise(&scratch[CS_SCRATCH_PREP], two[0] > two[1] ? two[0] : two[1]);
+    *prep = cl_one_copy(CB(be)) ? 0 : two[0] + two[1];
+    if (cl_one_copy(CB(be))) cs_raise(&scratch[CS_SCRATCH_PREP], two[0] > two[1] ? two[0] : two[1]);
 }
 
 /* At the measured rate of the algorithm the mode uses on the shape's class;

@@ -206,14 +206,14 @@ static clstyle_status make(cl_be *c, cs_buf *wt, int slot, cl_kernel k, int n_in
 /* The copy of the weights wt in prep slot `slot` (the slot says which
  * arrangement and direction, PREP_*): n floats made by `items` work-items of
  * the kernel k (arguments: wt, out, n_in, n_out, flip = slot & 1, block),
- * unless the copy is current. It is kept with the buffer; at level one-copy
- * in the one shared buffer instead, remade whenever another weight buffer or
+ * unless the copy is current. It is kept with the buffer; at levels one-copy
+ * and direct-copy in the one shared buffer instead, remade whenever another weight buffer or
  * direction comes: a layer's bands or pieces run in a row, so in bands each
  * layer makes each direction's copy once per evaluation. */
 clstyle_status cl_prepared(cl_be *c, cs_buf *wt, int slot, cl_kernel k, int n_in, int n_out, int block, size_t n, size_t items,
                            cl_mem *out)
 {
-    int shared = c->lean == 1;
+    int shared = cl_one_copy(c);
     cl_prep *p = shared ? &c->one : &wt->prep[slot];
     if (current(p, wt, n_in, n_out, block) && (!shared || (c->one_wt == wt && c->one_slot == slot))) {
         *out = p->m;
