@@ -384,7 +384,7 @@ static clstyle_status plan_levels(measure_ctx *mc, const cs_plan_request *req, i
         }
         /* nothing fits: the message of the level that needs the least (not always the last: GEMM's scratch may need more than the direct kernel's copies) */
         if (st == CLSTYLE_ERR_NOMEM && (!p.needed || p.needed < needed)) {
-            needed = p.needed ? p.needed : 0;
+            needed = p.needed;
             snprintf(why, sizeof why, "%s", clstyle_last_error());
         }
     }
