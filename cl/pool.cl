@@ -3,9 +3,11 @@
 
 /* The gradient of one 2x2 block (row i, column j of the blocks): the window's
  * gradient to its first maximum (same tie rule as the reference), or a
- * quarter to each for avg; blocks cut by an odd last row/column get zeros. */
-inline void pool_block(__global const float *x, __global const float *dy, __global float *dx, int ch, int h, int w, int avg, int i,
-                       int j)
+ * quarter to each for avg; blocks cut by an odd last row/column get zeros.
+ * relu: each also through the ReLU whose output x is (zero where x is not
+ * above zero), as relu_bwd would do after it. */
+inline void pool_block(__global const float *x, __global const float *dy, __global float *dx, int ch, int h, int w, int avg,
+                       int relu, int i, int j)
 {
     int oh = h / 2, ow = w / 2;
     size_t o = ((size_t)ch * h + 2 * i) * w + 2 * j;
@@ -20,18 +22,27 @@ inline void pool_block(__global const float *x, __global const float *dy, __glob
         return;
     }
     float g = dy[((size_t)ch * oh + i) * ow + j];
-    if (avg) {
+    if (avg && !relu) {
         g *= 0.25f;
         d[0] = d[1] = d[w] = d[w + 1] = g;
         return;
     }
     __global const float *t = x + o;
     float a = t[0], b = t[1], e = t[w], f = t[w + 1];
+    if (avg) { /* and relu */
+        g *= 0.25f;
+        d[0] = a > 0.0f ? g : 0.0f;
+        d[1] = b > 0.0f ? g : 0.0f;
+        d[w] = e > 0.0f ? g : 0.0f;
+        d[w + 1] = f > 0.0f ? g : 0.0f;
+        return;
+    }
     int best = 0;
     float bv = a;
     if (b > bv) { bv = b; best = 1; }
     if (e > bv) { bv = e; best = 2; }
-    if (f > bv) best = 3;
+    if (f > bv) { bv = f; best = 3; }
+    if (relu && !(bv > 0.0f)) g = 0.0f;
     d[0] = best == 0 ? g : 0.0f;
     d[1] = best == 1 ? g : 0.0f;
     d[w] = best == 2 ? g : 0.0f;
@@ -108,18 +119,19 @@ __kernel void pool2x2(__global const float *x, __global float *y, int c, int h, 
  * / 16), ceil(h/2), c), as vectors where all sixteen are whole: each block
  * writes its four dx, so no atomics; the scalar version (one block per
  * work-item, stride-2 accesses) ran at ~7 GB/s on PoCL. */
-__kernel void pool2x2_bwd(__global const float *x, __global const float *dy, __global float *dx, int c, int h, int w, int avg)
+__kernel void pool2x2_bwd(__global const float *x, __global const float *dy, __global float *dx, int c, int h, int w, int avg,
+                          int relu)
 {
     int j0 = get_global_id(0) * 16, i = get_global_id(1), ch = get_global_id(2), nb = (w + 1) / 2;
     int oh = h / 2, ow = w / 2;
     if (j0 >= nb || i >= (h + 1) / 2) return;
     if (i >= oh || j0 + 16 > ow) {
-        for (int j = j0; j < j0 + 16 && j < nb; j++) pool_block(x, dy, dx, ch, h, w, avg, i, j);
+        for (int j = j0; j < j0 + 16 && j < nb; j++) pool_block(x, dy, dx, ch, h, w, avg, relu, i, j);
         return;
     }
     size_t o = ((size_t)ch * h + 2 * i) * w + 2 * j0;
-    float16 g = vload16(0, dy + ((size_t)ch * oh + i) * ow + j0);
-    if (avg) {
+    float16 g = vload16(0, dy + ((size_t)ch * oh + i) * ow + j0), z = (float16)(0.0f);
+    if (avg && !relu) { /* x is not read */
         g *= 0.25f;
         interleave(g, g, dx + o);
         interleave(g, g, dx + o + w);
@@ -128,12 +140,18 @@ __kernel void pool2x2_bwd(__global const float *x, __global const float *dy, __g
     float16 a, b, e, f;
     deinterleave(x + o, &a, &b);
     deinterleave(x + o + w, &e, &f);
+    if (avg) {
+        g *= 0.25f;
+        interleave(select(z, g, isgreater(a, z)), select(z, g, isgreater(b, z)), dx + o);
+        interleave(select(z, g, isgreater(e, z)), select(z, g, isgreater(f, z)), dx + o + w);
+        return;
+    }
     int16 m1 = isgreater(b, a);
     float16 bv = select(a, b, m1);
     int16 m2 = isgreater(e, bv);
     bv = select(bv, e, m2);
     int16 m3 = isgreater(f, bv), zero = (int16)(0);
-    float16 z = (float16)(0.0f);
+    if (relu) g = select(z, g, isgreater(select(bv, f, m3), z)); /* the maximum is the only one that can pass */
     interleave(select(z, g, (m1 | m2 | m3) == zero), select(z, g, m1 & ~m2 & ~m3), dx + o);
     interleave(select(z, g, m2 & ~m3), select(z, g, m3), dx + o + w);
 }

@@ -158,15 +158,19 @@ static void pool_ops(int c, int h, int w)
     for (size_t i = 0; i < nx; i++) hx[i] = (float)(int)(4 * cs_rng_uniform(&rng));
     pair x = mk(hx, nx);
     free(hx);
-    for (int avg = 0; avg < 2; avg++) {
+    /* relu: the backward through the ReLU whose output x is, in the same
+     * pass (zeros in x: a quarter of the values, all four of a window now and then) */
+    for (int m = 0; m < 4; m++) {
+        int avg = m % 2, relu = m / 2;
         pair y = mk(NULL, ny), dy = mk_rand(ny, 1), dx = mk_rand(nx, 1);
         cs_backend *bes[2] = { ref, dev };
         for (int k = 0; k < 2; k++) {
             CHECK_OK(CS_OP(bes[k], pool, ON(bes[k], x), ON(bes[k], y), c, h, w, avg));
-            CHECK_OK(CS_OP(bes[k], pool_bwd, ON(bes[k], x), ON(bes[k], dy), ON(bes[k], dx), c, h, w, avg));
+            CHECK_OK(CS_OP(bes[k], pool_bwd, ON(bes[k], x), ON(bes[k], dy), ON(bes[k], dx), c, h, w, avg, relu));
         }
-        cmp(avg ? "avgpool" : "maxpool", shape, y, 1e-12);
-        cmp(avg ? "avgpool_bwd" : "maxpool_bwd", shape, dx, 1e-12);
+        static const char *const names[4] = { "maxpool_bwd", "avgpool_bwd", "maxpool_bwd+relu", "avgpool_bwd+relu" };
+        if (!relu) cmp(avg ? "avgpool" : "maxpool", shape, y, 1e-12);
+        cmp(names[m], shape, dx, 1e-12);
         rel(y); rel(dy); rel(dx);
     }
     rel(x);

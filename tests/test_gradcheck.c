@@ -72,7 +72,7 @@ static void run_bwd(const float *x, float *g, int which)
         CHECK_OK(CS_OP(be, copy, br, bg, nx));
         cs_buf_release(be, by);
     }
-    if (which >= 2) CHECK_OK(CS_OP(be, pool_bwd, bx, br, bg, CI, H, Wd, which == 3));
+    if (which >= 2) CHECK_OK(CS_OP(be, pool_bwd, bx, br, bg, CI, H, Wd, which == 3, 0));
     CHECK_OK(CS_OP(be, download, bg, 0, g, nx));
     cs_buf_release(be, bx); cs_buf_release(be, br); cs_buf_release(be, bg); cs_buf_release(be, bw);
 }

@@ -56,8 +56,10 @@ typedef struct cs_backend_ops {
     clstyle_status (*relu_bwd)(cs_backend *be, cs_buf *y, cs_buf *dy, size_t n);
     /* 2x2 stride-2 pool: x (c,h,w) -> y (c,h/2,w/2); odd last row/column dropped. */
     clstyle_status (*pool)(cs_backend *be, cs_buf *x, cs_buf *y, int c, int h, int w, int avg);
-    /* dx (c,h,w) = gradient of pool given dy (c,h/2,w/2); max routes to the first maximum. */
-    clstyle_status (*pool_bwd)(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf *dx, int c, int h, int w, int avg);
+    /* dx (c,h,w) = gradient of pool given dy (c,h/2,w/2); max routes to the first maximum.
+     * relu: x is a ReLU's output and dx goes on through that ReLU too (relu_bwd
+     * with y = x), in the same pass over dx. */
+    clstyle_status (*pool_bwd)(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf *dx, int c, int h, int w, int avg, int relu);
 
     /* g (c,c) = f f^T / (c m), f being (c,m). */
     clstyle_status (*gram)(cs_backend *be, cs_buf *f, cs_buf *g, int c, int m);

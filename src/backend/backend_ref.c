@@ -155,7 +155,7 @@ static clstyle_status ref_pool(cs_backend *be, cs_buf *xb, cs_buf *yb, int c, in
     return CLSTYLE_OK;
 }
 
-static clstyle_status ref_pool_bwd(cs_backend *be, cs_buf *xb, cs_buf *dyb, cs_buf *dxb, int c, int h, int w, int avg)
+static clstyle_status ref_pool_bwd(cs_backend *be, cs_buf *xb, cs_buf *dyb, cs_buf *dxb, int c, int h, int w, int avg, int relu)
 {
     (void)be;
     int oh = h / 2, ow = w / 2;
@@ -173,7 +173,7 @@ static clstyle_status ref_pool_bwd(cs_backend *be, cs_buf *xb, cs_buf *dyb, cs_b
                     dx[argmax2x2(P(xb), h, w, ch, i, j)] += g;
                 }
             }
-    return CLSTYLE_OK;
+    return relu ? ref_relu_bwd(be, xb, dxb, (size_t)c * h * w) : CLSTYLE_OK; /* the oracle: the two ops in turn */
 }
 
 static clstyle_status ref_gram(cs_backend *be, cs_buf *fb, cs_buf *gb, int c, int m)

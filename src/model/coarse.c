@@ -80,11 +80,11 @@ clstyle_status cs_coarse_run(cs_coarse *C, cs_buf *x, cs_buf *grad)
             C->total += C->eval[k].terms.total;
         }
         cs_coarse_size(C->h, C->w, k, &h, &w);
-        if (dy) CS_TRY(CS_OP(be, pool_bwd, x, dy, C->down[k], 3, h, w, 1));
+        if (dy) CS_TRY(CS_OP(be, pool_bwd, x, dy, C->down[k], 3, h, w, 1, 0));
         if (dy && own) CS_TRY(CS_OP(be, axpy, 1.0f, C->down[k], C->grad[k], plane3(h, w)));
         dy = own ? C->grad[k] : C->down[k];
     }
-    CS_TRY(CS_OP(be, pool_bwd, x, dy, C->full, 3, C->h, C->w, 1));
+    CS_TRY(CS_OP(be, pool_bwd, x, dy, C->full, 3, C->h, C->w, 1, 0));
     return CS_OP(be, axpy, 1.0f, C->full, grad, plane3(C->h, C->w));
 }
 

@@ -404,7 +404,7 @@ static clstyle_status backward_node(cs_eval *E, int i, float *gout, float *gin)
             cs_window in = win_rows(ci, ih, iw, 2 * r.r0, 2 * n);
             CS_TRY(put_rows(E, E->host_act[i], in, E->bx));
             CS_TRY(put_rows(E, gout, at, E->by));
-            CS_TRY(CS_OP(be, pool_bwd, E->bx, E->by, E->bz, ci, 2 * n, iw, A->net->avg_pool));
+            CS_TRY(CS_OP(be, pool_bwd, E->bx, E->by, E->bz, ci, 2 * n, iw, A->net->avg_pool, 0));
             CS_TRY(get_rows(E, E->bz, in, gin));
         }
     }

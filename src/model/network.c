@@ -87,6 +87,7 @@ clstyle_status cs_acts_shapes(cs_net *net, int h, int w, int last, const int *ta
         nd->c = c; nd->h = h; nd->w = w;
         /* A ReLU runs in place on its conv's buffer unless the conv's own output is read by a loss. */
         nd->shared = nd->type == NODE_RELU && !tapped[i - 1];
+        nd->tapped = tapped[i];
     }
     return CLSTYLE_OK;
 }
@@ -173,6 +174,15 @@ clstyle_status cs_forward(cs_acts *a, cs_buf *x)
     return CLSTYLE_OK;
 }
 
+/* Whether the pooling at node i also does the backward of the ReLU before
+ * it: one pass over that map instead of two (the ReLU's mask is its
+ * output, which the pooling reads anyway). Not where a loss reads the
+ * ReLU, whose gradient must be added before the mask. */
+static int pool_takes_relu(const cs_acts *a, int i)
+{
+    return i > 0 && i < a->n && a->nodes[i].type == NODE_POOL && a->nodes[i - 1].type == NODE_RELU && !a->nodes[i - 1].tapped;
+}
+
 /* Gradient of node i's output (in g) to the gradient of its input (into gin). */
 static clstyle_status node_backward(cs_acts *a, int i, cs_buf *g, cs_buf *gin)
 {
@@ -182,8 +192,10 @@ static clstyle_status node_backward(cs_acts *a, int i, cs_buf *g, cs_buf *gin)
     int ic = i > 0 ? a->nodes[i - 1].c : 3, ih = i > 0 ? a->nodes[i - 1].h : a->h, iw = i > 0 ? a->nodes[i - 1].w : a->w;
     switch (nd->type) {
     case NODE_CONV: return CS_OP(be, conv3x3_bwd, g, a->net->w[nd->conv], gin, ic, nd->c, ih, iw);
-    case NODE_RELU: return CS_OP(be, relu_bwd, nd->out, g, (size_t)nd->c * nd->h * nd->w);
-    default: return CS_OP(be, pool_bwd, in, g, gin, ic, ih, iw, a->net->avg_pool);
+    case NODE_RELU:
+        if (pool_takes_relu(a, i + 1)) return CLSTYLE_OK;
+        return CS_OP(be, relu_bwd, nd->out, g, (size_t)nd->c * nd->h * nd->w);
+    default: return CS_OP(be, pool_bwd, in, g, gin, ic, ih, iw, a->net->avg_pool, pool_takes_relu(a, i));
     }
 }
 

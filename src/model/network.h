@@ -15,6 +15,7 @@ typedef struct {
     int c, h, w;        /* output shape */
     cs_buf *out;        /* output; a relu shares its conv's buffer unless the conv is tapped */
     int shared;         /* out is the previous node's buffer (fused bias+ReLU) */
+    int tapped;         /* a loss reads out (its gradient gets the loss's added) */
 } cs_node;
 
 /* Network weights on the backend, shared by all image sizes. */

@@ -153,7 +153,7 @@ clstyle_status cl_bias_relu(cs_backend *be, cs_buf *y, cs_buf *bias, int ch, int
 clstyle_status cl_finish(cs_backend *be);
 clstyle_status cl_relu_bwd(cs_backend *be, cs_buf *y, cs_buf *dy, size_t n);
 clstyle_status cl_pool(cs_backend *be, cs_buf *x, cs_buf *y, int ch, int h, int w, int avg);
-clstyle_status cl_pool_bwd(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf *dx, int ch, int h, int w, int avg);
+clstyle_status cl_pool_bwd(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf *dx, int ch, int h, int w, int avg, int relu);
 clstyle_status cl_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, float gscale, cs_buf *grad, double *sum);
 clstyle_status cl_masked_sqdiff(cs_backend *be, cs_buf *a, cs_buf *b, cs_buf *m, size_t hw, size_t n, float gscale, cs_buf *grad,
                                 double *sum);

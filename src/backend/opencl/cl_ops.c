@@ -39,11 +39,11 @@ clstyle_status cl_pool(cs_backend *be, cs_buf *x, cs_buf *y, int ch, int h, int 
     return cl_run(CB(be), CB(be)->k.pool, "pool2x2", 3, global, NULL);
 }
 
-clstyle_status cl_pool_bwd(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf *dx, int ch, int h, int w, int avg)
+clstyle_status cl_pool_bwd(cs_backend *be, cs_buf *x, cs_buf *dy, cs_buf *dx, int ch, int h, int w, int avg, int relu)
 {
     size_t global[3] = { ((size_t)(w + 1) / 2 + 15) / 16, (size_t)(h + 1) / 2, (size_t)ch }; /* 16 blocks per work-item */
     if (!w || !global[1] || !global[2]) return CLSTYLE_OK;
-    ARGS(CB(be)->k.pool_bwd, A(x->m), A(dy->m), A(dx->m), A(ch), A(h), A(w), A(avg));
+    ARGS(CB(be)->k.pool_bwd, A(x->m), A(dy->m), A(dx->m), A(ch), A(h), A(w), A(avg), A(relu));
     return cl_run(CB(be), CB(be)->k.pool_bwd, "pool2x2_bwd", 3, global, NULL);
 }
 
