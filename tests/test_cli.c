@@ -150,7 +150,8 @@ static void auto_pyramid(void)
     CHECK(o.n_scale_iterations == 3 && o.scale_iterations[0] == 200 && o.scale_iterations[1] == 100 &&
           o.scale_iterations[2] == 50, "1024 px: %d, %d, %d iterations", o.scale_iterations[0], o.scale_iterations[1],
           o.scale_iterations[2]);
-    CHECK(o.n_scale_content_weights == 3 && o.scale_content_weights[0] == 2 && o.scale_content_weights[2] == 1,
+    CHECK(o.n_scale_content_weights == 3 && o.scale_content_weights[0] == 4 && o.scale_content_weights[1] == 2 &&
+          o.scale_content_weights[2] == 1,
           "1024 px: content weights %g .. %g", o.scale_content_weights[0], o.scale_content_weights[2]);
     CHECK_OK(parse("-c c.png -s s.png -o o.png --size 2048 --iterations 99", &o, &a));
     CHECK(o.n_sizes == 4 && o.sizes[0] == 256 && o.scale_iterations[0] == 198 && o.scale_iterations[1] == 198 &&

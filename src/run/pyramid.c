@@ -25,7 +25,7 @@ int cs_pyramid_plan(int size, int iterations, int *sizes, int *counts, int max)
     return n;
 }
 
-double cs_pyramid_content_weight(double alpha, int scale, int size) { return alpha * sqrt((double)size / scale); }
+double cs_pyramid_content_weight(double alpha, int scale, int size) { return alpha * size / scale; }
 
 clstyle_status cs_pyramid_fit(const cs_image *src, int longer, cs_image *out)
 {

@@ -30,9 +30,11 @@ clstyle_status cs_pyramid_enlarge(const cs_image *prev, const cs_image *content,
 enum { CS_PYRAMID_FIRST = 256, CS_PYRAMID_FROM = 512 };
 int cs_pyramid_plan(int size, int iterations, int *sizes, int *counts, int max);
 /* alpha of a planned scale of `scale` px on the way to `size`: alpha x
- * sqrt(size / scale), twice alpha at N/4, so that the coarse scales lay the
+ * size / scale, four times alpha at N/4, so that the coarse scales lay the
  * painting's large strokes over the photo's large shapes instead of
- * replacing them (docs/large-pictures.md, "The automatic pyramid"). */
+ * replacing them; the coarse term holds each at that weight later
+ * (docs/large-pictures.md, "The automatic pyramid": against sqrt(size /
+ * scale), coarse content 0.43-0.55 instead of 0.56-0.71 at N/4). */
 double cs_pyramid_content_weight(double alpha, int scale, int size);
 /* The halvings (1 to 6) that take `size` to `first` (pooling's floor each
  * time), or 0 when none do: a later scale has a coarse term only then. */
