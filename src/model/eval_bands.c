@@ -362,8 +362,7 @@ static clstyle_status term_grads(cs_eval *E, int node, float *g)
         CS_TRY(put_rows(E, g, at, E->bx));
         for (int i = 0; i < E->terms.n; i++) {
             if (E->terms.t[i].node != node) continue;
-            CS_TRY(cs_interior_grads(E, i, at, &sums[i]));
-            CS_TRY(CS_OP(be, axpy, 1.0f, E->dwin, E->bx, at.c * at.h * at.w));
+            CS_TRY(cs_interior_grads(E, i, at, E->bx, &sums[i]));
         }
         CS_TRY(get_rows(E, E->bx, at, g));
         CS_TRY(cs_backend_finish(be)); /* this band's content sums */
@@ -374,7 +373,8 @@ static clstyle_status term_grads(cs_eval *E, int node, float *g)
 
 /* Node i backward, band by band: the gradient of its output gout to that
  * of its input gin (a ReLU: in place). A convolution applies the mask of
- * the ReLU sharing its output first, over its halo too. */
+ * the ReLU sharing its output first, over its halo too, unless the
+ * pooling after that ReLU applied it (one upload of the map fewer). */
 static clstyle_status backward_node(cs_eval *E, int i, float *gout, float *gin)
 {
     cs_backend *be = E->terms.be;
@@ -389,13 +389,14 @@ static clstyle_status backward_node(cs_eval *E, int i, float *gout, float *gin)
         if (nd->type == NODE_CONV) {
             cs_window out = win_rows(nd->c, nd->h, nd->w, r.a, hb);
             CS_TRY(put_rows(E, gout, out, E->by));
-            if (i + 1 < A->n && A->nodes[i + 1].shared) {
+            if (i + 1 < A->n && A->nodes[i + 1].shared && !cs_pool_takes_relu(A, i + 2)) {
                 CS_TRY(put_rows(E, E->host_act[i + 1], out, E->bz));
                 CS_TRY(CS_OP(be, relu_bwd, E->bz, E->by, out.c * out.h * out.w));
             }
             CS_TRY(CS_OP(be, conv3x3_bwd, E->by, A->net->w[nd->conv], E->bx, ci, nd->c, hb, iw));
             CS_TRY(get_interior(E, E->bx, (size_t)hb, (size_t)(r.r0 - r.a), win_rows(ci, ih, iw, r.r0, n), gin));
         } else if (nd->type == NODE_RELU) {
+            if (cs_pool_takes_relu(A, i + 1)) return CLSTYLE_OK;
             CS_TRY(put_rows(E, E->host_act[i + 1], at, E->fwin));
             CS_TRY(put_rows(E, gout, at, E->bx));
             CS_TRY(CS_OP(be, relu_bwd, E->fwin, E->bx, at.c * at.h * at.w));
@@ -404,7 +405,7 @@ static clstyle_status backward_node(cs_eval *E, int i, float *gout, float *gin)
             cs_window in = win_rows(ci, ih, iw, 2 * r.r0, 2 * n);
             CS_TRY(put_rows(E, E->host_act[i], in, E->bx));
             CS_TRY(put_rows(E, gout, at, E->by));
-            CS_TRY(CS_OP(be, pool_bwd, E->bx, E->by, E->bz, ci, 2 * n, iw, A->net->avg_pool, 0));
+            CS_TRY(CS_OP(be, pool_bwd, E->bx, E->by, E->bz, ci, 2 * n, iw, A->net->avg_pool, cs_pool_takes_relu(A, i)));
             CS_TRY(get_rows(E, E->bz, in, gin));
         }
     }

@@ -36,42 +36,41 @@ clstyle_status cs_interior_gram(cs_eval *E, int i, int g, cs_buf *mask, cs_windo
     return CS_OP(be, axpy, (float)(weight * (double)m / (double)m_all), t->g[g].dgram, into, at.c * at.c);
 }
 
-static clstyle_status content_grad(cs_eval *E, int i, cs_window at, double *sum)
+static clstyle_status content_grad(cs_eval *E, int i, cs_window at, cs_buf *into, double *sum)
 {
     const cs_term *t = &E->terms.t[i];
     size_t n = at.c * at.h * at.w;
     if (E->content_host[i]) cs_host_window(E->content_host[i], E->host_piece, at, 1); /* none when sizing */
     CS_TRY(CS_OP(E->terms.be, upload, E->twin, 0, E->host_piece, n));
-    return CS_OP(E->terms.be, sqdiff, E->fwin, E->twin, n, cs_terms_content_scale(&E->terms, t), E->dwin, sum);
+    return CS_OP(E->terms.be, sqdiff, E->fwin, E->twin, n, cs_terms_content_scale(&E->terms, t), into, sum);
 }
 
-/* Group g's style gradient at the interior, added into E->dwin. gram_bwd
- * normalizes by the interior's positions; the Gram is the whole map's. A
+/* Group g's style gradient at the interior, added into `into`. gram_bwd
+ * normalizes by the interior's positions and the Gram is the whole map's,
+ * so dG comes scaled by the interior's share of the positions (into
+ * E->dgs: c^2 floats, where scaling the gradient would pass over c m). A
  * mask's gradient is (dG f) m^2 (eval_whole.c), through E->gwin. */
-static clstyle_status group_grad(cs_eval *E, const cs_term *t, int g, cs_window at)
+static clstyle_status group_grad(cs_eval *E, const cs_term *t, int g, cs_window at, cs_buf *into)
 {
     cs_backend *be = E->terms.be;
     const cs_group_term *q = &t->g[g];
-    size_t m = at.h * at.w, n = at.c * m;
+    size_t m = at.h * at.w, n = at.c * m, cc = at.c * at.c;
     float share = (float)((double)m / (double)t->m);
-    if (!q->mask) {
-        CS_TRY(CS_OP(be, gram_bwd, q->dgram, E->fwin, E->dwin, (int)at.c, (int)m));
-        return CS_OP(be, scale, share, E->dwin, n); /* the only group: dwin held nothing else */
-    }
+    CS_TRY(CS_OP(be, fill, E->dgs, 0.0f, cc));
+    CS_TRY(CS_OP(be, axpy, share, q->dgram, E->dgs, cc));
+    if (!q->mask) return CS_OP(be, gram_bwd, E->dgs, E->fwin, into, (int)at.c, (int)m);
     CS_TRY(CS_OP(be, fill, E->gwin, 0.0f, n));
-    CS_TRY(CS_OP(be, gram_bwd, q->dgram, E->fwin, E->gwin, (int)at.c, (int)m));
-    CS_TRY(CS_OP(be, scale, share, E->gwin, n));
+    CS_TRY(CS_OP(be, gram_bwd, E->dgs, E->fwin, E->gwin, (int)at.c, (int)m));
     CS_TRY(CS_OP(be, crop, q->mask2, positions(at), E->mwin));
-    return CS_OP(be, mask_mul, E->gwin, E->mwin, E->dwin, (int)at.c, m, 1);
+    return CS_OP(be, mask_mul, E->gwin, E->mwin, into, (int)at.c, m, 1);
 }
 
-clstyle_status cs_interior_grads(cs_eval *E, int i, cs_window at, double *sum)
+clstyle_status cs_interior_grads(cs_eval *E, int i, cs_window at, cs_buf *into, double *sum)
 {
     const cs_term *t = &E->terms.t[i];
-    CS_TRY(CS_OP(E->terms.be, fill, E->dwin, 0.0f, at.c * at.h * at.w));
     for (int g = 0; g < E->terms.n_groups; g++)
-        if (t->g[g].on && !t->g[g].empty) CS_TRY(group_grad(E, t, g, at));
-    return t->is_content ? content_grad(E, i, at, sum) : CLSTYLE_OK;
+        if (t->g[g].on && !t->g[g].empty) CS_TRY(group_grad(E, t, g, at, into));
+    return t->is_content ? content_grad(E, i, at, into, sum) : CLSTYLE_OK;
 }
 
 /* Style k's mask on its image, pooled to each style layer it names, on the device (masks[i] per term). */
@@ -117,6 +116,9 @@ clstyle_status cs_interior_alloc(cs_eval *E, const cs_eval_input *in, size_t fea
     cs_backend *be = E->terms.be;
     CS_TRY(CS_OP(be, alloc, feat, &E->fwin));
     CS_TRY(CS_OP(be, alloc, feat, &E->dwin));
+    size_t cc = 1;
+    for (int i = 0; i < E->terms.n; i++) cs_raise(&cc, (size_t)E->terms.t[i].c * E->terms.t[i].c);
+    CS_TRY(CS_OP(be, alloc, cc, &E->dgs));
     if (target) CS_TRY(CS_OP(be, alloc, target, &E->twin));
     int style_masked = 0;
     for (int k = 0; k < in->n_styles && in->style_masks && !in->targets; k++) style_masked |= in->style_masks[k] != NULL;
@@ -146,6 +148,7 @@ void cs_interior_free(cs_eval *E)
     cs_backend *be = E->terms.be;
     cs_buf_release(be, E->fwin);
     cs_buf_release(be, E->dwin);
+    cs_buf_release(be, E->dgs);
     cs_buf_release(be, E->twin);
     free(E->host_piece);
     for (int i = 0; i < E->terms.n; i++) free(E->content_host[i]);

@@ -245,7 +245,9 @@ static clstyle_status piece_grads(void *ctx, int node, cs_buf *grad)
         cs_window fw = feature_window(&E->acts, node, pc->p);
         if (fw.h * fw.w == 0) continue;
         CS_TRY(CS_OP(be, crop, E->acts.nodes[node].out, fw, E->fwin));
-        CS_TRY(cs_interior_grads(E, i, interior_at(E, i, E->h, E->w, pc->p, fw), &pc->sums[i]));
+        cs_window at = interior_at(E, i, E->h, E->w, pc->p, fw);
+        CS_TRY(CS_OP(be, fill, E->dwin, 0.0f, at.c * at.h * at.w));
+        CS_TRY(cs_interior_grads(E, i, at, E->dwin, &pc->sums[i]));
         CS_TRY(CS_OP(be, paste_add, E->dwin, fw, grad));
     }
     return CLSTYLE_OK;

@@ -68,6 +68,7 @@ struct cs_eval {
     cs_buf *fwin, *dwin, *twin; /* pieces: a layer's features inside a piece, their gradient, the content target there */
     cs_buf *mfeat;              /* whole, with content masks: a style layer's masked features, then their gradient */
     cs_buf *gwin, *mwin;        /* pieces, with masks: a group's gradient inside a piece; a mask's window */
+    cs_buf *dgs;                /* pieces and bands: a term's dG scaled by an interior's share */
     float *host_piece;          /* pieces: host staging for pieces of host images and content targets */
     int band;                   /* bands: rows of the picture per band; 0 when not in bands */
     float *host_act[CS_MAX_NODES + 1]; /* bands: the picture's preprocessed input, then each node's output, on the host */

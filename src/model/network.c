@@ -174,11 +174,7 @@ clstyle_status cs_forward(cs_acts *a, cs_buf *x)
     return CLSTYLE_OK;
 }
 
-/* Whether the pooling at node i also does the backward of the ReLU before
- * it: one pass over that map instead of two (the ReLU's mask is its
- * output, which the pooling reads anyway). Not where a loss reads the
- * ReLU, whose gradient must be added before the mask. */
-static int pool_takes_relu(const cs_acts *a, int i)
+int cs_pool_takes_relu(const cs_acts *a, int i)
 {
     return i > 0 && i < a->n && a->nodes[i].type == NODE_POOL && a->nodes[i - 1].type == NODE_RELU && !a->nodes[i - 1].tapped;
 }
@@ -193,9 +189,9 @@ static clstyle_status node_backward(cs_acts *a, int i, cs_buf *g, cs_buf *gin)
     switch (nd->type) {
     case NODE_CONV: return CS_OP(be, conv3x3_bwd, g, a->net->w[nd->conv], gin, ic, nd->c, ih, iw);
     case NODE_RELU:
-        if (pool_takes_relu(a, i + 1)) return CLSTYLE_OK;
+        if (cs_pool_takes_relu(a, i + 1)) return CLSTYLE_OK;
         return CS_OP(be, relu_bwd, nd->out, g, (size_t)nd->c * nd->h * nd->w);
-    default: return CS_OP(be, pool_bwd, in, g, gin, ic, ih, iw, a->net->avg_pool, pool_takes_relu(a, i));
+    default: return CS_OP(be, pool_bwd, in, g, gin, ic, ih, iw, a->net->avg_pool, cs_pool_takes_relu(a, i));
     }
 }
 

@@ -59,6 +59,12 @@ void cs_acts_reshape(cs_acts *a, int h, int w);
  * 2x2 pooling adds nothing): the halo that makes a piece's features exact. */
 int cs_net_reach(const cs_weights *w, int last);
 
+/* Whether the pooling at node i also does the backward of the ReLU before
+ * it: one pass over that map instead of two (the ReLU's mask is its
+ * output, which the pooling reads anyway). Not where a loss reads the
+ * ReLU, whose gradient must be added before the mask. */
+int cs_pool_takes_relu(const cs_acts *a, int i);
+
 /* x: image (3,h,w) in RGB [0,1]. */
 clstyle_status cs_forward(cs_acts *a, cs_buf *x);
 
