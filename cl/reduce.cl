@@ -88,15 +88,36 @@ __kernel void sum_parts(__global const float *parts, __global float *g, int n, i
     g[i] = alpha * s;
 }
 
-/* Dot products of the rows of mat (rows, n) with v: a 2-D launch with one
- * row per second index; partial[row * groups + group]. */
+/* s += v with the rounding carried in c (Kahan): a work-item sums a block's
+ * share of a row, 64 products at 1024 px, and L-BFGS amplifies the rounding
+ * of its dots (tests/test_pieces.c's trajectories). */
+inline void kahan_add(float *s, float *c, float v)
+{
+    float y = v - *c, t = *s + y;
+    *c = (t - *s) - y;
+    *s = t;
+}
+
+/* Dot products of the rows of mat (rows, n) with nv <= 3 vectors: one
+ * work-group per (row, block) of global (WG_SIZE, rows, blocks), blocks
+ * outermost so that a block of the vectors serves every row from cache;
+ * partial[(j * rows + row) * blocks + block]. */
 __kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
-void multi_dot(__global const float *mat, __global const float *v, ulong n, __global float *partial)
+void multi_dot(__global const float *mat, __global const float *v0, __global const float *v1, __global const float *v2, int nv,
+               ulong n, ulong block, __global float *partial)
 {
     __local float tmp[WG_SIZE];
-    int row = get_global_id(1), groups = get_num_groups(0);
-    __global const float *m = mat + (size_t)row * n;
-    float s = 0.0f;
-    for (size_t i = get_global_id(0); i < n; i += get_global_size(0)) s += m[i] * v[i];
-    group_sum(s, tmp, partial + (size_t)row * groups);
+    size_t row = get_group_id(1), rows = get_num_groups(1), b = get_group_id(2), blocks = get_num_groups(2);
+    size_t lo = b * block, hi = min(lo + block, (size_t)n);
+    __global const float *m = mat + row * n;
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, c0 = 0.0f, c1 = 0.0f, c2 = 0.0f;
+    for (size_t i = lo + get_local_id(0); i < hi; i += WG_SIZE) {
+        float a = m[i];
+        kahan_add(&s0, &c0, a * v0[i]);
+        if (nv > 1) kahan_add(&s1, &c1, a * v1[i]);
+        if (nv > 2) kahan_add(&s2, &c2, a * v2[i]);
+    }
+    group_sum(s0, tmp, partial + row * blocks + b);
+    if (nv > 1) group_sum(s1, tmp, partial + (rows + row) * blocks + b);
+    if (nv > 2) group_sum(s2, tmp, partial + (2 * rows + row) * blocks + b);
 }

@@ -351,17 +351,21 @@ static void vector_ops(size_t n, int hw)
     /* L-BFGS history: rows stored with copy_at, batched dots, linear combination. */
     int rows = n > 1000 ? 7 : 3;
     pair mat = mk_rand(n * rows, 1), out = mk(NULL, n);
-    double rd[8], dd[8];
+    double rd[CS_MAX_VECS * 8], dd[CS_MAX_VECS * 8];
     float coef[8] = { 0.5f, -1.25f, 2.0f, 0.0f, 1e-3f, -0.3f, 0.7f, 1.1f };
     for (int k = 0; k < 2; k++) CHECK_OK(CS_OP(bes[k], copy_at, ON(bes[k], x), ON(bes[k], mat), n, n));
     cmp("copy_at", shape, mat, 1e-12);
     if (small) resync(mat);
     for (int k = 0; k < 2; k++) {
-        CHECK_OK(CS_OP(bes[k], multi_dot, ON(bes[k], mat), rows, ON(bes[k], y), n, k ? dd : rd));
+        cs_buf *vs[CS_MAX_VECS] = { ON(bes[k], y), ON(bes[k], x), ON(bes[k], m) }; /* three vectors at once, as L-BFGS asks */
+        CHECK_OK(CS_OP(bes[k], multi_dot, ON(bes[k], mat), rows, vs, CS_MAX_VECS, n, k ? dd : rd));
         CHECK_OK(CS_OP(bes[k], combine, ON(bes[k], mat), rows, coef, ON(bes[k], out), n));
     }
     /* 1e-5 of the sum's natural scale sqrt(n) (unit normals) when the terms cancel below it. */
-    for (int r = 0; r < rows; r++) cmp_scalar("multi_dot", shape, rd[r], dd[r], 1e-5 * fmax(1.0, sqrt((double)n) / fabs(rd[r])));
+    for (int r = 0; r < CS_MAX_VECS * rows; r++) cmp_scalar("multi_dot", shape, rd[r], dd[r], 1e-5 * fmax(1.0, sqrt((double)n) / fabs(rd[r])));
+    cs_buf *one = ON(dev, x); /* one vector alone, as the direction asks after a pair is refused: x's dots, the second third above */
+    CHECK_OK(CS_OP(dev, multi_dot, ON(dev, mat), rows, &one, 1, n, dd));
+    for (int r = 0; r < rows; r++) cmp_scalar("multi_dot", shape, rd[rows + r], dd[r], 1e-5 * fmax(1.0, sqrt((double)n) / fabs(rd[rows + r])));
     cmp("copy_at", shape, mat, 1e-12);
     cmp_combine(shape, mat, rows, coef, out);
     rel(mat); rel(out);

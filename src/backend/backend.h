@@ -12,6 +12,7 @@
 
 typedef struct cs_buf cs_buf;        /* opaque, defined by each backend */
 enum { CS_MAX_ROWS = 2048 };          /* rows of multi_dot / combine: 2 x the L-BFGS history */
+enum { CS_MAX_VECS = 3 };             /* vectors of one multi_dot: the new pair's two and the gradient */
 typedef struct cs_backend cs_backend;
 
 /* A window of rows y0..y0+h and columns x0..x0+w of every channel of a
@@ -96,8 +97,9 @@ typedef struct cs_backend_ops {
     clstyle_status (*copy)(cs_backend *be, cs_buf *src, cs_buf *dst, size_t n);
     /* dst[off .. off+n) = src[0 .. n): stores a vector as a row of a matrix. */
     clstyle_status (*copy_at)(cs_backend *be, cs_buf *src, cs_buf *dst, size_t off, size_t n);
-    /* out[r] = mat[r,:] . v for the first `rows` rows of mat (rows, n): one round trip. */
-    clstyle_status (*multi_dot)(cs_backend *be, cs_buf *mat, int rows, cs_buf *v, size_t n, double *out);
+    /* out[j * rows + r] = mat[r,:] . vs[j] for the first `rows` rows of mat (rows, n)
+     * and nv <= CS_MAX_VECS vectors: one pass over mat, one round trip. */
+    clstyle_status (*multi_dot)(cs_backend *be, cs_buf *mat, int rows, cs_buf *const *vs, int nv, size_t n, double *out);
     /* out = sum over r < rows of coef[r] mat[r,:] (coef on the host, rows <= CS_MAX_ROWS). */
     clstyle_status (*combine)(cs_backend *be, cs_buf *mat, int rows, const float *coef, cs_buf *out, size_t n);
     clstyle_status (*fill)(cs_backend *be, cs_buf *x, float v, size_t n);

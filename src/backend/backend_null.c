@@ -191,10 +191,10 @@ static clstyle_status nb_dot(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, dou
 
 static clstyle_status nb_asum(cs_backend *be, cs_buf *a, size_t n, double *out) { return nb_dot(be, a, a, n, out); }
 
-static clstyle_status nb_multi_dot(cs_backend *be, cs_buf *m, int rows, cs_buf *v, size_t n, double *out)
+static clstyle_status nb_multi_dot(cs_backend *be, cs_buf *m, int rows, cs_buf *const *vs, int nv, size_t n, double *out)
 {
-    (void)be; (void)m; (void)v; (void)n;
-    memset(out, 0, (size_t)rows * sizeof *out);
+    (void)be; (void)m; (void)vs; (void)n;
+    memset(out, 0, (size_t)nv * rows * sizeof *out);
     return CLSTYLE_OK;
 }
 

@@ -377,13 +377,24 @@ static clstyle_status ref_copy_at(cs_backend *be, cs_buf *src, cs_buf *dst, size
     return CLSTYLE_OK;
 }
 
-static clstyle_status ref_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf *v, size_t n, double *out)
+/* Block by block, every row against a block of the vectors while it is in
+ * cache: the optimizer runs here in bands, where n is the whole picture. */
+static clstyle_status ref_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf *const *vs, int nv, size_t n, double *out)
 {
     (void)be;
-    for (int r = 0; r < rows; r++) {
-        double s = 0;
-        for (size_t i = 0; i < n; i++) s += (double)P(mat)[(size_t)r * n + i] * P(v)[i];
-        out[r] = s;
+    enum { BLOCK = 8192 };
+    memset(out, 0, (size_t)nv * rows * sizeof *out);
+    for (size_t lo = 0; lo < n; lo += BLOCK) {
+        size_t hi = n - lo < BLOCK ? n : lo + BLOCK;
+        for (int r = 0; r < rows; r++) {
+            const float *m = P(mat) + (size_t)r * n;
+            for (int j = 0; j < nv; j++) {
+                const float *v = P(vs[j]);
+                double s = 0;
+                for (size_t i = lo; i < hi; i++) s += (double)m[i] * v[i];
+                out[(size_t)j * rows + r] += s;
+            }
+        }
     }
     return CLSTYLE_OK;
 }

@@ -41,6 +41,8 @@ struct cs_optim {
     double t;                  /* step of the current trial */
     double *dots;              /* (2 hist)^2: b_r . b_q for the history rows */
     double *dg;                /* b_r . g */
+    int dg_fresh;              /* dg was computed with the new pair's dots, in the same pass */
+    double *cols;              /* CS_MAX_VECS x 2 hist: the new pair's and g's dots */
     double *rho, *alpha, *delta;
     float *coef;
     double t_prev, h_diag;
@@ -55,6 +57,7 @@ void cs_optim_destroy(cs_optim *op)
     free(op->mat);
     free(op->dots);
     free(op->dg);
+    free(op->cols);
     free(op->rho);
     free(op->alpha);
     free(op->delta);
@@ -91,11 +94,17 @@ static clstyle_status history_put(cs_optim *op, cs_buf *v, int r)
     return CS_OP(op->be, copy_at, v, op->mat[r / op->block_rows], (size_t)(r % op->block_rows) * op->n, op->n);
 }
 
-/* out[r] = row r . v for the first `rows` rows, block by block. */
-static clstyle_status history_dots(cs_optim *op, int rows, cs_buf *v, double *out)
+/* out[j * stride + r] = row r . vs[j] for the first `rows` rows, block by
+ * block, each block read once for all nv vectors. */
+static clstyle_status history_dots(cs_optim *op, int rows, cs_buf *const *vs, int nv, double *out, size_t stride)
 {
-    for (int b = 0; b < op->n_blocks && block_rows(op, b, rows) > 0; b++)
-        CS_TRY(CS_OP(op->be, multi_dot, op->mat[b], block_rows(op, b, rows), v, op->n, out + b * op->block_rows));
+    double part[CS_MAX_VECS * CS_MAX_ROWS];
+    for (int b = 0; b < op->n_blocks && block_rows(op, b, rows) > 0; b++) {
+        int br = block_rows(op, b, rows);
+        CS_TRY(CS_OP(op->be, multi_dot, op->mat[b], br, vs, nv, op->n, part));
+        for (int j = 0; j < nv; j++)
+            memcpy(out + j * stride + (size_t)b * op->block_rows, part + (size_t)j * br, (size_t)br * sizeof *out);
+    }
     return CLSTYLE_OK;
 }
 
@@ -134,11 +143,12 @@ clstyle_status cs_optim_create_on(cs_backend *dev, cs_backend *be, int kind, siz
         op->hist = history;
         op->dots = calloc(rows * rows, sizeof *op->dots);
         op->dg = calloc(rows, sizeof *op->dg);
+        op->cols = calloc(CS_MAX_VECS * rows, sizeof *op->cols);
         op->rho = calloc((size_t)history, sizeof *op->rho);
         op->alpha = calloc((size_t)history, sizeof *op->alpha);
         op->delta = calloc(rows + 1, sizeof *op->delta);
         op->coef = calloc(rows, sizeof *op->coef);
-        if (!op->dots || !op->dg || !op->rho || !op->alpha || !op->delta || !op->coef)
+        if (!op->dots || !op->dg || !op->cols || !op->rho || !op->alpha || !op->delta || !op->coef)
             CS_CHECK(cs_fail(CLSTYLE_ERR_NOMEM, "out of memory"));
         CS_CHECK(alloc_history(op, (int)rows));
         CS_CHECK(CS_OP(be, alloc, n, &op->s_new));
@@ -160,7 +170,8 @@ clstyle_status cs_optim_create(cs_backend *be, int kind, size_t n, int history, 
 }
 
 /* s = t d_prev, y = g - g_prev; kept (with their dot products against the
- * history) when the curvature y.s is positive. */
+ * history) when the curvature y.s is positive. The history's dots with g,
+ * which the direction needs next, come in the same pass over the history. */
 static clstyle_status lbfgs_update_history(cs_optim *op, cs_buf *g)
 {
     cs_backend *be = op->be;
@@ -178,12 +189,14 @@ static clstyle_status lbfgs_update_history(cs_optim *op, cs_buf *g)
     op->head = (op->head + 1) % op->hist;
     if (op->count < op->hist) op->count++;
     int rows = 2 * op->count;
-    double col[CS_MAX_ROWS];
+    cs_buf *vs[CS_MAX_VECS] = { op->s_new, op->y_new, g };
+    CS_TRY(history_dots(op, rows, vs, 3, op->cols, R));
     for (int which = 0; which < 2; which++) {
         size_t r = 2 * (size_t)k + which;
-        CS_TRY(history_dots(op, rows, which ? op->y_new : op->s_new, col));
-        for (int q = 0; q < rows; q++) op->dots[r * R + q] = op->dots[q * R + r] = col[q];
+        for (int q = 0; q < rows; q++) op->dots[r * R + q] = op->dots[q * R + r] = op->cols[which * R + q];
     }
+    memcpy(op->dg, op->cols + 2 * R, (size_t)rows * sizeof *op->dg);
+    op->dg_fresh = 1;
     op->rho[k] = 1.0 / ys;
     op->h_diag = ys / op->dots[(2 * (size_t)k + 1) * R + 2 * (size_t)k + 1]; /* y.y, from the batched dots */
     return CLSTYLE_OK;
@@ -206,7 +219,8 @@ static clstyle_status lbfgs_direction(cs_optim *op, cs_buf *g, double *gd)
     size_t n = op->n, R = 2 * (size_t)op->hist;
     int rows = 2 * op->count;
     double gg;
-    CS_TRY(history_dots(op, rows, g, op->dg));
+    if (!op->dg_fresh) CS_TRY(history_dots(op, rows, &g, 1, op->dg, R));
+    op->dg_fresh = 0;
     CS_TRY(CS_OP(be, dot, g, g, n, &gg));
     memset(op->delta, 0, (R + 1) * sizeof *op->delta);
     op->delta[R] = -1;

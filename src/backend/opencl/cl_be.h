@@ -168,7 +168,7 @@ clstyle_status cl_copy_at(cs_backend *be, cs_buf *src, cs_buf *dst, size_t off, 
 clstyle_status cl_copy(cs_backend *be, cs_buf *src, cs_buf *dst, size_t n);
 clstyle_status cl_crop(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst);
 clstyle_status cl_paste_add(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst);
-clstyle_status cl_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf *v, size_t n, double *out);
+clstyle_status cl_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf *const *vs, int nv, size_t n, double *out);
 clstyle_status cl_combine(cs_backend *be, cs_buf *mat, int rows, const float *coef, cs_buf *out, size_t n);
 clstyle_status cl_adam(cs_backend *be, cs_buf *x, cs_buf *g, cs_buf *m, cs_buf *v, size_t n, float lr, float b1, float b2, float eps,
                        int t);

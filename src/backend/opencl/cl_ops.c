@@ -155,24 +155,35 @@ static clstyle_status window_op(cs_backend *be, cs_buf *big, cs_buf *small, cs_w
 clstyle_status cl_crop(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst) { return window_op(be, src, dst, win, 0); }
 clstyle_status cl_paste_add(cs_backend *be, cs_buf *src, cs_window win, cs_buf *dst) { return window_op(be, dst, src, win, 1); }
 
-clstyle_status cl_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf *v, size_t n, double *out)
+/* One work-group per (row, block of MULTI_DOT_BLOCK elements), blocks
+ * outermost: every row passes a block of the vectors while it is in cache,
+ * so mat is read once and the vectors about once (a launch per vector, each
+ * group striding a whole row, read mat once per vector and a vector once per
+ * row: at 100 history pairs this was a quarter of an iteration at 1024 px). */
+enum { MULTI_DOT_BLOCK = 16384 };
+clstyle_status cl_multi_dot(cs_backend *be, cs_buf *mat, int rows, cs_buf *const *vs, int nv, size_t n, double *out)
 {
     cl_be *c = CB(be);
     if (rows <= 0) return CLSTYLE_OK;
-    if (rows > CS_MAX_ROWS) return cs_fail(CLSTYLE_ERR_USAGE, "multi_dot: %d rows, at most %d", rows, CS_MAX_ROWS);
-    size_t wg = (size_t)c->wg, groups = (n + wg - 1) / wg;
-    if (groups > ROW_GROUPS) groups = ROW_GROUPS;
-    size_t global[2] = { groups * wg, (size_t)rows }, local[2] = { wg, 1 };
-    cl_ulong ni = n;
-    ARGS(c->k.multi_dot, A(mat->m), A(v->m), A(ni), A(c->partial));
-    CS_TRY(cl_run(c, c->k.multi_dot, "multi_dot", 2, global, local));
+    if (rows > CS_MAX_ROWS || nv < 1 || nv > CS_MAX_VECS)
+        return cs_fail(CLSTYLE_ERR_USAGE, "multi_dot: %d rows and %d vectors, at most %d and %d", rows, nv, CS_MAX_ROWS, CS_MAX_VECS);
+    size_t cap = (size_t)CS_MAX_ROWS * ROW_GROUPS / ((size_t)nv * rows), blocks = (n + MULTI_DOT_BLOCK - 1) / MULTI_DOT_BLOCK;
+    if (blocks > cap) blocks = cap;
+    if (blocks < 1) blocks = 1;
+    cl_ulong ni = n, block = (n + blocks - 1) / blocks;
+    cl_int nvi = nv;
+    size_t global[3] = { (size_t)c->wg, (size_t)rows, blocks }, local[3] = { (size_t)c->wg, 1, 1 };
+    cs_buf *v1 = vs[nv > 1 ? 1 : 0], *v2 = vs[nv > 2 ? 2 : 0];
+    ARGS(c->k.multi_dot, A(mat->m), A(vs[0]->m), A(v1->m), A(v2->m), A(nvi), A(ni), A(block), A(c->partial));
+    CS_TRY(cl_run(c, c->k.multi_dot, "multi_dot", 3, global, local));
     float *part = c->host_part;
-    CS_TRY(cl_err(clEnqueueReadBuffer(c->q, c->partial, CL_TRUE, 0, groups * rows * sizeof(float), part, 0, NULL, NULL),
+    size_t sums = (size_t)nv * rows;
+    CS_TRY(cl_err(clEnqueueReadBuffer(c->q, c->partial, CL_TRUE, 0, sums * blocks * sizeof(float), part, 0, NULL, NULL),
                   "clEnqueueReadBuffer", "multi_dot"));
-    for (int r = 0; r < rows; r++) {
+    for (size_t k = 0; k < sums; k++) {
         double s = 0;
-        for (size_t g = 0; g < groups; g++) s += part[(size_t)r * groups + g];
-        out[r] = s;
+        for (size_t b = 0; b < blocks; b++) s += part[k * blocks + b];
+        out[k] = s;
     }
     return CLSTYLE_OK;
 }
