@@ -159,6 +159,30 @@ static double time_algo(cl_be *c, int a, cs_buf *const buf[3], int cl, double lo
     return best;
 }
 
+/* The two fastest of a class timed again in turns, each keeping its best:
+ * one after the other, a burst of other work on the host fell on one
+ * algorithm's runs alone, and the choice it made stayed in the cache (on
+ * PoCL beside the test suite, F(2x2) over F(4x4) for the deep layers at
+ * 2.3 vs 3.9 ms, 3.7 vs 2.5 measured idle: every later run 40% slower in
+ * those layers). Only where the two are within 2x: a further turn cannot
+ * overturn more. */
+static void retime_closest(cl_be *c, int cl, cs_buf *const buf[3], measurement *m)
+{
+    int a = -1, b = -1;
+    for (int k = 0; k < cl_n_conv_algos; k++) {
+        if (m->ms[cl][k] <= 0) continue;
+        if (a < 0 || m->ms[cl][k] < m->ms[cl][a]) b = a, a = k;
+        else if (b < 0 || m->ms[cl][k] < m->ms[cl][b]) b = k;
+    }
+    if (b < 0 || m->ms[cl][b] > 2 * m->ms[cl][a]) return;
+    for (int turn = 0; turn < 3; turn++)
+        for (int i = 0; i < 2; i++) {
+            int k = i ? b : a;
+            double t;
+            if (time_once(c, k, buf, cl, &t) == CLSTYLE_OK && t < m->ms[cl][k]) m->ms[cl][k] = t;
+        }
+}
+
 /* Times the algorithms that passed the self-check on one class, the one
  * predicted fastest first (rate: MFLOP per ms on the class before); one
  * predicted to take over 4x the best and over 250 ms is SKIPPED. */
@@ -194,6 +218,7 @@ static clstyle_status time_class(cl_be *c, int cl, double rate[], measurement *m
             best = t < best ? t : best;
         }
     }
+    retime_closest(c, cl, buf, m);
 done:
     for (int k = 0; k < 3; k++) cs_buf_release(&c->base, buf[k]);
     return st;
