@@ -47,6 +47,19 @@ __kernel void scale(float a, __global float *x, ulong n)
     if (i < n) x[i] *= a;
 }
 
+/* Keeps the picture within what an image file holds (projected L-BFGS). */
+__kernel void clamp_range(__global float *x, float lo, float hi, ulong n)
+{
+    size_t i = get_global_id(0);
+    if (i < n) x[i] = fmin(fmax(x[i], lo), hi);
+}
+
+__kernel void bound_mask(__global float *v, __global const float *x, __global const float *g, float lo, float hi, ulong n)
+{
+    size_t i = get_global_id(0);
+    if (i < n && ((x[i] <= lo && g[i] > 0) || (x[i] >= hi && g[i] < 0))) v[i] = 0;
+}
+
 __kernel void fill(__global float *x, float v, ulong n)
 {
     size_t i = get_global_id(0);

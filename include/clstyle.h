@@ -256,6 +256,11 @@ typedef struct {
      * coarse_weight x (its alpha x content + beta x style) of the picture
      * shrunk to its size; 0: off. */
     double coarse_weight;
+    /* 1 (the default): every point the optimizer moves to is projected into
+     * [0, 1], so the picture written is the one optimized, not a clamped
+     * copy of it (docs/large-pictures.md, "The range of the pixels"); 0:
+     * free, as before the field existed. */
+    int clamp;
 } clstyle_job_options;
 
 void clstyle_job_options_default(clstyle_job_options *o);

@@ -85,12 +85,13 @@ static void new_options(void)
     int a;
     CHECK_OK(parse("-c c.png -s s.png -o o.png", &o, &a));
     CHECK(o.n_sizes == 0 && o.n_scale_iterations == 0 && o.tile == 0 && o.max_memory_mb == 0, "pyramid/tile defaults");
-    CHECK(o.line_search == CLSTYLE_LS_BACKTRACK && o.jpeg_quality == 92 && o.max_input_megapixels == 100, "defaults");
+    CHECK(o.line_search == CLSTYLE_LS_BACKTRACK && o.jpeg_quality == 92 && o.max_input_megapixels == 100 && !o.clamp_off,
+          "defaults");
     CHECK_OK(parse("-c c.png -s s.png -o o.jpg --size 128,256,512 --iterations 100,50,20 --tile 256 --max-memory 1.5 "
-                   "--line-search wolfe --quality 75 --max-input-mp 2.5", &o, &a));
+                   "--line-search wolfe --quality 75 --max-input-mp 2.5 --clamp off", &o, &a));
     CHECK(o.n_sizes == 3 && o.sizes[0] == 128 && o.sizes[2] == 512 && o.size == 512, "sizes");
     CHECK(o.n_scale_iterations == 3 && o.iterations == 100 && o.scale_iterations[2] == 20, "iterations per scale");
-    CHECK(o.tile == 256 && o.max_memory_mb == 1.5 && o.line_search == CLSTYLE_LS_WOLFE, "tile, memory, line search");
+    CHECK(o.tile == 256 && o.max_memory_mb == 1.5 && o.line_search == CLSTYLE_LS_WOLFE && o.clamp_off, "tile, memory, line search, clamp");
     CHECK(o.jpeg_quality == 75 && o.max_input_megapixels == 2.5, "quality, input limit");
     CHECK_OK(parse("-c c.png -s s.png -o o.png --size 128,256 --iterations 40 --line-search none", &o, &a));
     CHECK(o.n_sizes == 2 && o.iterations == 40 && o.n_scale_iterations == 0 && o.line_search == CLSTYLE_LS_NONE, "one count");
@@ -186,7 +187,7 @@ static void library_defaults(void)
     clstyle_job_options_default(&j);
     clstyle_styles_options_default(&y);
     CHECK(j.size == o.size && j.iteration_count == o.iterations && j.optimizer == o.optimizer &&
-          j.learning_rate == o.learning_rate && j.lbfgs_history == o.lbfgs_history && j.line_search == o.line_search,
+          j.learning_rate == o.learning_rate && j.lbfgs_history == o.lbfgs_history && j.line_search == o.line_search && j.clamp == !o.clamp_off,
           "job defaults differ from the command line's");
     CHECK(j.content_weight == o.content_weight && j.style_weight == o.style_weight && j.tv_weight == o.tv_weight,
           "loss weights: library %g %g %g, command line %g %g %g", j.content_weight, j.style_weight, j.tv_weight,

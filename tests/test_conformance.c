@@ -348,6 +348,27 @@ static void vector_ops(size_t n, int hw)
     cmp("adam", shape, x, 1e-10);
     cmp("adam_m", shape, m, 1e-12);
     cmp("adam_v", shape, v, 1e-12);
+    /* Projection into [0, 1] (--clamp): x's unit normals fall on both sides
+     * (copies, not new draws, which would move the later shapes' data). */
+    pair w = mk(cs_host_data(ref, x.r), n);
+    for (int k = 0; k < 2; k++) CHECK_OK(CS_OP(bes[k], clamp, ON(bes[k], w), 0.0f, 1.0f, n));
+    cmp("clamp", shape, w, 0);
+    const float *ws = cs_host_data(ref, w.r);
+    size_t inside = 0, outside = 0;
+    for (size_t i = 0; i < n; i++) inside += ws[i] > 0 && ws[i] < 1, outside += !(ws[i] >= 0 && ws[i] <= 1);
+    CHECK((n < 16 || (inside > 0 && inside < n)) && !outside, "clamp %s: %zu of %zu strictly inside, %zu outside", shape, inside, n, outside);
+    pair bm = mk(cs_host_data(ref, y.r), n); /* zeroed where w sits on a bound that y pushes it past */
+    for (int k = 0; k < 2; k++) CHECK_OK(CS_OP(bes[k], bound_mask, ON(bes[k], bm), ON(bes[k], w), ON(bes[k], y), 0.0f, 1.0f, n));
+    cmp("bound_mask", shape, bm, 0);
+    const float *bs = cs_host_data(ref, bm.r), *gs = cs_host_data(ref, y.r);
+    size_t held = 0, wrong = 0;
+    for (size_t i = 0; i < n; i++) {
+        int bind = (ws[i] <= 0 && gs[i] > 0) || (ws[i] >= 1 && gs[i] < 0);
+        held += bind, wrong += bind != (bs[i] == 0);
+    }
+    CHECK((n < 16 || held > 0) && !wrong, "bound_mask %s: %zu held, %zu wrong", shape, held, wrong);
+    rel(bm);
+    rel(w);
     /* L-BFGS history: rows stored with copy_at, batched dots, linear combination. */
     int rows = n > 1000 ? 7 : 3;
     pair mat = mk_rand(n * rows, 1), out = mk(NULL, n);

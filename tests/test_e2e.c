@@ -6,9 +6,11 @@
  *   options  --save-every, --original-colors, --init FILE, two blended styles, avg pooling
  *   jpeg     a JPEG content and a .jpg output: --iterations 0 writes the initial image as JPEG
  *   vgg16    a VGG-16 file (synthetic weights, torchvision layout) runs and descends
- *   backends OpenCL vs reference: 20 L-BFGS iterations, losses agree
+ *   backends OpenCL vs reference: 20 L-BFGS iterations, losses agree (free, then in the box)
  *   monotone no accepted L-BFGS iteration raises the loss (32 px, pairs that jump without a line search)
  *   pyramid  --size 32,48: output size, per-scale start events and iteration 0, snapshot names
+ *   clamp    --clamp on: the picture written has the loss the log ends with (off:
+ *            Tübingen x The Scream at 64 px loses 6% to the clamp when saved)
  *   tolerance --tolerance stops at the first iteration where its rule holds; the end event says why
  *   budget   OpenCL with --max-memory 10% below what the last run needed, until
  *            the plan cuts the picture into bands or pieces (on PoCL it first gives up
@@ -100,6 +102,39 @@ static void case_descent(int adam)
             loss[0] / loss[n - 1], n - 1);
     CHECK(loss[n - 1] * (adam ? 2.5 : 5) <= loss[0], "loss cut only %.2fx", loss[0] / loss[n - 1]);
     for (int i = 1; adam && i < n; i++) CHECK(isfinite(loss[i]), "loss finite");
+}
+
+/* The loss of the 16-bit picture written by a 40-iteration run against the log's last. */
+static void saved_vs_logged(int clamp, double *saved, double *logged)
+{
+    cs_options o;
+    double loss[64];
+    base_options(&o, path("clamp.png"), 64, 40);
+    char style[600];
+    snprintf(style, sizeof style, "%s/the_scream.png", examples);
+    o.styles[0] = style;
+    o.output_bits = 16;
+    o.clamp_off = !clamp;
+    int n = run(&o, path("clamp.jsonl"), loss, 64);
+    *logged = n > 0 ? loss[n - 1] : NAN;
+    base_options(&o, path("again.png"), 64, 0);
+    o.styles[0] = style;
+    o.init = path("clamp.png");
+    run(&o, path("again.jsonl"), loss, 64);
+    *saved = loss[0];
+    fprintf(stderr, "%s: logged %.6g, saved %.6g (%+.2g%%)\n", clamp ? "--clamp" : "free", *logged, *saved,
+            100 * (*saved / *logged - 1));
+}
+
+static void case_clamp(void)
+{
+    double saved, logged, free_saved, free_logged;
+    saved_vs_logged(1, &saved, &logged);
+    saved_vs_logged(0, &free_saved, &free_logged);
+    CHECK(fabs(saved / logged - 1) < 1e-3, "--clamp: the picture written has loss %g, the log ended at %g", saved, logged);
+    CHECK(free_saved > 1.02 * free_logged, "without --clamp the written picture lost only %g -> %g (the check above proves nothing)",
+          free_logged, free_saved);
+    CHECK(saved < free_saved, "--clamp's picture %g, the free one's %g", saved, free_saved);
 }
 
 static void case_iter0(void)
@@ -212,11 +247,14 @@ static void case_vgg16(void)
     CHECK(strstr(clstyle_last_error(), "conv3_4") != NULL, "message names the layer: %s", clstyle_last_error());
 }
 
-static void case_backends(void)
+/* 20 iterations on each backend, free (--clamp off) or in the box. */
+static void compare_backends(int clamp_off)
 {
     cs_options o;
     double ref[32], cl[32];
     base_options(&o, path("ref.png"), 64, 20);
+    o.clamp_off = clamp_off;
+    fprintf(stderr, "--clamp %s\n", clamp_off ? "off" : "on");
     run(&o, path("logref.jsonl"), ref, 32);
     o.backend = CLSTYLE_BACKEND_OPENCL;
     o.output = path("cl.png");
@@ -240,8 +278,13 @@ static void case_backends(void)
          * + F(2x2) hybrid at 3, 64 and 512 channels, the F(4x4) one at 128 and
          * 256), 1.6e-5 at iteration 2 became 2.0e-3 at 3 and 1.3e-2 at 8. So
          * after iteration 2 the bound is a gross-error check; the lock-step
-         * test holds both backends' evaluations at the same points. */
-        CHECK(r < (i < 3 ? 1e-4 : i <= 5 ? 5e-3 : 3e-2), "iteration %d: losses differ by %.2e", i, r);
+         * test holds both backends' evaluations at the same points. In the
+         * box, which pixels are held at a bound is one more kink each
+         * backend picks a side of (a pixel at 0 whose gradient is near 0):
+         * measured 1.5e-3 at iteration 3, 4.5e-2 at 12 and 1.4e-2 at 20,
+         * so there only the last iteration keeps the gross bound. */
+        double bound = i < 3 ? 1e-4 : i <= 5 ? 5e-3 : clamp_off || i == n - 1 ? 3e-2 : INFINITY;
+        CHECK(r < bound, "iteration %d: losses differ by %.2e", i, r);
     }
     cs_image a, b;
     CHECK_OK(cs_image_load(path("ref.png"), 0, &a));
@@ -260,6 +303,12 @@ static void case_backends(void)
     CHECK(mean < 0.02, "OpenCL and reference pictures differ (mean |diff| %.4f)", mean);
     cs_image_free(&a);
     cs_image_free(&b);
+}
+
+static void case_backends(void)
+{
+    compare_backends(1);
+    compare_backends(0);
 }
 
 /* Accepted iterations whose loss is above the previous one; *trials counts rejected trials. */
@@ -672,6 +721,7 @@ int main(int argc, char **argv)
     else if (!strcmp(which, "pyramid")) case_pyramid();
     else if (!strcmp(which, "coarse")) case_coarse();
     else if (!strcmp(which, "tolerance")) case_tolerance();
+    else if (!strcmp(which, "clamp")) case_clamp();
     else if (!strcmp(which, "budget")) case_budget();
     else if (!strcmp(which, "lean")) case_lean();
     else if (!strcmp(which, "small-device")) case_small_device();

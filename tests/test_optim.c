@@ -3,7 +3,8 @@
  * written here on the host in double, step for step, through the wrap of its
  * history ring; both optimizers must converge. With a line search, steps
  * 1000x too long must be cut back: no accepted step raises f, and it still
- * converges. All of it twice: with the optimizer's vectors on the backend,
+ * converges. Bounded (--clamp), both keep x in [0, 1] and reach the
+ * minimum there, which projection alone did not. All of it twice: with the optimizer's vectors on the backend,
  * and on the host (a reference backend) with x and g copied there and back,
  * as in bands. Argument: backend. */
 #include "backend.h"
@@ -116,11 +117,29 @@ static double problem_eval(problem *p)
     return f;
 }
 
-/* Runs cs_optim for `steps` plain steps from x0 = 0; returns f at the end. */
-static double run(cs_backend *be, int kind, double lr, int steps, double *x_out)
+/* How far x is outside [0, 1] at most. */
+static double outside(const double *x)
+{
+    double o = 0;
+    for (int i = 0; i < N; i++) o = fmax(o, fmax(-x[i], x[i] - 1));
+    return o;
+}
+
+/* max |x - the minimum in [0, 1]|: the quadratic is separable, so that is C clamped. */
+static double box_error(const double *x)
+{
+    double e = 0;
+    for (int i = 0; i < N; i++) e = fmax(e, fabs(x[i] - fmin(fmax(C[i], 0), 1)));
+    return e;
+}
+
+/* Runs cs_optim for `steps` plain steps from x0 = 0 (x kept in [0, 1] when
+ * bounded); returns f at the end. */
+static double run(cs_backend *be, int kind, int bounded, double lr, int steps, double *x_out)
 {
     problem p;
     problem_open(&p, be, kind, lr);
+    CHECK_OK(cs_optim_set_bounds(p.op, bounded));
     double f = problem_eval(&p);
     for (int k = 0; k < steps; k++) {
         CHECK_OK(cs_optim_step(p.op, p.bx, p.bg));
@@ -131,13 +150,15 @@ static double run(cs_backend *be, int kind, double lr, int steps, double *x_out)
     return f;
 }
 
-/* L-BFGS with step lr and a line search, through the begin/judge protocol.
+/* L-BFGS with step lr and a line search, through the begin/judge protocol,
+ * with x kept in [0, 1] when bounded (checked at every evaluation).
  * Returns f at the end; *rises counts accepted steps that raised f, *evals the evaluations. */
-static double run_guarded(cs_backend *be, int mode, double lr, int steps, int *rises, int *evals)
+static double run_guarded(cs_backend *be, int mode, int bounded, double lr, int steps, int *rises, int *evals)
 {
     problem p;
     problem_open(&p, be, CLSTYLE_LBFGS, lr);
     CHECK_OK(cs_optim_set_line_search(p.op, mode));
+    CHECK_OK(cs_optim_set_bounds(p.op, bounded));
     double f = problem_eval(&p);
     *rises = 0;
     *evals = 1;
@@ -148,6 +169,7 @@ static double run_guarded(cs_backend *be, int mode, double lr, int steps, int *r
         for (int trials = 0; verdict == CS_STEP_RETRY && trials < 100; trials++) {
             f = problem_eval(&p);
             (*evals)++;
+            CHECK(!bounded || outside(p.x) == 0, "a bounded trial point is %g outside [0, 1]", outside(p.x));
             CHECK_OK(cs_optim_judge(p.op, p.bx, p.bg, f, &verdict));
         }
         CHECK(verdict != CS_STEP_RETRY, "the line search never ends");
@@ -161,6 +183,11 @@ static double run_guarded(cs_backend *be, int mode, double lr, int steps, int *r
             for (int i = 0; i < N; i++) CHECK(gf[i] == (float)g_start[i], "restored gradient differs at %d", i);
         }
         if (f > f_start) (*rises)++;
+    }
+    if (bounded) {
+        double e = box_error(p.x);
+        fprintf(stderr, "bounded L-BFGS (lr %g): max |x - clamp(C)| %.2e after %d steps\n", lr, e, steps);
+        CHECK(e < 1e-3, "bounded L-BFGS ends %g from the minimum in [0, 1]", e);
     }
     problem_close(&p);
     return f;
@@ -201,7 +228,7 @@ static void suite(cs_backend *be, const char *where)
         for (int steps = 1; steps <= 12; steps += 11) {
             double x_ref[N] = { 0 }, x[N];
             classic_lbfgs(x_ref, steps);
-            run(be, CLSTYLE_LBFGS, 1.0, steps, x);
+            run(be, CLSTYLE_LBFGS, 0, 1.0, steps, x);
             double num = 0, den = 0;
             for (int i = 0; i < N; i++) { num += (x[i] - x_ref[i]) * (x[i] - x_ref[i]); den += x_ref[i] * x_ref[i]; }
             fprintf(stderr, "L-BFGS after %2d steps%s: ||x - x_classic|| / ||x_classic|| = %.2e\n", steps,
@@ -210,25 +237,34 @@ static void suite(cs_backend *be, const char *where)
         }
     }
     be->max_alloc = max_alloc;
-    double fl = run(be, CLSTYLE_LBFGS, 1.0, 60, NULL), fa = run(be, CLSTYLE_ADAM, 0.1, 300, NULL);
+    double fl = run(be, CLSTYLE_LBFGS, 0, 1.0, 60, NULL), fa = run(be, CLSTYLE_ADAM, 0, 0.1, 300, NULL);
     fprintf(stderr, "f0 %.4g; L-BFGS 60 steps %.3g; Adam 300 steps %.3g\n", f0, fl, fa);
     CHECK(fl < 1e-6 * f0, "L-BFGS did not converge: %g", fl);
     CHECK(fa < 1e-2 * f0, "Adam did not converge: %g", fa);
 
     /* Steps 1000x too long: unguarded L-BFGS diverges; guarded, no step raises f. */
     int rises, evals;
-    double fn = run_guarded(be, CLSTYLE_LS_NONE, 1000, 20, &rises, &evals);
+    double fn = run_guarded(be, CLSTYLE_LS_NONE, 0, 1000, 20, &rises, &evals);
     fprintf(stderr, "lr 1000, no line search: f %.3g after 20 steps, %d rises\n", fn, rises);
     CHECK(rises > 0, "the unguarded run must show the problem the line search solves");
     for (int mode = CLSTYLE_LS_BACKTRACK; mode <= CLSTYLE_LS_WOLFE; mode++) {
-        double fg = run_guarded(be, mode, 1000, 60, &rises, &evals);
+        double fg = run_guarded(be, mode, 0, 1000, 60, &rises, &evals);
         fprintf(stderr, "lr 1000, %s: f %.3g after 60 steps, %d evaluations, %d rises\n",
                 mode == CLSTYLE_LS_WOLFE ? "wolfe" : "backtrack", fg, evals, rises);
         CHECK(rises == 0, "%d accepted steps raised f", rises);
         CHECK(fg < 1e-6 * f0, "guarded L-BFGS did not converge: %g", fg);
-        fg = run_guarded(be, mode, 1, 60, &rises, &evals);
+        fg = run_guarded(be, mode, 0, 1, 60, &rises, &evals);
         CHECK(rises == 0 && fg < 1e-6 * f0, "unit step: %d rises, f %g", rises, fg);
+        run_guarded(be, mode, 1, 1, 60, &rises, &evals);
+        CHECK(rises == 0, "bounded: %d accepted steps raised f", rises);
     }
+    double xa[N];
+    run(be, CLSTYLE_ADAM, 1, 0.1, 300, xa);
+    fprintf(stderr, "bounded Adam: max |x - clamp(C)| %.2e after 300 steps\n", box_error(xa));
+    CHECK(outside(xa) == 0 && box_error(xa) < 1e-2, "bounded Adam: %g outside, %g from the box's minimum", outside(xa),
+          box_error(xa));
+    /* The unbounded minimum C lies outside [0, 1], or the checks above prove nothing. */
+    CHECK(outside(C) > 0.5, "C is only %g outside [0, 1]", outside(C));
 }
 
 int main(int argc, char **argv)

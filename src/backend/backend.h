@@ -94,6 +94,10 @@ typedef struct cs_backend_ops {
     clstyle_status (*asum)(cs_backend *be, cs_buf *a, size_t n, double *out);
     clstyle_status (*axpy)(cs_backend *be, float a, cs_buf *x, cs_buf *y, size_t n);  /* y += a x */
     clstyle_status (*scale)(cs_backend *be, float a, cs_buf *x, size_t n);           /* x *= a */
+    clstyle_status (*clamp)(cs_backend *be, cs_buf *x, float lo, float hi, size_t n); /* x = min(max(x, lo), hi) */
+    /* v = 0 where x is at a bound that g pushes it past (x <= lo, g > 0 or
+     * x >= hi, g < 0): the variables that a projected step cannot move. */
+    clstyle_status (*bound_mask)(cs_backend *be, cs_buf *v, cs_buf *x, cs_buf *g, float lo, float hi, size_t n);
     clstyle_status (*copy)(cs_backend *be, cs_buf *src, cs_buf *dst, size_t n);
     /* dst[off .. off+n) = src[0 .. n): stores a vector as a row of a matrix. */
     clstyle_status (*copy_at)(cs_backend *be, cs_buf *src, cs_buf *dst, size_t off, size_t n);

@@ -60,6 +60,8 @@ NOP(nb_copy, cs_buf *s, cs_buf *d, size_t n)
 NOP(nb_copy_at, cs_buf *s, cs_buf *d, size_t off, size_t n)
 NOP(nb_window, cs_buf *s, cs_window win, cs_buf *d)
 NOP(nb_fill, cs_buf *x, float v, size_t n)
+NOP(nb_clamp, cs_buf *x, float lo, float hi, size_t n)
+NOP(nb_bound_mask, cs_buf *v, cs_buf *x, cs_buf *g, float lo, float hi, size_t n)
 NOP(nb_combine, cs_buf *m, int rows, const float *coef, cs_buf *out, size_t n)
 NOP(nb_adam, cs_buf *x, cs_buf *g, cs_buf *m, cs_buf *v, size_t n, float lr, float b1, float b2, float eps, int t)
 #undef NOP
@@ -206,7 +208,7 @@ static const cs_backend_ops null_ops = {
     .conv3x3 = nb_conv_fwd, .conv3x3_bwd = nb_conv_bwd, .bias_relu = nb_bias_relu, .relu_bwd = nb_relu_bwd, .pool = nb_pool,
     .pool_bwd = nb_pool_bwd, .gram = nb_gram, .gram_bwd = nb_gram_bwd, .sqdiff = nb_sqdiff, .tv = nb_tv, .masked_sqdiff = nb_masked_sqdiff, .affine = nb_affine, .mask_mul = nb_mask_mul,
     .dot = nb_dot, .asum = nb_asum, .axpy = nb_axpy, .scale = nb_scale, .copy = nb_copy, .copy_at = nb_copy_at,
-    .multi_dot = nb_multi_dot, .combine = nb_combine, .fill = nb_fill, .adam = nb_adam, .finish = nb_finish,
+    .multi_dot = nb_multi_dot, .combine = nb_combine, .fill = nb_fill, .clamp = nb_clamp, .bound_mask = nb_bound_mask, .adam = nb_adam, .finish = nb_finish,
     .crop = nb_window, .paste_add = nb_window, .upload_window = nb_upload_window, .download_window = nb_download_window,
 };
 

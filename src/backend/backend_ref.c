@@ -410,6 +410,21 @@ static clstyle_status ref_combine(cs_backend *be, cs_buf *mat, int rows, const f
     return CLSTYLE_OK;
 }
 
+static clstyle_status ref_clamp(cs_backend *be, cs_buf *x, float lo, float hi, size_t n)
+{
+    (void)be;
+    for (size_t i = 0; i < n; i++) P(x)[i] = fminf(fmaxf(P(x)[i], lo), hi);
+    return CLSTYLE_OK;
+}
+
+static clstyle_status ref_bound_mask(cs_backend *be, cs_buf *v, cs_buf *x, cs_buf *g, float lo, float hi, size_t n)
+{
+    (void)be;
+    for (size_t i = 0; i < n; i++)
+        if ((P(x)[i] <= lo && P(g)[i] > 0) || (P(x)[i] >= hi && P(g)[i] < 0)) P(v)[i] = 0;
+    return CLSTYLE_OK;
+}
+
 static clstyle_status ref_fill(cs_backend *be, cs_buf *x, float v, size_t n)
 {
     (void)be;
@@ -450,7 +465,7 @@ static const cs_backend_ops ref_ops = {
     .relu_bwd = ref_relu_bwd, .pool = ref_pool, .pool_bwd = ref_pool_bwd,
     .gram = ref_gram, .gram_bwd = ref_gram_bwd, .sqdiff = ref_sqdiff, .tv = ref_tv, .masked_sqdiff = ref_masked_sqdiff, .affine = ref_affine, .mask_mul = ref_mask_mul,
     .dot = ref_dot, .asum = ref_asum, .axpy = ref_axpy, .scale = ref_scale, .copy = ref_copy,
-    .fill = ref_fill, .adam = ref_adam, .copy_at = ref_copy_at, .multi_dot = ref_multi_dot, .combine = ref_combine,
+    .fill = ref_fill, .clamp = ref_clamp, .bound_mask = ref_bound_mask, .adam = ref_adam, .copy_at = ref_copy_at, .multi_dot = ref_multi_dot, .combine = ref_combine,
     .crop = ref_crop, .paste_add = ref_paste_add, .finish = ref_finish,
     .upload_window = ref_upload_window, .download_window = ref_download_window,
 };

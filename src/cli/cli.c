@@ -389,6 +389,8 @@ static const cs_option table[] = {
     { "--lbfgs-history", NULL, "N", "100", "L-BFGS correction pairs kept", p_int, F(lbfgs_history), 1, 1000 },
     { "--line-search", NULL, "none|backtrack|wolfe", "backtrack", "\nwhat L-BFGS does with a step that raises the\nloss",
       p_choice, F(line_search), 0, 0 },
+    { "--clamp", NULL, "on|off", "on", "on: the pixels stay in [0, 1] while optimizing,\nso the picture written is the one optimized",
+      p_choice, F(clamp_off), 0, 0 },
     { "--tolerance", NULL, "X", "0", "stop when the loss fell by less than X (relative)\nover --tolerance-window iterations; 0: off",
       p_num, F(tolerance), 0, 1 },
     { "--tolerance-window", NULL, "N", "50", "iterations the --tolerance rule looks back", p_int, F(tolerance_window),

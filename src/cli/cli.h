@@ -53,6 +53,7 @@ typedef struct {
     int single;                                  /* --single: one scale even where --size N alone plans a pyramid */
     int auto_pyramid;                            /* sizes and counts were planned by cs_pyramid_plan */
     double coarse_weight;                        /* --coarse-weight; the automatic pyramid's own unless given */
+    int clamp_off;                               /* --clamp off */
     int scale_iterations[CS_MAX_SCALES];
     int n_scale_iterations;
     int tile;                                    /* --tile PX (multiple of 16); 0 = pieces only when memory needs them */

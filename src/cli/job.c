@@ -54,6 +54,7 @@ void cs_cli_job_options(const cs_options *o, const clstyle_image *init, clstyle_
     jo->content_weight = o->content_weight;
     jo->scale_content_weights = o->n_scale_content_weights ? o->scale_content_weights : NULL;
     jo->coarse_weight = o->coarse_weight;
+    jo->clamp = !o->clamp_off;
     jo->style_weight = o->style_weight;
     jo->tv_weight = o->tv_weight;
     jo->content_layers = o->content_layers;
@@ -87,6 +88,7 @@ void cs_cli_log_options(const cs_options *o, char *out, size_t n)
     if (o->tolerance > 0 && len < n)
         len += (size_t)snprintf(out + len, n - len, ",\"tolerance\":%.9g,\"tolerance_window\":%d", o->tolerance,
                                 o->tolerance_window);
+    if (len < n) len += (size_t)snprintf(out + len, n - len, ",\"clamp\":%s", o->clamp_off ? "false" : "true");
     if (o->coarse_weight > 0 && len < n) len += (size_t)snprintf(out + len, n - len, ",\"coarse_weight\":%.9g", o->coarse_weight);
     if (o->auto_pyramid && len < n) { /* the plan (docs/large-pictures.md) */
         double sizes[CS_MAX_SCALES], counts[CS_MAX_SCALES];

@@ -38,6 +38,8 @@ clstyle_status cs_optim_set_line_search(cs_optim *op, int mode);
  * (tools/lockstep.c) that show why it was replaced. */
 enum { CS_START_RMS, CS_START_L1 };
 void cs_optim_set_start(cs_optim *op, int rule);
+/* on: every point the optimizer moves x to is projected into [0, 1]. */
+clstyle_status cs_optim_set_bounds(cs_optim *op, int on);
 void cs_optim_destroy(cs_optim *op);
 
 /* Starts an iteration at x with loss f and gradient g; moves x to the first trial point. */

@@ -28,6 +28,7 @@ clstyle_status cs_state_create(cs_backend *be, cs_backend *host, cs_net *net, co
     cs_backend *home = spec->input.band && host ? host : be;
     CS_TRY(cs_optim_create_on(be, home, spec->optimizer, n, spec->history > 0 ? spec->history : 1, lr, &s->opt));
     CS_TRY(cs_optim_set_line_search(s->opt, spec->line_search));
+    CS_TRY(cs_optim_set_bounds(s->opt, spec->clamp));
     CS_TRY(CS_OP(be, alloc, n, &s->x));
     return CS_OP(be, alloc, n, &s->g);
 }

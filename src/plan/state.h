@@ -18,6 +18,7 @@ typedef struct {
     double learning_rate;     /* Adam's; L-BFGS takes unit steps */
     int history;              /* L-BFGS pairs kept */
     int line_search;          /* CLSTYLE_LS_* */
+    int clamp;                /* the optimizer keeps x in [0, 1] */
     /* The coarse term (model/coarse.h), one level per earlier scale; none when n_coarse is 0. */
     cs_coarse_level coarse[CS_COARSE_MAX_LEVELS];
     int n_coarse;

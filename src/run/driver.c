@@ -145,6 +145,9 @@ static clstyle_status keep_scale(job *j)
                        j->targets->targets, cs_terms_target_floats(&j->state.eval.terms), content_weight(j));
 }
 
+/* The optimizer keeps x in [0, 1] (a caller's struct from before the field: free). */
+static int clamps(const job *j) { return j->o->struct_size > offsetof(clstyle_job_options, clamp) && j->o->clamp; }
+
 /* The images of scale s: the content, the styles (unless their targets are
  * kept for this size) and the start. */
 static clstyle_status prepare_images(job *j, int s)
@@ -170,9 +173,14 @@ static clstyle_status prepare_images(job *j, int s)
     CS_TRY(recolor(j));
     CS_TRY(prepare_temporal(j));
     if (wants_coarse(j)) CS_TRY(cs_kept_fit(&j->kept, j->size, j->content.h, j->content.w));
-    if (s > 0) return cs_pyramid_enlarge(&j->result, &j->content, o->init == CLSTYLE_INIT_CONTENT, &j->start);
-    CS_TRY(cs_pyramid_init(&j->content, o->init, o->init_image, o->seed, &j->start));
-    if (j->colors == CLSTYLE_COLORS_LUMINANCE) cs_colors_luminance(&j->start); /* an --init image too */
+    if (s > 0) {
+        CS_TRY(cs_pyramid_enlarge(&j->result, &j->content, o->init == CLSTYLE_INIT_CONTENT, &j->start));
+    } else {
+        CS_TRY(cs_pyramid_init(&j->content, o->init, o->init_image, o->seed, &j->start));
+        if (j->colors == CLSTYLE_COLORS_LUMINANCE) cs_colors_luminance(&j->start); /* an --init image too */
+    }
+    /* In the box from the first evaluation: the enlarged start's detail band can leave it. */
+    for (size_t i = 0; clamps(j) && i < (size_t)3 * j->start.w * j->start.h; i++) j->start.p[i] = cs_image_clamp01(j->start.p[i]);
     return CLSTYLE_OK;
 }
 
@@ -200,6 +208,7 @@ static void make_spec(job *j)
     p->learning_rate = o->learning_rate;
     p->history = o->lbfgs_history;
     p->line_search = o->line_search;
+    p->clamp = clamps(j);
     p->n_coarse = wants_coarse(j) ? cs_kept_levels(&j->kept, &p->loss, &p->input, o->coarse_weight, p->coarse) : 0;
 }
 
@@ -493,6 +502,7 @@ void clstyle_job_options_default(clstyle_job_options *o)
     o->learning_rate = 0.02;
     o->lbfgs_history = 100;
     o->line_search = CLSTYLE_LS_BACKTRACK;
+    o->clamp = 1;
     o->content_weight = 1.0;
     o->style_weight = 10.0;
     o->tv_weight = 10.0;

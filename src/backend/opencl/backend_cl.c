@@ -184,7 +184,7 @@ static const cs_backend_ops cl_ops = {
     .conv3x3 = cl_conv3x3, .conv3x3_bwd = cl_conv3x3_bwd, .bias_relu = cl_bias_relu, .relu_bwd = cl_relu_bwd,
     .pool = cl_pool, .pool_bwd = cl_pool_bwd, .gram = cl_gram, .gram_bwd = cl_gram_bwd, .sqdiff = cl_sqdiff, .masked_sqdiff = cl_masked_sqdiff,
     .tv = cl_tv, .affine = cl_affine, .mask_mul = cl_mask_mul, .dot = cl_dot, .asum = cl_asum, .axpy = cl_axpy, .scale = cl_scale,
-    .copy = cl_copy, .fill = cl_fill, .adam = cl_adam, .copy_at = cl_copy_at, .multi_dot = cl_multi_dot, .combine = cl_combine,
+    .copy = cl_copy, .fill = cl_fill, .clamp = cl_clamp, .bound_mask = cl_bound_mask, .adam = cl_adam, .copy_at = cl_copy_at, .multi_dot = cl_multi_dot, .combine = cl_combine,
     .crop = cl_crop, .paste_add = cl_paste_add, .finish = cl_finish,
 };
 

@@ -28,6 +28,7 @@ enum { CL_CORE, CL_DIRECT, CL_WINO, CL_GRAM, CL_FAMILIES };
 #define CS_CL_KERNELS(X)                                                                                                        \
     X(im2col, "im2col3x3", CL_CORE) X(col2im, "col2im3x3", CL_CORE) X(bias_relu, "bias_relu", CL_CORE)                          \
     X(relu_bwd, "relu_bwd", CL_CORE) X(affine, "affine3", CL_CORE) X(axpy, "axpy", CL_CORE) X(scale, "scale", CL_CORE)           \
+    X(clamp, "clamp_range", CL_CORE) X(bound_mask, "bound_mask", CL_CORE)                                                       \
     X(mask_mul, "mask_mul", CL_CORE)                                                                                             \
     X(fill, "fill", CL_CORE) X(pool, "pool2x2", CL_CORE) X(pool_bwd, "pool2x2_bwd", CL_CORE) X(dot, "dot_asum", CL_CORE)         \
     X(sqdiff, "sqdiff", CL_CORE) X(tv, "tv", CL_CORE) X(adam, "adam", CL_CORE) X(sum_parts, "sum_parts", CL_CORE)              \
@@ -163,6 +164,8 @@ clstyle_status cl_dot(cs_backend *be, cs_buf *a, cs_buf *b, size_t n, double *ou
 clstyle_status cl_asum(cs_backend *be, cs_buf *a, size_t n, double *out);
 clstyle_status cl_axpy(cs_backend *be, float a, cs_buf *x, cs_buf *y, size_t n);
 clstyle_status cl_scale(cs_backend *be, float a, cs_buf *x, size_t n);
+clstyle_status cl_clamp(cs_backend *be, cs_buf *x, float lo, float hi, size_t n);
+clstyle_status cl_bound_mask(cs_backend *be, cs_buf *v, cs_buf *x, cs_buf *g, float lo, float hi, size_t n);
 clstyle_status cl_mask_mul(cs_backend *be, cs_buf *x, cs_buf *m, cs_buf *y, int ch, size_t hw, int add);
 clstyle_status cl_copy_at(cs_backend *be, cs_buf *src, cs_buf *dst, size_t off, size_t n);
 clstyle_status cl_copy(cs_backend *be, cs_buf *src, cs_buf *dst, size_t n);

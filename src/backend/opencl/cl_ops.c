@@ -119,6 +119,20 @@ clstyle_status cl_scale(cs_backend *be, float a, cs_buf *x, size_t n)
     return cl_run1d(CB(be), CB(be)->k.scale, "scale", n);
 }
 
+clstyle_status cl_clamp(cs_backend *be, cs_buf *x, float lo, float hi, size_t n)
+{
+    cl_ulong ni = n;
+    ARGS(CB(be)->k.clamp, A(x->m), A(lo), A(hi), A(ni));
+    return cl_run1d(CB(be), CB(be)->k.clamp, "clamp", n);
+}
+
+clstyle_status cl_bound_mask(cs_backend *be, cs_buf *v, cs_buf *x, cs_buf *g, float lo, float hi, size_t n)
+{
+    cl_ulong ni = n;
+    ARGS(CB(be)->k.bound_mask, A(v->m), A(x->m), A(g->m), A(lo), A(hi), A(ni));
+    return cl_run1d(CB(be), CB(be)->k.bound_mask, "bound_mask", n);
+}
+
 clstyle_status cl_mask_mul(cs_backend *be, cs_buf *x, cs_buf *m, cs_buf *y, int ch, size_t hw, int add)
 {
     cl_be *c = CB(be);
