@@ -263,6 +263,21 @@ static clstyle_status lbfgs_direction(cs_optim *op, cs_buf *g, double *gd)
     return CS_OP(be, axpy, (float)op->delta[R], g, op->d, n);
 }
 
+/* The box: [0, 1], the range an image file holds. */
+static const float box_lo = 0.0f, box_hi = 1.0f;
+
+/* x into the box, when bounded. */
+static clstyle_status project(cs_optim *op, cs_buf *x)
+{
+    return op->bounded ? CS_OP(op->be, clamp, x, box_lo, box_hi, op->n) : CLSTYLE_OK;
+}
+
+/* v = 0 where x is held at the box's edge by g. */
+static clstyle_status hold(cs_optim *op, cs_buf *v, cs_buf *x, cs_buf *g)
+{
+    return CS_OP(op->be, bound_mask, v, x, g, box_lo, box_hi, op->n);
+}
+
 /* In the box: the direction from the gradient of the free variables only,
  * and none along those held at a bound (the binding set of Kim, Sra and
  * Dhillon, "Tackling box-constrained optimization via a new projected
@@ -272,7 +287,7 @@ static clstyle_status box_direction(cs_optim *op, cs_buf *x, cs_buf *g, cs_buf *
 {
     CS_TRY(lbfgs_direction(op, gf, gd));
     if (!op->bounded) return CLSTYLE_OK;
-    CS_TRY(CS_OP(op->be, bound_mask, op->d, x, g, 0.0f, 1.0f, op->n));
+    CS_TRY(hold(op, op->d, x, g));
     return CS_OP(op->be, dot, g, op->d, op->n, gd);
 }
 
@@ -295,7 +310,7 @@ clstyle_status cs_optim_set_bounds(cs_optim *op, int on)
 static clstyle_status move(cs_optim *op, double t, cs_buf *x)
 {
     CS_TRY(CS_OP(op->be, axpy, (float)t, op->d, x, op->n));
-    return op->bounded ? CS_OP(op->be, clamp, x, 0.0f, 1.0f, op->n) : CLSTYLE_OK;
+    return project(op, x);
 }
 
 /* The step of an iteration without history (the first, and each after a
@@ -330,7 +345,7 @@ static clstyle_status lbfgs_begin(cs_optim *op, cs_buf *x, cs_buf *g, double f)
     if (op->bounded) {
         gf = op->gm;
         CS_TRY(CS_OP(be, copy, g, gf, op->n));
-        CS_TRY(CS_OP(be, bound_mask, gf, x, g, 0.0f, 1.0f, op->n));
+        CS_TRY(hold(op, gf, x, g));
     }
     if (op->have_prev) CS_TRY(lbfgs_update_history(op, x, g, gf));
     CS_TRY(box_direction(op, x, g, gf, &gd));
@@ -385,7 +400,7 @@ static clstyle_status begin_here(cs_optim *op, cs_buf *x, cs_buf *g, double f, i
     if (op->kind == CLSTYLE_ADAM) {
         op->step++;
         CS_TRY(CS_OP(op->be, adam, x, g, op->m, op->v, op->n, (float)op->lr, 0.9f, 0.999f, 1e-8f, op->step));
-        return op->bounded ? CS_OP(op->be, clamp, x, 0.0f, 1.0f, op->n) : CLSTYLE_OK;
+        return project(op, x);
     }
     return lbfgs_begin(op, x, g, f);
 }
