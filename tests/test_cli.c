@@ -148,17 +148,17 @@ static void auto_pyramid(void)
     CHECK_OK(parse("-c c.png -s s.png -o o.png --size 1024 --iterations 100", &o, &a));
     CHECK(o.auto_pyramid && o.n_sizes == 3 && o.sizes[0] == 256 && o.sizes[1] == 512 && o.sizes[2] == 1024 && o.size == 1024,
           "1024 px: %d scales from %d", o.n_sizes, o.sizes[0]);
-    CHECK(o.n_scale_iterations == 3 && o.scale_iterations[0] == 200 && o.scale_iterations[1] == 100 &&
+    CHECK(o.n_scale_iterations == 3 && o.scale_iterations[0] == 100 && o.scale_iterations[1] == 50 &&
           o.scale_iterations[2] == 50, "1024 px: %d, %d, %d iterations", o.scale_iterations[0], o.scale_iterations[1],
           o.scale_iterations[2]);
     CHECK(o.n_scale_content_weights == 3 && o.scale_content_weights[0] == 4 && o.scale_content_weights[1] == 2 &&
           o.scale_content_weights[2] == 1,
           "1024 px: content weights %g .. %g", o.scale_content_weights[0], o.scale_content_weights[2]);
     CHECK_OK(parse("-c c.png -s s.png -o o.png --size 2048 --iterations 99", &o, &a));
-    CHECK(o.n_sizes == 4 && o.sizes[0] == 256 && o.scale_iterations[0] == 198 && o.scale_iterations[1] == 198 &&
-          o.scale_iterations[3] == 50, "2048 px: %d scales, %d at the first", o.n_sizes, o.scale_iterations[0]);
+    CHECK(o.n_sizes == 4 && o.sizes[0] == 256 && o.scale_iterations[0] == 198 && o.scale_iterations[1] == 100 &&
+          o.scale_iterations[2] == 50 && o.scale_iterations[3] == 50, "2048 px: %d scales, %d at the first", o.n_sizes, o.scale_iterations[0]);
     CHECK_OK(parse("-c c.png -s s.png -o o.png --size 1000", &o, &a));
-    CHECK(o.n_sizes == 2 && o.sizes[0] == 500 && o.scale_iterations[0] == 500 && o.scale_iterations[1] == 250,
+    CHECK(o.n_sizes == 2 && o.sizes[0] == 500 && o.scale_iterations[0] == 250 && o.scale_iterations[1] == 250,
           "1000 px: %d scales", o.n_sizes);
     const char *single[] = { "--size 1024 --init r.png", "--size 512", "--size 1024 --single", "--size 1024 --iterations 0",
                              "--size 300,1024" };

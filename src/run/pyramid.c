@@ -16,10 +16,11 @@ int cs_pyramid_plan(int size, int iterations, int *sizes, int *counts, int max)
 {
     int n = 1;
     while (size > CS_PYRAMID_FROM && n < max && (int)lround(size / (double)(1 << n)) >= CS_PYRAMID_FIRST) n++;
+    long half = ((long)iterations + 1) / 2;
     for (int k = 0; k < n; k++) {
         int up = n - 1 - k; /* scales above this one */
         sizes[k] = (int)lround(size / (double)(1 << up));
-        long c = ((long)iterations + 1) / 2 << up;
+        long c = up < 2 ? half : half << (up - 1);
         counts[k] = n == 1 ? iterations : (int)(c < 2L * iterations ? c : 2L * iterations);
     }
     return n;

@@ -21,12 +21,14 @@ clstyle_status cs_pyramid_enlarge(const cs_image *prev, const cs_image *content,
 
 /* The automatic pyramid of `--size N` alone (docs/large-pictures.md): N,
  * N/2, N/4 ... while at least CS_PYRAMID_FIRST px, smallest first, when N is
- * over CS_PYRAMID_FROM; the last scale gets half of `iterations` (rounded
- * up), each smaller one twice the next one's but at most 2 x iterations, so
- * that the scales alone cost 0.875 of `iterations` at N in pixels (1024 px;
- * the coarse term's evaluations at the smaller sizes add 0.22; timings in
- * docs/large-pictures.md). Fills sizes and counts (at most `max`) and
- * returns the number of scales; 1 means N alone. */
+ * over CS_PYRAMID_FROM; the last two scales get half of `iterations`
+ * (rounded up), each smaller one twice the next one's but at most
+ * 2 x iterations (100, 50, 50 for 100 at 1024 px), so that the scales cost
+ * about 0.7 of `iterations` at N in pixels and the coarse term's
+ * evaluations at the smaller sizes keep the whole under the single
+ * scale's time (measured in docs/large-pictures.md, "Time in the box").
+ * Fills sizes and counts (at most `max`) and returns the number of
+ * scales; 1 means N alone. */
 enum { CS_PYRAMID_FIRST = 256, CS_PYRAMID_FROM = 512 };
 int cs_pyramid_plan(int size, int iterations, int *sizes, int *counts, int max);
 /* alpha of a planned scale of `scale` px on the way to `size`: alpha x
